@@ -1,0 +1,117 @@
+import {
+  decideOnFailure,
+  decodeMessage,
+  defaultRetryPolicy,
+  encodeMessage,
+  type MessageHandler,
+  type MessagePublisher,
+  type MessageSubscriber,
+  type OutgoingMessage,
+  type RetryPolicy,
+  type Subscription,
+  type WireMessage,
+} from '@gozon/core';
+import type { Delivery, InMemoryBroker } from './broker.js';
+
+/** Publishes to the in-process broker; the "confirm" is the enqueue itself. */
+export class InMemoryPublisher implements MessagePublisher {
+  private failures = 0;
+
+  constructor(private readonly broker: InMemoryBroker) {}
+
+  /** Makes the next `count` publish calls fail before sending anything (tests). */
+  failNext(count: number): void {
+    this.failures = count;
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('broker unavailable (injected)');
+    }
+    for (const message of messages) this.broker.publish(message.routingKey, encodeMessage(message.envelope));
+  }
+}
+
+export const ATTEMPTS_HEADER = 'x-gozon-attempts';
+
+export const attemptOf = (message: WireMessage): number => {
+  const value = message.properties.headers?.[ATTEMPTS_HEADER];
+  return typeof value === 'number' && value > 0 ? value : 1;
+};
+
+export const withAttempt = (message: WireMessage, attempt: number): WireMessage => ({
+  ...message,
+  properties: { ...message.properties, headers: { ...message.properties.headers, [ATTEMPTS_HEADER]: attempt } },
+});
+
+export interface SubscriberOptions {
+  readonly prefetch: number;
+  readonly retry: RetryPolicy;
+  /** Told of every message that failed, and what became of it. */
+  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
+}
+
+/**
+ * Consumes from the in-process broker: acknowledges after the handler resolves, dead-letters
+ * malformed messages at once, and retries failing ones with backoff up to the policy's limit.
+ */
+export class InMemorySubscriber implements MessageSubscriber {
+  private readonly options: SubscriberOptions;
+
+  constructor(
+    private readonly broker: InMemoryBroker,
+    options: Partial<SubscriberOptions> = {},
+  ) {
+    this.options = { prefetch: 50, retry: defaultRetryPolicy, ...options };
+  }
+
+  async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
+    const active = new Set<Promise<void>>();
+    const timers = new Map<NodeJS.Timeout, WireMessage>();
+    let closed = false;
+
+    const handle = async (delivery: Delivery): Promise<void> => {
+      const attempt = attemptOf(delivery.message);
+      try {
+        await handler(decodeMessage(delivery.message));
+        this.broker.ack(delivery);
+      } catch (err) {
+        const decision = decideOnFailure(err, attempt, this.options.retry);
+        this.options.onFailure?.(err, decision.action);
+        if (decision.action === 'dead-letter') {
+          this.broker.nack(delivery, false);
+          return;
+        }
+        // The retry is a new copy that carries its attempt count; the original is settled.
+        const retry = withAttempt(delivery.message, attempt + 1);
+        this.broker.ack(delivery);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          this.broker.inject(queue, retry);
+        }, decision.delayMs);
+        timers.set(timer, retry);
+      }
+    };
+
+    const cancel = this.broker.consume(queue, this.options.prefetch, (delivery) => {
+      if (closed) return; // left unacknowledged: cancelling hands it back to the queue
+      const work = handle(delivery).finally(() => active.delete(work));
+      active.add(work);
+    });
+
+    return {
+      close: async () => {
+        closed = true;
+        await Promise.all(active);
+        cancel();
+        // Retries still waiting go back to the queue now rather than die with their timers.
+        for (const [timer, retry] of timers) {
+          clearTimeout(timer);
+          this.broker.inject(queue, retry);
+        }
+        timers.clear();
+      },
+    };
+  }
+}

@@ -1,0 +1,121 @@
+import {
+  Account,
+  conflict,
+  Order,
+  Payment,
+  type AccountRepository,
+  type IdempotencyStore,
+  type Inbox,
+  type OrderRepository,
+  type OrdersTx,
+  type Outbox,
+  type PaymentRepository,
+  type PaymentsTx,
+  type UnitOfWork,
+} from '@gozon/core';
+import type { InMemoryDatabase } from './database.js';
+
+/** Both services' transaction contexts: an in-memory database can stand in for either. */
+export type InMemoryTx = OrdersTx & PaymentsTx;
+
+const key = (...parts: string[]): string => parts.join('\u0000');
+
+export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
+  constructor(private readonly db: InMemoryDatabase) {}
+
+  run<T>(work: (tx: InMemoryTx) => Promise<T>): Promise<T> {
+    const db = this.db;
+    return db.transaction(() => {
+      let open = true;
+      const guard = (): void => {
+        if (!open) throw new Error('transaction already ended');
+      };
+      const orders: OrderRepository = {
+        get: async (id) => {
+          guard();
+          const row = db.orders.get(id);
+          return row ? Order.rehydrate({ ...row }) : null;
+        },
+        save: async (order) => {
+          guard();
+          db.orders.set(order.id, order.snapshot());
+        },
+      };
+      const accounts: AccountRepository = {
+        get: async (userId) => {
+          guard();
+          const row = db.accounts.get(userId);
+          return row ? Account.rehydrate(row) : null;
+        },
+        add: async (account) => {
+          guard();
+          if (db.accounts.has(account.userId)) {
+            throw conflict('account_exists', `an account for user ${account.userId} exists already`);
+          }
+          db.accounts.set(account.userId, account.snapshot());
+        },
+        save: async (account) => {
+          guard();
+          db.accounts.set(account.userId, account.snapshot());
+        },
+      };
+      const payments: PaymentRepository = {
+        get: async (orderId) => {
+          guard();
+          const row = db.payments.get(orderId);
+          return row ? Payment.rehydrate({ ...row }) : null;
+        },
+        add: async (payment) => {
+          guard();
+          const snapshot = payment.snapshot();
+          if (db.payments.has(snapshot.orderId)) {
+            throw conflict('payment_exists', `order ${snapshot.orderId} has a payment already`);
+          }
+          db.payments.set(snapshot.orderId, snapshot);
+        },
+      };
+      const outbox: Outbox = {
+        append: async (message) => {
+          guard();
+          if (db.outbox.has(message.envelope.id)) {
+            throw conflict('message_exists', `message ${message.envelope.id} is in the outbox already`);
+          }
+          db.appendOutbox({
+            routingKey: message.routingKey,
+            envelope: structuredClone(message.envelope),
+            publishedAt: null,
+            leasedUntil: 0,
+            attempts: 0,
+          });
+        },
+      };
+      const inbox: Inbox = {
+        record: async (consumer, messageId) => {
+          guard();
+          const k = key(consumer, messageId);
+          if (db.inbox.has(k)) return false;
+          db.inbox.set(k, { at: new Date() });
+          return true;
+        },
+      };
+      const idempotency: IdempotencyStore = {
+        claim: async (scope, idemKey, fingerprint) => {
+          guard();
+          const row = db.idempotency.get(key(scope, idemKey));
+          if (row) return { fingerprint: row.fingerprint, response: structuredClone(row.response) };
+          db.idempotency.set(key(scope, idemKey), { fingerprint, response: null, createdAt: new Date() });
+          return null;
+        },
+        complete: async (scope, idemKey, response) => {
+          guard();
+          const row = db.idempotency.get(key(scope, idemKey));
+          if (!row) throw new Error(`idempotency key ${idemKey} was not claimed`);
+          db.idempotency.set(key(scope, idemKey), { ...row, response: structuredClone(response) });
+        },
+      };
+      return work({ orders, accounts, payments, outbox, inbox, idempotency }).finally(() => {
+        open = false;
+      });
+    });
+  }
+}

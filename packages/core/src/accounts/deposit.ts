@@ -1,0 +1,34 @@
+import { notFound } from '../shared/errors.js';
+import { UserId } from '../shared/ids.js';
+import { once } from '../shared/idempotency.js';
+import { Money } from '../shared/money.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
+import type { PaymentsTx } from '../payments/ports.js';
+import { toAccountView, type AccountView } from './account.js';
+
+export interface DepositInput {
+  readonly userId: unknown;
+  readonly amount: unknown;
+  readonly idempotencyKey?: string | undefined;
+}
+
+export class Deposit {
+  constructor(private readonly uow: UnitOfWork<PaymentsTx>) {}
+
+  /** Adds `amount` to the balance and returns the account with its new balance. */
+  async execute(input: DepositInput): Promise<AccountView> {
+    const userId = UserId(input.userId);
+    const amount = Money.amount(input.amount);
+    const fingerprint = JSON.stringify([userId, amount.minor]);
+
+    return this.uow.run((tx) =>
+      once(tx.idempotency, 'payments.deposit', input.idempotencyKey, fingerprint, async () => {
+        const account = await tx.accounts.get(userId);
+        if (!account) throw notFound('account_not_found', `no account for user ${userId}`);
+        account.deposit(amount);
+        await tx.accounts.save(account);
+        return toAccountView(account.snapshot());
+      }),
+    );
+  }
+}

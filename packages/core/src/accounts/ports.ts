@@ -1,0 +1,18 @@
+import type { UserId } from '../shared/ids.js';
+import type { Account, AccountSnapshot } from './account.js';
+
+/** Accounts inside a transaction. */
+export interface AccountRepository {
+  /** The account, locked against concurrent writers until the transaction ends, or null. */
+  get(userId: UserId): Promise<Account | null>;
+  /** Inserts a new account; throws `account_exists` (conflict) if the user has one. */
+  add(account: Account): Promise<void>;
+  /** Writes a changed account. */
+  save(account: Account): Promise<void>;
+}
+
+/** The read side for balances. */
+export interface AccountQueries {
+  /** An account, or null. */
+  byUser(userId: UserId): Promise<AccountSnapshot | null>;
+}

@@ -1,0 +1,36 @@
+// The public API of @gozon/core: the domain, its ports and its use cases.
+export * from './shared/errors.js';
+export * from './shared/money.js';
+export * from './shared/ids.js';
+export * from './shared/clock.js';
+export * from './shared/id-generator.js';
+export * from './shared/unit-of-work.js';
+export * from './shared/idempotency.js';
+
+export * from './messaging/envelope.js';
+export * from './messaging/messages.js';
+export * from './messaging/outbox.js';
+export * from './messaging/inbox.js';
+export * from './messaging/publisher.js';
+export * from './messaging/codec.js';
+export * from './messaging/relay-outbox.js';
+export * from './messaging/relay-loop.js';
+export * from './messaging/retry-policy.js';
+
+export * from './orders/order.js';
+export * from './orders/order-view.js';
+export * from './orders/ports.js';
+export * from './orders/place-order.js';
+export * from './orders/get-order.js';
+export * from './orders/list-orders.js';
+export * from './orders/apply-payment-outcome.js';
+
+export * from './accounts/account.js';
+export * from './accounts/ports.js';
+export * from './accounts/create-account.js';
+export * from './accounts/deposit.js';
+export * from './accounts/get-balance.js';
+
+export * from './payments/payment.js';
+export * from './payments/ports.js';
+export * from './payments/charge-on-payment-requested.js';

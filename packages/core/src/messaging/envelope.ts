@@ -1,0 +1,25 @@
+/** A message as the domain sees it, independent of the broker that carries it. */
+export interface MessageEnvelope<P = unknown> {
+  /** Unique per message; stable across redelivery and republishing (AMQP `messageId`). */
+  readonly id: string;
+  /** What happened or is asked for, e.g. `payment.requested` (AMQP `type`). */
+  readonly type: string;
+  /** The order the message is about (AMQP `correlationId`). */
+  readonly correlationId: string;
+  /** The id of the message that caused this one, if any. */
+  readonly causationId?: string | undefined;
+  /** When the message was created (AMQP `timestamp`, ISO 8601 here). */
+  readonly occurredAt: string;
+  /** The body, exactly as the contract lists it. */
+  readonly payload: P;
+  /** Extra headers carried along (trace context and the like). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A message on its way out: an envelope and the routing key it is published with. */
+export interface OutgoingMessage<P = unknown> {
+  /** The routing key (and queue) the message goes to. */
+  readonly routingKey: string;
+  /** The message itself. */
+  readonly envelope: MessageEnvelope<P>;
+}

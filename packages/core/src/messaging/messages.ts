@@ -1,0 +1,92 @@
+import { DomainError } from '../shared/errors.js';
+import { MAX_AMOUNT } from '../shared/money.js';
+
+/** Routing keys, which are also the names of the durable queues bound to them. */
+export const Routes = {
+  orderPayments: 'order.payments',
+  paymentStatus: 'payment.status',
+} as const;
+
+export const MessageTypes = {
+  paymentRequested: 'payment.requested',
+  paymentSucceeded: 'payment.succeeded',
+  paymentFailed: 'payment.failed',
+} as const;
+
+export type FailureReason = 'insufficient_funds' | 'account_not_found';
+export const FAILURE_REASONS: readonly FailureReason[] = ['insufficient_funds', 'account_not_found'];
+
+/** `payment.requested` on `order.payments`: the orders service asks for a payment. */
+export interface PaymentRequested {
+  /** The order to pay for. */
+  readonly order_id: string;
+  /** Whose account to debit. */
+  readonly user_id: string;
+  /** How much, in minor units. */
+  readonly amount: number;
+}
+
+/** `payment.succeeded` on `payment.status`: the account was debited by `amount`, once. */
+export interface PaymentSucceeded {
+  /** The order that was paid. */
+  readonly order_id: string;
+  /** Whose account was debited. */
+  readonly user_id: string;
+  /** How much was debited, in minor units. */
+  readonly amount: number;
+}
+
+/** `payment.failed` on `payment.status`: nothing was debited, for `reason`. */
+export interface PaymentFailed {
+  /** The order that could not be paid. */
+  readonly order_id: string;
+  /** Whose account it was to be. */
+  readonly user_id: string;
+  /** The amount asked for, in minor units. */
+  readonly amount: number;
+  /** Why nothing was debited. */
+  readonly reason: FailureReason;
+}
+
+export type PaymentOutcome =
+  | { readonly type: typeof MessageTypes.paymentSucceeded; readonly body: PaymentSucceeded }
+  | { readonly type: typeof MessageTypes.paymentFailed; readonly body: PaymentFailed };
+
+const malformed = (message: string): DomainError =>
+  new DomainError('malformed_message', 'malformed_message', message);
+
+const record = (payload: unknown): Record<string, unknown> => {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw malformed('message body must be a JSON object');
+  }
+  return payload as Record<string, unknown>;
+};
+
+const paymentFields = (body: Record<string, unknown>): PaymentRequested => {
+  const { order_id, user_id, amount } = body;
+  if (typeof order_id !== 'string' || order_id.length === 0) throw malformed('order_id missing');
+  if (typeof user_id !== 'string' || user_id.length === 0) throw malformed('user_id missing');
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_AMOUNT) {
+    throw malformed('amount must be a positive integer');
+  }
+  return { order_id, user_id, amount };
+};
+
+/** Checks a `payment.requested` body; throws a `malformed_message` error if it is not one. */
+export const parsePaymentRequested = (type: string, payload: unknown): PaymentRequested => {
+  if (type !== MessageTypes.paymentRequested) throw malformed(`unexpected message type ${type}`);
+  return paymentFields(record(payload));
+};
+
+/** Checks a `payment.succeeded` or `payment.failed` body. */
+export const parsePaymentOutcome = (type: string, payload: unknown): PaymentOutcome => {
+  const body = record(payload);
+  const fields = paymentFields(body);
+  if (type === MessageTypes.paymentSucceeded) return { type, body: fields };
+  if (type === MessageTypes.paymentFailed) {
+    const reason = body['reason'];
+    if (!FAILURE_REASONS.includes(reason as FailureReason)) throw malformed('unknown failure reason');
+    return { type, body: { ...fields, reason: reason as FailureReason } };
+  }
+  throw malformed(`unexpected message type ${type}`);
+};

@@ -1,0 +1,30 @@
+import type { OutgoingMessage } from './envelope.js';
+
+/** The transaction-bound side of the outbox: what a use case appends to. */
+export interface Outbox {
+  /** Stores `message` in the current transaction; it is published only after commit. */
+  append(message: OutgoingMessage): Promise<void>;
+}
+
+/** An outbox row handed to one relay for a while. */
+export interface ClaimedMessage extends OutgoingMessage {
+  /** Insertion order; relays publish in this order. */
+  readonly position: number;
+  /** How many times a relay has claimed this row before (0 the first time). */
+  readonly attempts: number;
+}
+
+/**
+ * The relay's side of the outbox. A claim is a lease, so no transaction stays open while a relay
+ * talks to the broker: a relay that dies leaves its rows to be claimed again after `leaseMs`.
+ */
+export interface OutboxStore {
+  /** Leases up to `limit` unpublished rows no other relay holds, oldest first. */
+  claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
+  /** Marks rows published; they are never claimed again. */
+  markPublished(ids: readonly string[]): Promise<void>;
+  /** Gives leased rows back at once, e.g. after a failed publish. */
+  release(ids: readonly string[]): Promise<void>;
+  /** How many rows wait to be published (for tests and metrics). */
+  pending(): Promise<number>;
+}

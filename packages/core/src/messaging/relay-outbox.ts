@@ -1,0 +1,43 @@
+import type { OutboxStore } from './outbox.js';
+import type { MessagePublisher } from './publisher.js';
+
+export interface RelayOptions {
+  /** Rows claimed and published together. */
+  readonly batchSize: number;
+  /** How long a claim lasts before another relay may take the rows. */
+  readonly leaseMs: number;
+}
+
+export const defaultRelayOptions: RelayOptions = { batchSize: 200, leaseMs: 30_000 };
+
+/**
+ * One step of the outbox relay: claim a batch, publish it, and mark it published only after the
+ * broker confirmed it. A crash between publish and mark publishes the batch again later; the
+ * consumers' inbox absorbs the repeat.
+ */
+export class RelayOutbox {
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly publisher: MessagePublisher,
+    private readonly options: RelayOptions = defaultRelayOptions,
+  ) {}
+
+  /** Publishes one batch; returns how many messages it published (0 when none waited). */
+  async execute(): Promise<number> {
+    const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
+    if (batch.length === 0) return 0;
+    const ids = batch.map((row) => row.envelope.id);
+    try {
+      await this.publisher.publish(batch);
+    } catch (err) {
+      await this.store.release(ids).catch(() => undefined);
+      throw err;
+    }
+    await this.store.markPublished(ids);
+    return batch.length;
+  }
+
+  get batchSize(): number {
+    return this.options.batchSize;
+  }
+}

@@ -1,0 +1,23 @@
+import { isPermanentFailure } from './codec.js';
+
+export interface RetryPolicy {
+  /** Deliveries a message gets in all before it is dead-lettered (1 means no retry). */
+  readonly maxAttempts: number;
+  /** Wait before the first retry; it doubles with each further one up to `maxDelayMs`. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
+
+export type FailureDecision =
+  | { readonly action: 'retry'; readonly delayMs: number }
+  | { readonly action: 'dead-letter'; readonly reason: string };
+
+/** What a consumer does with a message whose handler failed on delivery number `attempt`. */
+export const decideOnFailure = (err: unknown, attempt: number, policy: RetryPolicy): FailureDecision => {
+  const reason = err instanceof Error ? err.message : String(err);
+  if (isPermanentFailure(err)) return { action: 'dead-letter', reason };
+  if (attempt >= policy.maxAttempts) return { action: 'dead-letter', reason: `gave up after ${attempt} attempts: ${reason}` };
+  return { action: 'retry', delayMs: Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs) };
+};

@@ -1,0 +1,63 @@
+import type { Clock } from '../shared/clock.js';
+import type { IdGenerator } from '../shared/id-generator.js';
+import { OrderId, UserId } from '../shared/ids.js';
+import { once } from '../shared/idempotency.js';
+import { Money } from '../shared/money.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
+import { MessageTypes, Routes, type PaymentRequested } from '../messaging/messages.js';
+import { checkDescription, Order } from './order.js';
+import { toOrderView, type OrderView } from './order-view.js';
+import type { OrdersTx } from './ports.js';
+
+export interface PlaceOrderInput {
+  readonly userId: unknown;
+  readonly amount: unknown;
+  readonly description?: unknown;
+  readonly idempotencyKey?: string | undefined;
+  /** Headers to carry on the payment request (trace context). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Creates an order and, in the same transaction, asks for its payment through the outbox. */
+export class PlaceOrder {
+  constructor(
+    private readonly uow: UnitOfWork<OrdersTx>,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  async execute(input: PlaceOrderInput): Promise<OrderView> {
+    const userId = UserId(input.userId);
+    const amount = Money.amount(input.amount);
+    const description = checkDescription(input.description);
+    const fingerprint = JSON.stringify([userId, amount.minor, description]);
+
+    return this.uow.run((tx) =>
+      once(tx.idempotency, 'orders.place', input.idempotencyKey, fingerprint, async () => {
+        const now = this.clock.now();
+        const order = Order.place({ id: OrderId(this.ids.next()), userId, amount, description, now });
+        await tx.orders.save(order);
+        for (const event of order.pullEvents()) {
+          if (event.type !== 'OrderPlaced') continue;
+          const payload: PaymentRequested = {
+            order_id: event.orderId,
+            user_id: event.userId,
+            amount: event.amount.minor,
+          };
+          await tx.outbox.append({
+            routingKey: Routes.orderPayments,
+            envelope: {
+              id: this.ids.next(),
+              type: MessageTypes.paymentRequested,
+              correlationId: event.orderId,
+              occurredAt: now.toISOString(),
+              payload,
+              headers: input.headers ?? {},
+            },
+          });
+        }
+        return toOrderView(order.snapshot());
+      }),
+    );
+  }
+}

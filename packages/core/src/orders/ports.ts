@@ -1,0 +1,29 @@
+import type { OrderId, UserId } from '../shared/ids.js';
+import type { Inbox } from '../messaging/inbox.js';
+import type { Outbox } from '../messaging/outbox.js';
+import type { IdempotencyStore } from '../shared/idempotency.js';
+import type { Order, OrderSnapshot } from './order.js';
+
+/** Orders inside a transaction. */
+export interface OrderRepository {
+  /** The order, locked for the rest of the transaction, or null. */
+  get(id: OrderId): Promise<Order | null>;
+  /** Inserts a new order or writes a changed one. */
+  save(order: Order): Promise<void>;
+}
+
+/** The read side: plain snapshots, outside any transaction. */
+export interface OrderQueries {
+  /** One order, or null. */
+  byId(id: OrderId): Promise<OrderSnapshot | null>;
+  /** A user's orders, newest first. */
+  listByUser(userId: UserId): Promise<OrderSnapshot[]>;
+}
+
+/** What one orders-service transaction can touch. */
+export interface OrdersTx {
+  readonly orders: OrderRepository;
+  readonly outbox: Outbox;
+  readonly inbox: Inbox;
+  readonly idempotency: IdempotencyStore;
+}

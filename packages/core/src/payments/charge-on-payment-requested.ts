@@ -1,0 +1,70 @@
+import type { Clock } from '../shared/clock.js';
+import type { IdGenerator } from '../shared/id-generator.js';
+import { OrderId, UserId } from '../shared/ids.js';
+import { Money } from '../shared/money.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
+import type { MessageEnvelope } from '../messaging/envelope.js';
+import {
+  MessageTypes,
+  parsePaymentRequested,
+  Routes,
+  type PaymentFailed,
+  type PaymentSucceeded,
+} from '../messaging/messages.js';
+import { Payment } from './payment.js';
+import type { PaymentsTx } from './ports.js';
+
+export const PAYMENTS_CONSUMER = 'payments';
+
+export type ChargeResult = 'charged' | 'declined' | 'repeated' | 'duplicate';
+
+/**
+ * Consumes `payment.requested`: decides the order's payment once, debiting at most once, and
+ * puts the outcome in the outbox. A request for an order already decided, even under a new
+ * message id, debits nothing and answers again with the decision already taken.
+ */
+export class ChargeOnPaymentRequested {
+  constructor(
+    private readonly uow: UnitOfWork<PaymentsTx>,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  async execute(message: MessageEnvelope): Promise<ChargeResult> {
+    const request = parsePaymentRequested(message.type, message.payload);
+    const orderId = OrderId(request.order_id);
+    const userId = UserId(request.user_id);
+    const amount = Money.amount(request.amount);
+
+    return this.uow.run(async (tx) => {
+      if (!(await tx.inbox.record(PAYMENTS_CONSUMER, message.id))) return 'duplicate';
+      const now = this.clock.now();
+      let payment = await tx.payments.get(orderId);
+      const repeated = payment !== null;
+      if (!payment) {
+        const account = await tx.accounts.get(userId);
+        payment = Payment.decide({ orderId, userId, amount, account, now });
+        if (account && payment.succeeded) await tx.accounts.save(account);
+        await tx.payments.add(payment);
+      }
+      const decided = payment.snapshot();
+      const body: PaymentSucceeded | PaymentFailed = decided.failureReason
+        ? { order_id: orderId, user_id: decided.userId, amount: decided.amount, reason: decided.failureReason }
+        : { order_id: orderId, user_id: decided.userId, amount: decided.amount };
+      await tx.outbox.append({
+        routingKey: Routes.paymentStatus,
+        envelope: {
+          id: this.ids.next(),
+          type: decided.failureReason ? MessageTypes.paymentFailed : MessageTypes.paymentSucceeded,
+          correlationId: orderId,
+          causationId: message.id,
+          occurredAt: now.toISOString(),
+          payload: body,
+          headers: message.headers,
+        },
+      });
+      if (repeated) return 'repeated';
+      return payment.succeeded ? 'charged' : 'declined';
+    });
+  }
+}

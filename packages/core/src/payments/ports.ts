@@ -1,0 +1,23 @@
+import type { AccountRepository } from '../accounts/ports.js';
+import type { Inbox } from '../messaging/inbox.js';
+import type { Outbox } from '../messaging/outbox.js';
+import type { IdempotencyStore } from '../shared/idempotency.js';
+import type { OrderId } from '../shared/ids.js';
+import type { Payment } from './payment.js';
+
+/** Payments inside a transaction; one per order id. */
+export interface PaymentRepository {
+  /** The payment decided for an order, or null. */
+  get(orderId: OrderId): Promise<Payment | null>;
+  /** Inserts a payment; throws `payment_exists` (conflict) if the order has one already. */
+  add(payment: Payment): Promise<void>;
+}
+
+/** What one payments-service transaction can touch. */
+export interface PaymentsTx {
+  readonly accounts: AccountRepository;
+  readonly payments: PaymentRepository;
+  readonly outbox: Outbox;
+  readonly inbox: Inbox;
+  readonly idempotency: IdempotencyStore;
+}

@@ -1,0 +1,9 @@
+/**
+ * A transaction boundary. `run` hands `work` a context whose repositories are all bound to one
+ * transaction: it commits when `work` resolves and rolls everything back when it throws. No
+ * network call belongs inside `work`, and nothing is published before it commits.
+ */
+export interface UnitOfWork<Tx> {
+  /** Runs `work` in one transaction and returns its result after commit. */
+  run<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+}
