@@ -78,6 +78,11 @@ export class InMemoryBroker {
     this.settle(delivery, requeue ? 'requeue' : 'dead-letter');
   }
 
+  /** Removes and returns the messages waiting in a queue, e.g. a dead-letter queue. */
+  take(queue: string): WireMessage[] {
+    return this.queue(queue).ready.splice(0).map((d) => d.message);
+  }
+
   /** Messages waiting (not handed out) in a queue. */
   depth(queue: string): number {
     return this.queue(queue).ready.length;

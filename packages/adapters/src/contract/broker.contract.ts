@@ -1,0 +1,139 @@
+import { expect } from 'chai';
+import { DomainError, Routes, type MessageEnvelope, type RetryPolicy, type Subscription } from '@gozon/core';
+import { aPaymentRequest, eventually, sleep, type BrokerFactory, type BrokerFixture } from './fixtures.js';
+
+const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 };
+const queue = Routes.orderPayments;
+
+/** Publisher and subscriber: at-least-once delivery, bounded retries and dead-lettering. */
+export const describeBrokerContract = (name: string, make: BrokerFactory): void => {
+  describe(`broker contract: ${name}`, function () {
+    this.timeout(20_000);
+    let broker: BrokerFixture;
+    let subscription: Subscription | undefined;
+    beforeEach(async () => {
+      broker = await make(retry);
+    });
+    afterEach(async () => {
+      await subscription?.close();
+      subscription = undefined;
+      await broker.close();
+    });
+
+    it('delivers a published message with its id, type, correlation, time, body and headers', async () => {
+      const message = aPaymentRequest();
+      const causing = { ...message, envelope: { ...message.envelope, causationId: 'cause-1' } };
+      const received: MessageEnvelope[] = [];
+      subscription = await broker.subscriber.subscribe(queue, async (m) => {
+        received.push(m);
+      });
+      await broker.publisher.publish([causing]);
+      await eventually(() => received.length === 1, 5_000, 'the delivery');
+      expect(received[0]).to.deep.equal(causing.envelope);
+    });
+
+    it('keeps messages published before anyone consumes, in order', async () => {
+      const messages = Array.from({ length: 20 }, () => aPaymentRequest());
+      await broker.publisher.publish(messages);
+      const received: string[] = [];
+      subscription = await broker.subscriber.subscribe(queue, async (m) => {
+        received.push(m.id);
+      });
+      await eventually(() => received.length === 20, 5_000, '20 deliveries');
+      expect([...received].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
+    });
+
+    it('hands out more than one message at a time (prefetch above 1)', async () => {
+      let inFlight = 0;
+      let most = 0;
+      let handled = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await sleep(30);
+        inFlight -= 1;
+        handled += 1;
+      });
+      await broker.publisher.publish(Array.from({ length: 10 }, () => aPaymentRequest()));
+      await eventually(() => handled === 10, 5_000, '10 deliveries');
+      expect(most).to.be.greaterThan(1);
+    });
+
+    it('retries a failing message and acknowledges it once it succeeds', async () => {
+      const calls: number[] = [];
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        calls.push(Date.now());
+        if (calls.length < 2) throw new Error('transient');
+      });
+      await broker.publisher.publish([aPaymentRequest()]);
+      await eventually(() => calls.length === 2, 5_000, 'the retry');
+      await sleep(200);
+      expect(calls).to.have.length(2);
+      expect(await broker.deadLetters(queue)).to.deep.equal([]);
+    });
+
+    it('dead-letters a message that keeps failing after the retry limit', async () => {
+      const message = aPaymentRequest();
+      let calls = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        calls += 1;
+        throw new Error('always fails');
+      });
+      await broker.publisher.publish([message]);
+      let dead: Awaited<ReturnType<BrokerFixture['deadLetters']>> = [];
+      await eventually(async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1, 5_000, 'a dead letter');
+      expect(calls).to.equal(retry.maxAttempts);
+      expect(dead[0]?.properties.messageId).to.equal(message.envelope.id);
+    });
+
+    it('dead-letters a malformed message at once and goes on with the next', async () => {
+      const handled: string[] = [];
+      subscription = await broker.subscriber.subscribe(queue, async (m) => {
+        handled.push(m.id);
+      });
+      await broker.injectRaw(queue, {
+        properties: { messageId: 'garbage-1', type: 'payment.requested', correlationId: 'x', contentType: 'application/json' },
+        body: new TextEncoder().encode('{not json'),
+      });
+      const good = aPaymentRequest();
+      await broker.publisher.publish([good]);
+      await eventually(() => handled.length === 1, 5_000, 'the good message');
+      expect(handled).to.deep.equal([good.envelope.id]);
+      let dead: Awaited<ReturnType<BrokerFixture['deadLetters']>> = [];
+      await eventually(async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1, 5_000, 'a dead letter');
+      expect(dead[0]?.properties.messageId).to.equal('garbage-1');
+    });
+
+    it('dead-letters at once a message its handler rejects as invalid', async () => {
+      let calls = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        calls += 1;
+        throw new DomainError('malformed_message', 'malformed_message', 'unknown type');
+      });
+      await broker.publisher.publish([aPaymentRequest()]);
+      let dead: Awaited<ReturnType<BrokerFixture['deadLetters']>> = [];
+      await eventually(async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1, 5_000, 'a dead letter');
+      expect(calls).to.equal(1);
+    });
+
+    it('finishes the message in hand on close and does not deliver it again', async () => {
+      let started = 0;
+      let finished = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        started += 1;
+        await sleep(100);
+        finished += 1;
+      });
+      await broker.publisher.publish([aPaymentRequest()]);
+      await eventually(() => started === 1, 5_000, 'the delivery');
+      await subscription.close();
+      expect(finished).to.equal(1);
+      let again = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        again += 1;
+      });
+      await sleep(200);
+      expect(again).to.equal(0);
+    });
+  });
+};

@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { Order, UserId } from '@gozon/core';
+import { anOrder, Boom, FIXED_NOW, rejectionOf, uniqueUser, type Factory, type OrdersStoreFixture } from './fixtures.js';
+
+/** The orders repository and the orders read side. */
+export const describeOrderStoreContract = (name: string, make: Factory<OrdersStoreFixture>): void => {
+  describe(`order store contract: ${name}`, function () {
+    this.timeout(20_000);
+    let store: OrdersStoreFixture;
+    before(async () => {
+      store = await make();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    it('saves a new order and reads it back whole', async () => {
+      const order = anOrder({ amount: 1234, description: 'naïve café ☕' });
+      await store.uow.run((tx) => tx.orders.save(order));
+      const loaded = await store.uow.run((tx) => tx.orders.get(order.id));
+      expect(loaded?.snapshot()).to.deep.equal(order.snapshot());
+      expect(await store.queries.byId(order.id)).to.deep.equal(order.snapshot());
+    });
+
+    it('returns null for an order that does not exist', async () => {
+      const missing = anOrder();
+      expect(await store.uow.run((tx) => tx.orders.get(missing.id))).to.equal(null);
+      expect(await store.queries.byId(missing.id)).to.equal(null);
+    });
+
+    it('writes a status change and its failure reason', async () => {
+      const order = anOrder();
+      await store.uow.run((tx) => tx.orders.save(order));
+      const later = new Date(FIXED_NOW.getTime() + 1_000);
+      await store.uow.run(async (tx) => {
+        const loaded = (await tx.orders.get(order.id)) as Order;
+        loaded.cancel('insufficient_funds', later);
+        await tx.orders.save(loaded);
+      });
+      const stored = await store.queries.byId(order.id);
+      expect(stored?.status).to.equal('CANCELLED');
+      expect(stored?.failureReason).to.equal('insufficient_funds');
+      expect(stored?.updatedAt.toISOString()).to.equal(later.toISOString());
+      expect(stored?.createdAt.toISOString()).to.equal(FIXED_NOW.toISOString());
+    });
+
+    it("lists only the user's orders, newest first", async () => {
+      const user = uniqueUser();
+      const times = [5, 1, 3].map((s) => new Date(FIXED_NOW.getTime() + s * 1_000));
+      const orders = times.map((now) => anOrder({ userId: user, now }));
+      await store.uow.run(async (tx) => {
+        for (const order of orders) await tx.orders.save(order);
+        await tx.orders.save(anOrder({ userId: uniqueUser() }));
+      });
+      const listed = await store.queries.listByUser(user);
+      expect(listed.map((o) => o.createdAt.getTime())).to.deep.equal(
+        times.map((t) => t.getTime()).sort((a, b) => b - a),
+      );
+      expect(listed.every((o) => o.userId === user)).to.equal(true);
+      expect(await store.queries.listByUser(UserId('nobody-has-this-user'))).to.deep.equal([]);
+    });
+
+    it('keeps nothing of a transaction that failed', async () => {
+      const order = anOrder();
+      const attempt = store.uow.run(async (tx) => {
+        await tx.orders.save(order);
+        throw new Boom();
+      });
+      expect(await rejectionOf(attempt)).to.be.instanceOf(Boom);
+      expect(await store.queries.byId(order.id)).to.equal(null);
+    });
+
+    it('undoes an update when the transaction fails after it', async () => {
+      const order = anOrder();
+      await store.uow.run((tx) => tx.orders.save(order));
+      const attempt = store.uow.run(async (tx) => {
+        const loaded = (await tx.orders.get(order.id)) as Order;
+        loaded.finish(FIXED_NOW);
+        await tx.orders.save(loaded);
+        throw new Boom();
+      });
+      expect(await rejectionOf(attempt)).to.be.instanceOf(Boom);
+      expect((await store.queries.byId(order.id))?.status).to.equal('NEW');
+    });
+  });
+};
