@@ -81,7 +81,11 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       });
       await broker.publisher.publish([message]);
       let dead: Awaited<ReturnType<BrokerFixture['deadLetters']>> = [];
-      await eventually(async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1, 5_000, 'a dead letter');
+      await eventually(
+        async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1,
+        5_000,
+        'a dead letter',
+      );
       expect(calls).to.equal(retry.maxAttempts);
       expect(dead[0]?.properties.messageId).to.equal(message.envelope.id);
     });
@@ -92,7 +96,12 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
         handled.push(m.id);
       });
       await broker.injectRaw(queue, {
-        properties: { messageId: 'garbage-1', type: 'payment.requested', correlationId: 'x', contentType: 'application/json' },
+        properties: {
+          messageId: 'garbage-1',
+          type: 'payment.requested',
+          correlationId: 'x',
+          contentType: 'application/json',
+        },
         body: new TextEncoder().encode('{not json'),
       });
       const good = aPaymentRequest();
@@ -100,7 +109,11 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       await eventually(() => handled.length === 1, 5_000, 'the good message');
       expect(handled).to.deep.equal([good.envelope.id]);
       let dead: Awaited<ReturnType<BrokerFixture['deadLetters']>> = [];
-      await eventually(async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1, 5_000, 'a dead letter');
+      await eventually(
+        async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1,
+        5_000,
+        'a dead letter',
+      );
       expect(dead[0]?.properties.messageId).to.equal('garbage-1');
     });
 
@@ -112,7 +125,11 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       });
       await broker.publisher.publish([aPaymentRequest()]);
       let dead: Awaited<ReturnType<BrokerFixture['deadLetters']>> = [];
-      await eventually(async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1, 5_000, 'a dead letter');
+      await eventually(
+        async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1,
+        5_000,
+        'a dead letter',
+      );
       expect(calls).to.equal(1);
     });
 

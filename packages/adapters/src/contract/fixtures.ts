@@ -66,7 +66,9 @@ export const newOrderId = (): OrderId => OrderId(globalThis.crypto.randomUUID())
 
 export const FIXED_NOW = new Date('2026-01-01T12:00:00.000Z');
 
-export const anOrder = (overrides: Partial<{ id: OrderId; userId: UserId; amount: number; description: string; now: Date }> = {}): Order =>
+export const anOrder = (
+  overrides: Partial<{ id: OrderId; userId: UserId; amount: number; description: string; now: Date }> = {},
+): Order =>
   Order.place({
     id: overrides.id ?? newOrderId(),
     userId: overrides.userId ?? uniqueUser(),
@@ -95,7 +97,11 @@ export const aPaymentRequest = (
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns true, or fails after `timeoutMs`. */
-export const eventually = async (check: () => Promise<boolean> | boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> => {
+export const eventually = async (
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

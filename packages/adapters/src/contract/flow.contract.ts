@@ -99,7 +99,9 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
       const finals = await Promise.all(orders.map(statusOf));
       const finished = finals.filter((o) => o.status === 'FINISHED').length;
       expect(finished).to.equal(20);
-      expect(finals.filter((o) => o.status === 'CANCELLED' && o.failure_reason === 'insufficient_funds')).to.have.length(30);
+      expect(
+        finals.filter((o) => o.status === 'CANCELLED' && o.failure_reason === 'insufficient_funds'),
+      ).to.have.length(30);
       expect((await system.getBalance.execute(user)).balance).to.equal(0);
     });
 

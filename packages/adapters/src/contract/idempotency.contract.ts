@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import { Boom, rejectionOf, type Factory, type MessagingTx, type StoreFixture } from './fixtures.js';
 
 /** Client retry keys: claimed with the effect, replayed afterwards, forgotten on rollback. */
-export const describeIdempotencyContract = <Tx extends MessagingTx>(name: string, make: Factory<StoreFixture<Tx>>): void => {
+export const describeIdempotencyContract = <Tx extends MessagingTx>(
+  name: string,
+  make: Factory<StoreFixture<Tx>>,
+): void => {
   describe(`idempotency store contract: ${name}`, function () {
     this.timeout(20_000);
     let store: StoreFixture<Tx>;

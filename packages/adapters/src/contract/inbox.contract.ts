@@ -13,7 +13,8 @@ export const describeInboxContract = <Tx extends MessagingTx>(name: string, make
       await store.close();
     });
 
-    const record = (consumer: string, id: string): Promise<boolean> => store.uow.run((tx) => tx.inbox.record(consumer, id));
+    const record = (consumer: string, id: string): Promise<boolean> =>
+      store.uow.run((tx) => tx.inbox.record(consumer, id));
 
     it('records a message once and reports the repeat', async () => {
       const id = globalThis.crypto.randomUUID();

@@ -1,6 +1,15 @@
 import { expect } from 'chai';
-import { Order, UserId } from '@gozon/core';
-import { anOrder, Boom, FIXED_NOW, rejectionOf, uniqueUser, type Factory, type OrdersStoreFixture } from './fixtures.js';
+import type { Order } from '@gozon/core';
+import { UserId } from '@gozon/core';
+import {
+  anOrder,
+  Boom,
+  FIXED_NOW,
+  rejectionOf,
+  uniqueUser,
+  type Factory,
+  type OrdersStoreFixture,
+} from './fixtures.js';
 
 /** The orders repository and the orders read side. */
 export const describeOrderStoreContract = (name: string, make: Factory<OrdersStoreFixture>): void => {

@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { aPaymentRequest, Boom, rejectionOf, sleep, type Factory, type MessagingTx, type StoreFixture } from './fixtures.js';
+import {
+  aPaymentRequest,
+  Boom,
+  rejectionOf,
+  sleep,
+  type Factory,
+  type MessagingTx,
+  type StoreFixture,
+} from './fixtures.js';
 
 /**
  * The outbox: appended in a transaction, visible to relays only after commit, leased to one relay

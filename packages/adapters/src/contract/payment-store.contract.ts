@@ -63,7 +63,13 @@ export const describePaymentStoreContract = (name: string, make: Factory<Payment
 
     it('stores a failed payment with its reason', async () => {
       const orderId = newOrderId();
-      const failed = Payment.decide({ orderId, userId: uniqueUser(), amount: Money.amount(100), account: null, now: FIXED_NOW });
+      const failed = Payment.decide({
+        orderId,
+        userId: uniqueUser(),
+        amount: Money.amount(100),
+        account: null,
+        now: FIXED_NOW,
+      });
       await store.uow.run((tx) => tx.payments.add(failed));
       const loaded = await store.uow.run((tx) => tx.payments.get(orderId));
       expect(loaded?.snapshot().status).to.equal('FAILED');
@@ -75,7 +81,13 @@ export const describePaymentStoreContract = (name: string, make: Factory<Payment
       const orderId = newOrderId();
       const attempt = store.uow.run(async (tx) => {
         const loaded = (await tx.accounts.get(account.userId)) as AccountT;
-        const payment = Payment.decide({ orderId, userId: account.userId, amount: Money.amount(700), account: loaded, now: FIXED_NOW });
+        const payment = Payment.decide({
+          orderId,
+          userId: account.userId,
+          amount: Money.amount(700),
+          account: loaded,
+          now: FIXED_NOW,
+        });
         await tx.accounts.save(loaded);
         await tx.payments.add(payment);
         throw new Boom();

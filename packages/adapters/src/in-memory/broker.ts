@@ -80,7 +80,9 @@ export class InMemoryBroker {
 
   /** Removes and returns the messages waiting in a queue, e.g. a dead-letter queue. */
   take(queue: string): WireMessage[] {
-    return this.queue(queue).ready.splice(0).map((d) => d.message);
+    return this.queue(queue)
+      .ready.splice(0)
+      .map((d) => d.message);
   }
 
   /** Messages waiting (not handed out) in a queue. */

@@ -1,9 +1,4 @@
-import type {
-  AccountSnapshot,
-  MessageEnvelope,
-  OrderSnapshot,
-  PaymentSnapshot,
-} from '@gozon/core';
+import type { AccountSnapshot, MessageEnvelope, OrderSnapshot, PaymentSnapshot } from '@gozon/core';
 import { Mutex } from './mutex.js';
 import { Table, type Journal } from './table.js';
 

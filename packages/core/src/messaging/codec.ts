@@ -34,8 +34,7 @@ export const encodeMessage = (envelope: MessageEnvelope): WireMessage => ({
   body: new TextEncoder().encode(JSON.stringify(envelope.payload)),
 });
 
-const malformed = (message: string): DomainError =>
-  new DomainError('malformed_message', 'malformed_message', message);
+const malformed = (message: string): DomainError => new DomainError('malformed_message', 'malformed_message', message);
 
 /** Turns a delivery back into an envelope; throws `malformed_message` if it cannot. */
 export const decodeMessage = (wire: WireMessage): MessageEnvelope => {
@@ -54,8 +53,7 @@ export const decodeMessage = (wire: WireMessage): MessageEnvelope => {
     if (key !== CAUSATION && key !== OCCURRED_AT && typeof value === 'string') rest[key] = value;
   }
   const occurred = headers[OCCURRED_AT];
-  const occurredAt =
-    typeof occurred === 'string' ? occurred : new Date((timestamp ?? 0) * 1000).toISOString();
+  const occurredAt = typeof occurred === 'string' ? occurred : new Date((timestamp ?? 0) * 1000).toISOString();
   const causation = headers[CAUSATION];
   return {
     id: messageId,

@@ -52,8 +52,7 @@ export type PaymentOutcome =
   | { readonly type: typeof MessageTypes.paymentSucceeded; readonly body: PaymentSucceeded }
   | { readonly type: typeof MessageTypes.paymentFailed; readonly body: PaymentFailed };
 
-const malformed = (message: string): DomainError =>
-  new DomainError('malformed_message', 'malformed_message', message);
+const malformed = (message: string): DomainError => new DomainError('malformed_message', 'malformed_message', message);
 
 const record = (payload: unknown): Record<string, unknown> => {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {

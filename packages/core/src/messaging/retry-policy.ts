@@ -11,13 +11,13 @@ export interface RetryPolicy {
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
 
 export type FailureDecision =
-  | { readonly action: 'retry'; readonly delayMs: number }
-  | { readonly action: 'dead-letter'; readonly reason: string };
+  { readonly action: 'retry'; readonly delayMs: number } | { readonly action: 'dead-letter'; readonly reason: string };
 
 /** What a consumer does with a message whose handler failed on delivery number `attempt`. */
 export const decideOnFailure = (err: unknown, attempt: number, policy: RetryPolicy): FailureDecision => {
   const reason = err instanceof Error ? err.message : String(err);
   if (isPermanentFailure(err)) return { action: 'dead-letter', reason };
-  if (attempt >= policy.maxAttempts) return { action: 'dead-letter', reason: `gave up after ${attempt} attempts: ${reason}` };
+  if (attempt >= policy.maxAttempts)
+    return { action: 'dead-letter', reason: `gave up after ${attempt} attempts: ${reason}` };
   return { action: 'retry', delayMs: Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs) };
 };

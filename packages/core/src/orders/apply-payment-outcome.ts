@@ -32,8 +32,7 @@ export class ApplyPaymentOutcome {
         throw new DomainError('validation', 'amount_mismatch', `payment outcome amount differs from order ${orderId}`);
       }
       const now = this.clock.now();
-      const changed =
-        outcome.type === 'payment.succeeded' ? order.finish(now) : order.cancel(outcome.body.reason, now);
+      const changed = outcome.type === 'payment.succeeded' ? order.finish(now) : order.cancel(outcome.body.reason, now);
       if (!changed) return 'unchanged';
       order.pullEvents();
       await tx.orders.save(order);

@@ -40,13 +40,7 @@ export class Order {
 
   private constructor(private state: OrderSnapshot) {}
 
-  static place(input: {
-    id: OrderId;
-    userId: UserId;
-    amount: Money;
-    description: string;
-    now: Date;
-  }): Order {
+  static place(input: { id: OrderId; userId: UserId; amount: Money; description: string; now: Date }): Order {
     const order = new Order({
       id: input.id,
       userId: input.userId,

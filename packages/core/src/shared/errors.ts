@@ -1,11 +1,5 @@
 /** What kind of failure an error is; the HTTP edge maps each kind to one status. */
-export type ErrorKind =
-  | 'validation'
-  | 'not_found'
-  | 'conflict'
-  | 'idempotency'
-  | 'unavailable'
-  | 'malformed_message';
+export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'idempotency' | 'unavailable' | 'malformed_message';
 
 /**
  * The one error the domain throws. `code` is stable and snake_case: clients and tests match on it,
@@ -29,8 +23,6 @@ export const isDomainError = (err: unknown): err is DomainError => err instanceo
 export const invalid = (field: string, message: string, code = 'invalid_field'): DomainError =>
   new DomainError('validation', code, message, field);
 
-export const notFound = (code: string, message: string): DomainError =>
-  new DomainError('not_found', code, message);
+export const notFound = (code: string, message: string): DomainError => new DomainError('not_found', code, message);
 
-export const conflict = (code: string, message: string): DomainError =>
-  new DomainError('conflict', code, message);
+export const conflict = (code: string, message: string): DomainError => new DomainError('conflict', code, message);

@@ -1,0 +1,87 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const forbiddenInCore = [
+  'pg',
+  'pg-*',
+  'amqplib',
+  'koa',
+  'koa-*',
+  '@koa/*',
+  'inversify',
+  'reflect-metadata',
+  '@electric-sql/*',
+  '@gozon/adapters',
+  '@gozon/adapters/*',
+  '@gozon/apps',
+  '@gozon/apps/*',
+  '@gozon/web',
+  '@gozon/web/*',
+];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '.gozon-data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['packages/*/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // The core is the domain alone: no framework, driver or adapter may reach into it.
+    files: ['packages/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: forbiddenInCore, message: 'packages/core stays free of frameworks, drivers and adapters.' },
+            { group: ['node:*'], message: 'packages/core runs anywhere: use web-standard globals, not Node modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Adapters never depend on the apps that wire them.
+    files: ['packages/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@gozon/apps', '@gozon/apps/*', 'koa', 'koa-*', '@koa/*', 'inversify'],
+              message: 'adapters never import apps.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/web/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        crypto: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
+);

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { DomainError } from '../shared/errors.js';
+import { OrderId, UserId } from '../shared/ids.js';
+import { Money } from '../shared/money.js';
+import { Payment } from '../payments/payment.js';
+import { Account } from './account.js';
+
+const now = new Date('2026-01-01T00:00:00.000Z');
+const orderId = OrderId('7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01');
+
+describe('Account and Payment', () => {
+  it('opens at zero and takes deposits', () => {
+    const account = Account.open(UserId('u1'));
+    account.deposit(Money.amount(2000));
+    expect(account.snapshot()).to.deep.equal({ userId: 'u1', balance: 2000 });
+  });
+
+  it('debits down to exactly zero and refuses to go below', () => {
+    const account = Account.rehydrate({ userId: UserId('u1'), balance: 500 });
+    account.debit(Money.amount(500));
+    expect(account.balance.minor).to.equal(0);
+    expect(() => account.debit(Money.amount(1)))
+      .to.throw(DomainError)
+      .with.property('code', 'insufficient_funds');
+    expect(account.balance.minor).to.equal(0);
+  });
+
+  it('decides a payment: success debits the account by the amount', () => {
+    const account = Account.rehydrate({ userId: UserId('u1'), balance: 2000 });
+    const payment = Payment.decide({ orderId, userId: UserId('u1'), amount: Money.amount(1500), account, now });
+    expect(payment.succeeded).to.equal(true);
+    expect(payment.snapshot()).to.include({ status: 'SUCCEEDED', failureReason: null, amount: 1500 });
+    expect(account.balance.minor).to.equal(500);
+  });
+
+  it('decides a payment: too little money fails and debits nothing', () => {
+    const account = Account.rehydrate({ userId: UserId('u1'), balance: 100 });
+    const payment = Payment.decide({ orderId, userId: UserId('u1'), amount: Money.amount(101), account, now });
+    expect(payment.snapshot()).to.include({ status: 'FAILED', failureReason: 'insufficient_funds' });
+    expect(account.balance.minor).to.equal(100);
+  });
+
+  it('decides a payment: no account fails with account_not_found', () => {
+    const payment = Payment.decide({ orderId, userId: UserId('u1'), amount: Money.amount(1), account: null, now });
+    expect(payment.snapshot()).to.include({ status: 'FAILED', failureReason: 'account_not_found' });
+  });
+});

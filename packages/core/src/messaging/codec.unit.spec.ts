@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { DomainError } from '../shared/errors.js';
+import { decodeMessage, encodeMessage, isPermanentFailure } from './codec.js';
+import type { MessageEnvelope } from './envelope.js';
+import { parsePaymentOutcome, parsePaymentRequested } from './messages.js';
+import { decideOnFailure } from './retry-policy.js';
+
+const payload = { order_id: '7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01', user_id: 'u1', amount: 10 };
+const envelope: MessageEnvelope<typeof payload> = {
+  id: 'b3c1a8f0-0000-4000-8000-000000000001',
+  type: 'payment.requested',
+  correlationId: '7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01',
+  causationId: 'cause',
+  occurredAt: '2026-01-01T00:00:00.123Z',
+  payload,
+  headers: { traceparent: '00-abc-def-01' },
+};
+
+describe('message codec and bodies', () => {
+  it('carries the contract properties on the wire and comes back whole', () => {
+    const wire = encodeMessage(envelope);
+    expect(wire.properties).to.include({
+      messageId: envelope.id,
+      type: 'payment.requested',
+      correlationId: envelope.correlationId,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.parse(envelope.occurredAt) / 1000),
+    });
+    expect(JSON.parse(new TextDecoder().decode(wire.body))).to.deep.equal(payload);
+    expect(decodeMessage(wire)).to.deep.equal(envelope);
+  });
+
+  it('refuses a delivery without id, type or correlation, or with a body that is not JSON', () => {
+    const wire = encodeMessage(envelope);
+    const without = (key: string) => ({ ...wire, properties: { ...wire.properties, [key]: undefined } });
+    for (const key of ['messageId', 'type', 'correlationId']) {
+      expect(() => decodeMessage(without(key))).to.throw(DomainError);
+    }
+    expect(() => decodeMessage({ ...wire, body: new TextEncoder().encode('{oops') }))
+      .to.throw(DomainError)
+      .with.property('kind', 'malformed_message');
+  });
+
+  it('checks bodies exactly as the contract lists them', () => {
+    expect(parsePaymentRequested('payment.requested', payload)).to.deep.equal(payload);
+    expect(() => parsePaymentRequested('payment.succeeded', payload)).to.throw(DomainError);
+    expect(() => parsePaymentRequested('payment.requested', { ...payload, amount: '10' })).to.throw(DomainError);
+    expect(parsePaymentOutcome('payment.failed', { ...payload, reason: 'insufficient_funds' }).type).to.equal(
+      'payment.failed',
+    );
+    expect(() => parsePaymentOutcome('payment.failed', { ...payload, reason: 'bored' })).to.throw(DomainError);
+    expect(() => parsePaymentOutcome('payment.exploded', payload)).to.throw(DomainError);
+  });
+
+  it('dead-letters malformed messages at once and retries others with growing delay up to the limit', () => {
+    const policy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 150 };
+    const malformed = new DomainError('malformed_message', 'malformed_message', 'x');
+    expect(isPermanentFailure(malformed)).to.equal(true);
+    expect(decideOnFailure(malformed, 1, policy).action).to.equal('dead-letter');
+    expect(decideOnFailure(new Error('db down'), 1, policy)).to.deep.equal({ action: 'retry', delayMs: 100 });
+    expect(decideOnFailure(new Error('db down'), 2, policy)).to.deep.equal({ action: 'retry', delayMs: 150 });
+    expect(decideOnFailure(new Error('db down'), 3, policy).action).to.equal('dead-letter');
+  });
+});

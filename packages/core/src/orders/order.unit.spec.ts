@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { DomainError } from '../shared/errors.js';
+import { OrderId, UserId } from '../shared/ids.js';
+import { Money } from '../shared/money.js';
+import { Order } from './order.js';
+
+const now = new Date('2026-01-01T00:00:00.000Z');
+const later = new Date('2026-01-01T00:00:05.000Z');
+const anOrder = (): Order =>
+  Order.place({
+    id: OrderId('7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01'),
+    userId: UserId('user-1'),
+    amount: Money.amount(1500),
+    description: 'book',
+    now,
+  });
+
+describe('Order', () => {
+  it('starts NEW and records that it was placed', () => {
+    const order = anOrder();
+    expect(order.status).to.equal('NEW');
+    expect(order.pullEvents().map((e) => e.type)).to.deep.equal(['OrderPlaced']);
+    expect(order.pullEvents()).to.deep.equal([]);
+  });
+
+  it('finishes once; a repeat changes nothing', () => {
+    const order = anOrder();
+    expect(order.finish(later)).to.equal(true);
+    expect(order.finish(later)).to.equal(false);
+    expect(order.snapshot()).to.include({ status: 'FINISHED', failureReason: null });
+    expect(order.snapshot().updatedAt).to.equal(later);
+  });
+
+  it('cancels with a reason once; a repeat changes nothing', () => {
+    const order = anOrder();
+    expect(order.cancel('insufficient_funds', later)).to.equal(true);
+    expect(order.cancel('insufficient_funds', later)).to.equal(false);
+    expect(order.snapshot()).to.include({ status: 'CANCELLED', failureReason: 'insufficient_funds' });
+  });
+
+  it('never moves from one final status to the other', () => {
+    const finished = anOrder();
+    finished.finish(later);
+    expect(() => finished.cancel('account_not_found', later))
+      .to.throw(DomainError)
+      .with.property('code', 'invalid_order_transition');
+    const cancelled = anOrder();
+    cancelled.cancel('account_not_found', later);
+    expect(() => cancelled.finish(later)).to.throw(DomainError);
+    expect(() => cancelled.cancel('insufficient_funds', later)).to.throw(DomainError);
+  });
+
+  it('refuses a description over 500 characters', () => {
+    const place = (description: string) =>
+      Order.place({ id: OrderId(crypto.randomUUID()), userId: UserId('u'), amount: Money.amount(1), description, now });
+    expect(place('x'.repeat(500)).snapshot().description).to.have.length(500);
+    expect(() => place('x'.repeat(501)))
+      .to.throw(DomainError)
+      .with.property('field', 'description');
+  });
+});
