@@ -8,7 +8,7 @@ export class ListOrders {
 
   /** A user's orders, newest first. */
   async execute(userId: unknown): Promise<OrderView[]> {
-    if (userId === undefined || userId === '') throw invalid('user_id', 'user_id is required');
+    if (userId === undefined || userId === '') throw invalid('user_id', 'user_id is required', 'missing_field');
     const orders = await this.queries.listByUser(UserId(userId));
     return orders.map(toOrderView);
   }

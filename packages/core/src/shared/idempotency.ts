@@ -20,7 +20,7 @@ export interface IdempotencyStore {
   complete(scope: string, key: string, response: unknown): Promise<void>;
 }
 
-const KEY = /^[\x21-\x7e]{1,128}$/;
+const KEY = /^[\x20-\x7e]{1,128}$/;
 
 export const checkIdempotencyKey = (value: unknown): string => {
   if (typeof value !== 'string' || !KEY.test(value)) {
