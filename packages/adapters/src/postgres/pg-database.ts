@@ -37,6 +37,12 @@ export class PgDatabase implements SqlDatabase {
     const client = await this.pool.connect();
     let open = true;
     let broken: Error | undefined;
+    // A checked-out client that loses its connection between queries emits 'error'; unheard, that
+    // would crash the process. Heard, it marks the client for the pool to discard.
+    const onError = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     const guard = (): void => {
       if (!open) throw new Error('the transaction has already ended');
     };
@@ -65,6 +71,7 @@ export class PgDatabase implements SqlDatabase {
       throw err;
     } finally {
       open = false;
+      client.off('error', onError);
       client.release(broken);
     }
   }
