@@ -20,7 +20,7 @@ export class PgOutboxStore implements OutboxStore {
          ORDER BY position
          LIMIT $1
          FOR UPDATE SKIP LOCKED)
-       RETURNING ${OUTBOX_COLUMNS.replace('attempts', 'attempts - 1 AS attempts')}`,
+       RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`,
       [limit, leaseMs],
     );
     // RETURNING keeps no order of its own.

@@ -45,10 +45,10 @@ export const toPayment = (row: Record<string, unknown>): PaymentSnapshot => ({
   createdAt: date(row.created_at),
 });
 
+/** What a claim hands back, less `attempts`, which the claim computes. */
 export const OUTBOX_COLUMNS =
-  'position, message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers, attempts';
+  'position, message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers';
 
-/** `attempts` is whatever the row holds; the claim query hands back the count before it. */
 export const toClaimed = (row: Record<string, unknown>): ClaimedMessage => ({
   position: int(row.position),
   attempts: int(row.attempts),
