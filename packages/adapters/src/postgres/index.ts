@@ -1,0 +1,14 @@
+// PostgreSQL adapters for every storage port of @gozon/core, on plain SQL behind `SqlDatabase`.
+export * from './sql.js';
+export * from './pg-database.js';
+export * from './migrate.js';
+export * from './unit-of-work.js';
+export * from './order-repository.js';
+export * from './account-repository.js';
+export * from './payment-repository.js';
+export * from './outbox.js';
+export * from './inbox.js';
+export * from './idempotency-store.js';
+export * from './outbox-store.js';
+export * from './queries.js';
+export * from './outbox-listener.js';

@@ -1,0 +1,42 @@
+import type { Migration } from './migration.js';
+
+/** The outbox, inbox and idempotency keys every service database keeps, with its own data. */
+export const messagingTables: Migration = {
+  id: '002_messaging',
+  sql: `
+CREATE TABLE outbox (
+  position        bigserial   NOT NULL UNIQUE,
+  message_id      text        PRIMARY KEY,
+  routing_key     text        NOT NULL,
+  type            text        NOT NULL,
+  correlation_id  text        NOT NULL,
+  causation_id    text,
+  occurred_at     timestamptz NOT NULL,
+  payload         jsonb       NOT NULL,
+  headers         jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  published_at    timestamptz,
+  -- A relay's claim; rows are free again once it passes ('-infinity' = never claimed or released).
+  leased_until    timestamptz NOT NULL DEFAULT '-infinity',
+  attempts        integer     NOT NULL DEFAULT 0
+);
+-- Relays scan only what is left to publish, in insertion order.
+CREATE INDEX outbox_unpublished ON outbox (position) WHERE published_at IS NULL;
+
+CREATE TABLE inbox (
+  consumer     text        NOT NULL,
+  message_id   text        NOT NULL,
+  received_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+
+CREATE TABLE idempotency_keys (
+  scope        text        NOT NULL,
+  key          text        NOT NULL,
+  fingerprint  text        NOT NULL,
+  response     jsonb,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (scope, key)
+);
+`,
+};

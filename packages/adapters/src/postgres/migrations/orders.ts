@@ -1,0 +1,25 @@
+import { messagingTables } from './messaging.js';
+import type { Migration } from './migration.js';
+
+/** The orders service's schema, in order. */
+export const ordersMigrations: readonly Migration[] = [
+  {
+    id: '001_orders',
+    sql: `
+CREATE TABLE orders (
+  id              uuid        PRIMARY KEY,
+  user_id         text        NOT NULL,
+  amount          bigint      NOT NULL CHECK (amount > 0),
+  description     text        NOT NULL DEFAULT '',
+  status          text        NOT NULL CHECK (status IN ('NEW', 'FINISHED', 'CANCELLED')),
+  failure_reason  text,
+  created_at      timestamptz NOT NULL,
+  updated_at      timestamptz NOT NULL,
+  CHECK ((status = 'CANCELLED') = (failure_reason IS NOT NULL))
+);
+-- A user's orders, newest first; id breaks ties so the listing is stable.
+CREATE INDEX orders_by_user ON orders (user_id, created_at DESC, id DESC);
+`,
+  },
+  messagingTables,
+];

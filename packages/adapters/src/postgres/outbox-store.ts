@@ -1,0 +1,50 @@
+import type { ClaimedMessage, OutboxStore } from '@gozon/core';
+import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
+import type { SqlDatabase } from './sql.js';
+
+/**
+ * The relay's side of a Postgres outbox. Each call is one short statement in its own
+ * transaction; leases are measured on the database's clock, so relays on several hosts agree.
+ */
+export class PgOutboxStore implements OutboxStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+    // SKIP LOCKED lets concurrent relays take disjoint batches instead of queueing on each other;
+    // RETURNING hands back the attempts as they were before this claim.
+    const { rows } = await this.db.query(
+      `UPDATE outbox SET leased_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1
+       WHERE message_id IN (
+         SELECT message_id FROM outbox
+         WHERE published_at IS NULL AND leased_until <= now()
+         ORDER BY position
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED)
+       RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`,
+      [limit, leaseMs],
+    );
+    // RETURNING keeps no order of its own.
+    return rows.map(toClaimed).sort((a, b) => a.position - b.position);
+  }
+
+  async markPublished(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(
+      'UPDATE outbox SET published_at = now() WHERE message_id = ANY($1::text[]) AND published_at IS NULL',
+      [ids],
+    );
+  }
+
+  async release(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(
+      `UPDATE outbox SET leased_until = '-infinity' WHERE message_id = ANY($1::text[]) AND published_at IS NULL`,
+      [ids],
+    );
+  }
+
+  async pending(): Promise<number> {
+    const { rows } = await this.db.query<{ n: unknown }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+    return Number(rows[0]?.n ?? 0);
+  }
+}

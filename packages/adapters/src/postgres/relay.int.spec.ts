@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { RelayOutbox, type MessagePublisher, type OutboxStore, type OutgoingMessage } from '@gozon/core';
+import { aPaymentRequest, rejectionOf, sleep } from '../contract/index.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from './index.js';
+
+/** A broker stand-in that confirms everything and remembers what it was given, in order. */
+class RecordingPublisher implements MessagePublisher {
+  readonly sent: string[] = [];
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    await sleep(1); // a round trip, so relays interleave
+    for (const m of messages) this.sent.push(m.envelope.id);
+  }
+}
+
+class Crash extends Error {}
+
+/** The store as seen by a relay that dies after the broker confirmed and before it marks rows. */
+const crashingBeforeMark = (store: OutboxStore): OutboxStore => ({
+  claim: (limit, leaseMs) => store.claim(limit, leaseMs),
+  markPublished: async () => {
+    throw new Crash('the relay died before marking its batch');
+  },
+  release: (ids) => store.release(ids),
+  pending: () => store.pending(),
+});
+
+describe('postgres outbox under relays', function () {
+  this.timeout(30_000);
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await createTestDatabase('orders');
+  });
+  afterEach(async () => {
+    await t?.drop();
+  });
+
+  const append = async (count: number): Promise<string[]> => {
+    const ids: string[] = [];
+    const uow = ordersUnitOfWork(t.db);
+    for (let i = 0; i < count; i += 10) {
+      await uow.run(async (tx) => {
+        for (let j = i; j < Math.min(count, i + 10); j += 1) {
+          const message = aPaymentRequest();
+          ids.push(message.envelope.id);
+          await tx.outbox.append(message);
+        }
+      });
+    }
+    return ids;
+  };
+
+  it('two relays on separate pools publish every row exactly once between them', async () => {
+    const appended = await append(120);
+    const publishers = [new RecordingPublisher(), new RecordingPublisher()];
+    const pools = publishers.map(() => PgDatabase.connect(t.url, { max: 2 }));
+    try {
+      const relays = publishers.map((p, i) => new RelayOutbox(new PgOutboxStore(pools[i]!), p, { batchSize: 7, leaseMs: 30_000 }));
+      // Appends keep coming while both relays drain.
+      const late = append(40);
+      const drain = async (relay: RelayOutbox): Promise<void> => {
+        let idle = 0;
+        while (idle < 5) idle = (await relay.execute()) === 0 ? idle + 1 : 0;
+      };
+      await Promise.all([...relays.map(drain), late]);
+      await Promise.all(relays.map(drain));
+      const all = [...appended, ...(await late)];
+      const sent = publishers.flatMap((p) => p.sent);
+      expect(sent).to.have.length(all.length);
+      expect([...sent].sort()).to.deep.equal([...all].sort());
+      expect(publishers.every((p) => p.sent.length > 0)).to.equal(true, 'both relays took a share');
+      expect(await new PgOutboxStore(t.db).pending()).to.equal(0);
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
+  it('publishes a batch again after the lease when its relay died between publish and mark', async () => {
+    const appended = await append(3);
+    const wire = new RecordingPublisher();
+    const store = new PgOutboxStore(t.db);
+    const dying = new RelayOutbox(crashingBeforeMark(store), wire, { batchSize: 10, leaseMs: 300 });
+    const survivor = new RelayOutbox(store, wire, { batchSize: 10, leaseMs: 30_000 });
+
+    expect(await rejectionOf(dying.execute())).to.be.instanceOf(Crash);
+    expect(wire.sent).to.deep.equal(appended);
+    expect(await survivor.execute()).to.equal(0, 'the lease still holds');
+    await sleep(450);
+    expect(await survivor.execute()).to.equal(3);
+    // The duplicate on the wire that the consumers' inbox must absorb.
+    expect(wire.sent).to.deep.equal([...appended, ...appended]);
+    expect(await store.pending()).to.equal(0);
+    expect(await survivor.execute()).to.equal(0);
+  });
+
+  it('counts the attempts of a row claimed again', async () => {
+    const [id] = await append(1);
+    const store = new PgOutboxStore(t.db);
+    expect((await store.claim(10, 50)).map((c) => [c.envelope.id, c.attempts])).to.deep.equal([[id, 0]]);
+    await sleep(120);
+    expect((await store.claim(10, 50)).map((c) => c.attempts)).to.deep.equal([1]);
+    await store.release([id!]);
+    expect((await store.claim(10, 50)).map((c) => c.attempts)).to.deep.equal([2]);
+  });
+});
