@@ -59,6 +59,8 @@ export const requireVars = (config: Config, part: 'orders' | 'payments' | 'migra
   if ((part === 'payments' || part === 'migrate') && !config.paymentsDatabaseUrl) missing.push('PAYMENTS_DATABASE_URL');
   if (part !== 'migrate' && !config.amqpUrl) missing.push('AMQP_URL');
   if (missing.length > 0) {
-    throw new ConfigError(`gozon ${part} needs ${missing.join(', ')} (unset); \`gozon all\` runs without them on the embedded default`);
+    throw new ConfigError(
+      `gozon ${part} needs ${missing.join(', ')} (unset); \`gozon all\` runs without them on the embedded default`,
+    );
   }
 };

@@ -57,8 +57,16 @@ describe('postgres schema guards', function () {
 
   it('refuses a negative balance whatever the caller does', async () => {
     await t.db.query(`INSERT INTO accounts (user_id, balance) VALUES ('careless', 100)`);
-    expect(isCheckViolation(await rejectionOf(t.db.query(`UPDATE accounts SET balance = balance - 101 WHERE user_id = 'careless'`)))).to.equal(true);
-    expect(isCheckViolation(await rejectionOf(t.db.query(`INSERT INTO accounts (user_id, balance) VALUES ('negative', -1)`)))).to.equal(true);
+    expect(
+      isCheckViolation(
+        await rejectionOf(t.db.query(`UPDATE accounts SET balance = balance - 101 WHERE user_id = 'careless'`)),
+      ),
+    ).to.equal(true);
+    expect(
+      isCheckViolation(
+        await rejectionOf(t.db.query(`INSERT INTO accounts (user_id, balance) VALUES ('negative', -1)`)),
+      ),
+    ).to.equal(true);
     const { rows } = await t.db.query<{ balance: string }>(`SELECT balance FROM accounts WHERE user_id = 'careless'`);
     expect(Number(rows[0]?.balance)).to.equal(100);
   });

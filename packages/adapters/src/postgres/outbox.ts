@@ -19,7 +19,16 @@ export class PgOutbox implements Outbox {
       await this.client.query(
         `INSERT INTO outbox (message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)`,
-        [e.id, message.routingKey, e.type, e.correlationId, e.causationId ?? null, e.occurredAt, json(e.payload), json(e.headers ?? {})],
+        [
+          e.id,
+          message.routingKey,
+          e.type,
+          e.correlationId,
+          e.causationId ?? null,
+          e.occurredAt,
+          json(e.payload),
+          json(e.headers ?? {}),
+        ],
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('message_exists', `message ${e.id} is in the outbox already`);

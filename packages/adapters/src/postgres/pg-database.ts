@@ -8,7 +8,11 @@ export interface PgDatabaseOptions {
   readonly onError?: (err: Error) => void;
 }
 
-const run = async <R>(client: pg.ClientBase | pg.Pool, text: string, params?: readonly unknown[]): Promise<SqlResult<R>> => {
+const run = async <R>(
+  client: pg.ClientBase | pg.Pool,
+  text: string,
+  params?: readonly unknown[],
+): Promise<SqlResult<R>> => {
   const result = await client.query(text, params as unknown[] | undefined);
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
 };

@@ -6,13 +6,7 @@ import {
   describePaymentStoreContract,
 } from '../contract/index.js';
 import { createTestDatabase } from '../testing/postgres.js';
-import {
-  ordersUnitOfWork,
-  paymentsUnitOfWork,
-  PgAccountQueries,
-  PgOrderQueries,
-  PgOutboxStore,
-} from './index.js';
+import { ordersUnitOfWork, paymentsUnitOfWork, PgAccountQueries, PgOrderQueries, PgOutboxStore } from './index.js';
 
 const ordersStore = async () => {
   const t = await createTestDatabase('orders');

@@ -55,7 +55,9 @@ describe('postgres outbox under relays', function () {
     const publishers = [new RecordingPublisher(), new RecordingPublisher()];
     const pools = publishers.map(() => PgDatabase.connect(t.url, { max: 2 }));
     try {
-      const relays = publishers.map((p, i) => new RelayOutbox(new PgOutboxStore(pools[i]!), p, { batchSize: 7, leaseMs: 30_000 }));
+      const relays = publishers.map(
+        (p, i) => new RelayOutbox(new PgOutboxStore(pools[i]!), p, { batchSize: 7, leaseMs: 30_000 }),
+      );
       // Appends keep coming while both relays drain.
       const late = append(40);
       const drain = async (relay: RelayOutbox): Promise<void> => {

@@ -25,13 +25,14 @@ describe('postgres transactions', function () {
   it('holds one connection from BEGIN to COMMIT', async () => {
     const pids = await t.db.transaction(async (client) => {
       const seen: unknown[] = [];
-      for (let i = 0; i < 3; i += 1) seen.push((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+      for (let i = 0; i < 3; i += 1)
+        seen.push((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
       return seen;
     });
     expect(new Set(pids).size).to.equal(1);
   });
 
-  it('rethrows the work\'s error when the connection died mid-transaction, and the pool goes on', async () => {
+  it("rethrows the work's error when the connection died mid-transaction, and the pool goes on", async () => {
     const db = PgDatabase.connect(t.url, { max: 1 });
     try {
       const attempt = db.transaction(async (client) => {
