@@ -1,0 +1,2 @@
+// The embedded Postgres (PGlite) behind the same SQL seam as the Postgres adapters.
+export * from './pglite-database.js';

@@ -1,0 +1,53 @@
+import {
+  describeIdempotencyContract,
+  describeInboxContract,
+  describeOrderStoreContract,
+  describeOutboxContract,
+  describePaymentStoreContract,
+} from '../contract/index.js';
+import type { StoreFixture, MessagingTx } from '../contract/index.js';
+import {
+  migrate,
+  ordersUnitOfWork,
+  paymentsUnitOfWork,
+  PgAccountQueries,
+  PgOrderQueries,
+  PgOutboxStore,
+  type Service,
+} from '../postgres/index.js';
+import { PgliteDatabase } from './pglite-database.js';
+
+const open = async (service: Service) => {
+  const db = await PgliteDatabase.open('memory://');
+  await migrate(db, service);
+  return db;
+};
+
+describeOrderStoreContract('pglite', async () => {
+  const db = await open('orders');
+  return {
+    uow: ordersUnitOfWork(db),
+    outbox: new PgOutboxStore(db),
+    queries: new PgOrderQueries(db),
+    close: () => db.close(),
+  };
+});
+describePaymentStoreContract('pglite', async () => {
+  const db = await open('payments');
+  return {
+    uow: paymentsUnitOfWork(db),
+    outbox: new PgOutboxStore(db),
+    queries: new PgAccountQueries(db),
+    close: () => db.close(),
+  };
+});
+for (const service of ['orders', 'payments'] as const) {
+  const store = async (): Promise<StoreFixture<MessagingTx>> => {
+    const db = await open(service);
+    const uow: StoreFixture<MessagingTx>['uow'] = service === 'orders' ? ordersUnitOfWork(db) : paymentsUnitOfWork(db);
+    return { uow, outbox: new PgOutboxStore(db), close: () => db.close() };
+  };
+  describeOutboxContract(`pglite ${service}`, store);
+  describeInboxContract(`pglite ${service}`, store);
+  describeIdempotencyContract(`pglite ${service}`, store);
+}
