@@ -8,4 +8,5 @@ export * from './queries.js';
 export * from './outbox-store.js';
 export * from './broker.js';
 export * from './messaging.js';
+export * from './direct-bus.js';
 export * from './system.js';

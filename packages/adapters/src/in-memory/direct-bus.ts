@@ -1,0 +1,71 @@
+import {
+  decodeMessage,
+  encodeMessage,
+  isPermanentFailure,
+  type MessageHandler,
+  type MessagePublisher,
+  type MessageSubscriber,
+  type OutgoingMessage,
+  type Subscription,
+  type WireMessage,
+} from '@gozon/core';
+
+export interface DeadLetter {
+  readonly queue: string;
+  readonly message: WireMessage;
+  readonly reason: string;
+}
+
+/**
+ * The embedded default's broker, for parts that share one process. `publish` hands each message
+ * straight to the queue's handler and resolves only after the handler has committed, so the
+ * outbox row stays unpublished until the effect is durable: a crash at any moment leaves the row
+ * to be relayed again, and the consumer's inbox absorbs the repeat. Nothing is held in memory
+ * that a restart could lose. A handler's transient failure rejects the publish (the relay backs
+ * off and retries); a malformed or invalid message is dead-lettered and the batch goes on.
+ */
+export class DirectBus implements MessagePublisher, MessageSubscriber {
+  private readonly handlers = new Map<string, MessageHandler>();
+  private readonly active = new Map<string, Set<Promise<void>>>();
+  readonly deadLetters: DeadLetter[] = [];
+
+  constructor(private readonly onDeadLetter: (letter: DeadLetter) => void = () => undefined) {}
+
+  async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
+    if (this.handlers.has(queue)) throw new Error(`queue ${queue} has a consumer already`);
+    this.handlers.set(queue, handler);
+    this.active.set(queue, new Set());
+    return {
+      close: async () => {
+        this.handlers.delete(queue);
+        await Promise.all(this.active.get(queue) ?? []);
+      },
+    };
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    for (const message of messages) {
+      const queue = message.routingKey;
+      const handler = this.handlers.get(queue);
+      if (!handler) throw new Error(`no consumer for ${queue} yet: the message stays in the outbox`);
+      const wire = encodeMessage(message.envelope);
+      const work = handler(decodeMessage(wire));
+      const inFlight = this.active.get(queue);
+      const tracked = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight?.add(tracked);
+      try {
+        await work;
+      } catch (err) {
+        if (!isPermanentFailure(err)) throw err;
+        const letter = { queue, message: wire, reason: err instanceof Error ? err.message : String(err) };
+        this.deadLetters.push(letter);
+        this.onDeadLetter(letter);
+      } finally {
+        inFlight?.delete(tracked);
+      }
+    }
+  }
+}
