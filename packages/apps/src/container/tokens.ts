@@ -1,0 +1,48 @@
+import type { ServiceIdentifier } from 'inversify';
+import type {
+  AccountQueries,
+  ApplyPaymentOutcome,
+  ChargeOnPaymentRequested,
+  Clock,
+  CreateAccount,
+  Deposit,
+  GetBalance,
+  GetOrder,
+  IdGenerator,
+  ListOrders,
+  MessagePublisher,
+  MessageSubscriber,
+  OrderQueries,
+  OrdersTx,
+  OutboxStore,
+  PaymentsTx,
+  PlaceOrder,
+  RelayOutbox,
+  UnitOfWork,
+} from '@gozon/core';
+import type { SqlDatabase } from '@gozon/adapters/postgres';
+
+const token = <T>(name: string): ServiceIdentifier<T> => Symbol.for(`gozon.${name}`);
+
+/** Service identifiers: one per port or use case a container can hand out. */
+export const Tokens = {
+  clock: token<Clock>('clock'),
+  ids: token<IdGenerator>('ids'),
+  database: token<SqlDatabase>('database'),
+  ordersUow: token<UnitOfWork<OrdersTx>>('ordersUow'),
+  paymentsUow: token<UnitOfWork<PaymentsTx>>('paymentsUow'),
+  orderQueries: token<OrderQueries>('orderQueries'),
+  accountQueries: token<AccountQueries>('accountQueries'),
+  outboxStore: token<OutboxStore>('outboxStore'),
+  publisher: token<MessagePublisher>('publisher'),
+  subscriber: token<MessageSubscriber>('subscriber'),
+  relayOutbox: token<RelayOutbox>('relayOutbox'),
+  placeOrder: token<PlaceOrder>('placeOrder'),
+  getOrder: token<GetOrder>('getOrder'),
+  listOrders: token<ListOrders>('listOrders'),
+  applyPaymentOutcome: token<ApplyPaymentOutcome>('applyPaymentOutcome'),
+  createAccount: token<CreateAccount>('createAccount'),
+  deposit: token<Deposit>('deposit'),
+  getBalance: token<GetBalance>('getBalance'),
+  chargeOnPaymentRequested: token<ChargeOnPaymentRequested>('chargeOnPaymentRequested'),
+} as const;

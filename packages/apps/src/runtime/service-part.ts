@@ -1,0 +1,100 @@
+import { Container } from 'inversify';
+import { RelayLoop, Routes, type Subscription } from '@gozon/core';
+import { migrate } from '@gozon/adapters/postgres';
+import type { Logger } from 'pino';
+import { clockModule, messagingModule, sqlModule, useCaseModule, type ServiceName } from '../container/modules.js';
+import { Tokens } from '../container/tokens.js';
+import { createOrdersApp } from '../orders/orders-app.js';
+import { createPaymentsApp } from '../payments/payments-app.js';
+import { HttpServer } from './http-server.js';
+import type { Infrastructure } from './infrastructure.js';
+
+/** A running piece of GoZon that can be stopped gracefully. */
+export interface Part {
+  readonly name: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root of one service: migrations, an Inversify container, the HTTP app, the
+ * outbox relay (woken by commits, polling as the fallback) and the message consumer.
+ */
+export const startService = async (
+  service: ServiceName,
+  infra: Infrastructure,
+  port: number,
+  log: Logger,
+): Promise<Part> => {
+  const applied = await migrate(infra.db, service);
+  if (applied.length > 0) log.info({ service, migrations: applied }, 'migrations applied');
+
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(clockModule(), sqlModule(service, infra.db), messagingModule(infra.publisher, infra.subscriber));
+  container.load(useCaseModule(service));
+
+  const ready = async (): Promise<boolean> => {
+    if (!infra.brokerUp()) return false;
+    await infra.db.query('SELECT 1');
+    return true;
+  };
+  const logError = (err: unknown, ctx: { method: string; path: string }) =>
+    log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+  const app =
+    service === 'orders'
+      ? createOrdersApp(
+          {
+            placeOrder: container.get(Tokens.placeOrder),
+            getOrder: container.get(Tokens.getOrder),
+            listOrders: container.get(Tokens.listOrders),
+          },
+          { ready, logError },
+        )
+      : createPaymentsApp(
+          {
+            createAccount: container.get(Tokens.createAccount),
+            deposit: container.get(Tokens.deposit),
+            getBalance: container.get(Tokens.getBalance),
+          },
+          { ready, logError },
+        );
+
+  const relay = new RelayLoop(container.get(Tokens.relayOutbox), {
+    pollMs: 1_000,
+    minBackoffMs: 50,
+    maxBackoffMs: 5_000,
+    onError: (err) => log.warn({ err: String(err) }, 'outbox relay step failed; backing off'),
+  });
+  relay.start();
+  const unlisten = await infra.listen(() => relay.wake());
+
+  let subscription: Subscription;
+  if (service === 'orders') {
+    const apply = container.get(Tokens.applyPaymentOutcome);
+    subscription = await infra.subscriber.subscribe(Routes.paymentStatus, async (message) => {
+      await apply.execute(message);
+    });
+  } else {
+    const charge = container.get(Tokens.chargeOnPaymentRequested);
+    subscription = await infra.subscriber.subscribe(Routes.orderPayments, async (message) => {
+      await charge.execute(message);
+    });
+  }
+
+  const server = new HttpServer(app.callback(), port);
+  const bound = await server.start();
+  log.info(`${service}: listening on :${bound}; storage ${infra.storage}; broker ${infra.broker}`);
+
+  return {
+    name: service,
+    port: bound,
+    stop: async () => {
+      await server.stop();
+      await subscription.close();
+      await relay.stop();
+      await unlisten();
+      await infra.close();
+      log.info(`${service}: stopped`);
+    },
+  };
+};
