@@ -1,7 +1,17 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { RabbitConnection, RabbitQueueTools, defaultTopology, type RabbitEvent, type TopologyOptions } from '../rabbitmq/index.js';
+import type { WireMessage } from '@gozon/core';
+import {
+  RabbitConnection,
+  RabbitQueueTools,
+  defaultTopology,
+  fromAmqp,
+  publishConfirmed,
+  publishOptions,
+  type RabbitEvent,
+  type TopologyOptions,
+} from '../rabbitmq/index.js';
 
 const run = promisify(execFile);
 
@@ -49,17 +59,35 @@ export interface RabbitTestBed {
   readonly queues: RabbitQueueTools;
   /** Everything the connection reported, in order. */
   readonly events: RabbitEvent[];
+  /** Puts a message straight on a queue exactly as given, bypassing codec and exchange. */
+  injectRaw(queue: string, message: WireMessage): Promise<void>;
+  /** Takes one message off a queue with every AMQP property, as the broker holds it. */
+  getRaw(queue: string): Promise<ReturnType<typeof fromAmqp> & { readonly deliveryMode: unknown; readonly raw: Record<string, unknown> }>;
   /** Opens another connection to the same vhost, closed along with the bed. */
-  connect(): Promise<RabbitConnection>;
+  connect(backoff?: { minBackoffMs?: number; maxBackoffMs?: number }): Promise<RabbitConnection>;
   close(): Promise<void>;
 }
 
-export const createRabbitTestBed = async (topology: TopologyOptions = defaultTopology): Promise<RabbitTestBed> => {
+export interface TestBedOptions {
+  readonly topology?: TopologyOptions;
+  /** Reconnect backoff of the bed's connections; short by default so tests recover fast. */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export const createRabbitTestBed = async (options: TestBedOptions = {}): Promise<RabbitTestBed> => {
+  const { topology = defaultTopology, minBackoffMs = 50, maxBackoffMs = 500 } = options;
   const vhost = await createTestVhost();
   const events: RabbitEvent[] = [];
   const connections: RabbitConnection[] = [];
-  const connect = async (): Promise<RabbitConnection> => {
-    const connection = new RabbitConnection({ url: vhost.url, topology, minBackoffMs: 50, maxBackoffMs: 500, onEvent: (e) => events.push(e) });
+  const connect = async (backoff: { minBackoffMs?: number; maxBackoffMs?: number } = {}): Promise<RabbitConnection> => {
+    const connection = new RabbitConnection({
+      url: vhost.url,
+      topology,
+      minBackoffMs: backoff.minBackoffMs ?? minBackoffMs,
+      maxBackoffMs: backoff.maxBackoffMs ?? Math.max(maxBackoffMs, backoff.minBackoffMs ?? 0),
+      onEvent: (e) => events.push(e),
+    });
     connections.push(connection);
     await connection.open();
     return connection;
@@ -72,6 +100,25 @@ export const createRabbitTestBed = async (topology: TopologyOptions = defaultTop
       queues: new RabbitQueueTools(connection),
       events,
       connect,
+      injectRaw: async (queue, message) => {
+        const channel = await connection.current().createConfirmChannel();
+        try {
+          const content = Buffer.from(message.body);
+          await publishConfirmed(channel, [{ exchange: '', routingKey: queue, content, options: publishOptions(message) }]);
+        } finally {
+          await channel.close();
+        }
+      },
+      getRaw: async (queue) => {
+        const channel = await connection.current().createChannel();
+        try {
+          const message = await channel.get(queue, { noAck: true });
+          if (message === false) throw new Error(`queue ${queue} is empty`);
+          return { ...fromAmqp(message), deliveryMode: message.properties.deliveryMode, raw: { ...message.properties } };
+        } finally {
+          await channel.close();
+        }
+      },
       close: async () => {
         await Promise.all(connections.map((c) => c.close()));
         await vhost.delete();
