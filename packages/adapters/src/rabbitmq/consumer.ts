@@ -133,7 +133,11 @@ export class Consumer implements Subscription {
       settle(() => channel.ack(delivery));
     } catch (err) {
       const decision = decideOnFailure(err, attempt, this.options.retry);
-      this.options.onFailure?.(err, decision.action);
+      try {
+        this.options.onFailure?.(err, decision.action);
+      } catch {
+        // A failing observer must not keep the message from being settled.
+      }
       if (decision.action === 'dead-letter') {
         settle(() => channel.nack(delivery, false, false));
         return;
@@ -141,7 +145,7 @@ export class Consumer implements Subscription {
       try {
         const retryQueue = attached.retryQueues.get(decision.delayMs) ?? (await this.declareRetry(attached, decision.delayMs));
         const copy = withAttempt(wire, attempt + 1);
-        await publishConfirmed(channel, [{ exchange: '', routingKey: retryQueue, content: contentOf(copy), options: publishOptions(copy) }]);
+        await publishConfirmed(channel, [{ exchange: '', routingKey: retryQueue, content: contentOf(copy), options: { ...publishOptions(copy), mandatory: true } }]);
         settle(() => channel.ack(delivery));
       } catch (parkErr) {
         // Not parked: hand it back for another try now; if the channel is gone, the broker does.

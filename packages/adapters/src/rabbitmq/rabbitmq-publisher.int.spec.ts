@@ -13,7 +13,7 @@ describe('RabbitPublisher on RabbitMQ', function () {
     publisher = new RabbitPublisher(bed.connection);
   });
   afterEach(async () => {
-    await publisher.close();
+    await publisher?.close(); // undefined when the broker could not be reached
     await bed.close();
   });
 
@@ -39,6 +39,37 @@ describe('RabbitPublisher on RabbitMQ', function () {
     expect(await bed.queues.depth(Routes.orderPayments)).to.equal(1_000);
     const ids = (await bed.queues.take(Routes.orderPayments)).map((m) => m.properties.messageId);
     expect(ids).to.deep.equal(batch.map((m) => m.envelope.id));
+  });
+
+  it('waits for the channel to drain when its buffer is full, and loses nothing', async () => {
+    // Watches the publisher's channel: a write while the buffer is full ignores back-pressure.
+    let fulls = 0;
+    let writesWhileFull = 0;
+    let full = false;
+    const model = bed.connection.current();
+    const create = model.createConfirmChannel.bind(model);
+    model.createConfirmChannel = async (options) => {
+      const channel = await create(options);
+      const publish = channel.publish.bind(channel);
+      channel.publish = (...args: Parameters<typeof publish>) => {
+        if (full) writesWhileFull += 1;
+        const room = publish(...args);
+        if (!room && !full) fulls += 1;
+        full = !room;
+        return room;
+      };
+      channel.on('drain', () => (full = false));
+      return channel;
+    };
+    const pad = 'x'.repeat(8 * 1024);
+    const batch = Array.from({ length: 2_000 }, () => {
+      const m = aPaymentRequest();
+      return { ...m, envelope: { ...m.envelope, payload: { ...(m.envelope.payload as object), pad } } };
+    });
+    await publisher.publish(batch);
+    expect(fulls).to.be.greaterThan(0);
+    expect(writesWhileFull).to.equal(0);
+    expect(await bed.queues.depth(Routes.orderPayments)).to.equal(2_000);
   });
 
   it('rejects a batch with a message no queue is bound for, and goes on working', async () => {
