@@ -1,0 +1,166 @@
+import { connect, type ChannelModel } from 'amqplib';
+import { redactUrl, scrubError } from './redact.js';
+import { declareTopology, type TopologyOptions } from './topology.js';
+
+/** What the connection tells its owner; never carries the password. */
+export type RabbitEvent =
+  | { readonly type: 'connected'; readonly url: string }
+  | { readonly type: 'disconnected'; readonly error: string }
+  | { readonly type: 'reconnect-failed'; readonly attempt: number; readonly retryInMs: number; readonly error: string }
+  | { readonly type: 'error'; readonly source: string; readonly error: string };
+
+export interface RabbitConnectionOptions {
+  /** `AMQP_URL`; the vhost is its path. */
+  readonly url: string;
+  /** Declared on every (re)connect, before consumers start again. */
+  readonly topology?: TopologyOptions | undefined;
+  /** First wait before reconnecting; it doubles up to `maxBackoffMs`. */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Told of connects, drops and failures (for logs). */
+  readonly onEvent?: (event: RabbitEvent) => void;
+}
+
+/** Work to redo on every new connection: channels, consumers. */
+export type ConnectHook = (model: ChannelModel) => Promise<void>;
+
+/**
+ * One AMQP connection that heals itself: after the broker drops it, reconnects with backoff,
+ * re-declares the topology and runs every registered hook again (which re-creates channels and
+ * restarts consumers). The first `open` fails fast, so a misconfigured service says so at start.
+ */
+export class RabbitConnection {
+  private model: ChannelModel | null = null;
+  private readonly hooks = new Set<ConnectHook>();
+  private closing = false;
+  private reconnecting = false;
+  private timer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly options: RabbitConnectionOptions) {
+    this.minBackoffMs = options.minBackoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+  }
+
+  /** Connects and declares the topology; rejects if the broker cannot be reached now. */
+  async open(): Promise<void> {
+    if (this.model) return;
+    await this.connectOnce();
+  }
+
+  /** True while a connection is up. */
+  get isOpen(): boolean {
+    return this.model !== null;
+  }
+
+  /** The live connection; throws when it is down, so callers fail fast instead of waiting. */
+  current(): ChannelModel {
+    if (!this.model) throw new Error(`RabbitMQ connection is ${this.closing ? 'closed' : 'down'}`);
+    return this.model;
+  }
+
+  /** Runs `hook` after every reconnect from now on; returns a function that stops that. */
+  onReconnect(hook: ConnectHook): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
+  }
+
+  /** Reports a failure of something built on this connection, scrubbed of the password. */
+  report(source: string, err: unknown): void {
+    this.emit({ type: 'error', source, error: scrubError(err, this.options.url) });
+  }
+
+  /** Stops reconnecting and closes the connection (and so every channel on it). */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+    const model = this.model;
+    this.model = null;
+    await model?.close().catch(() => undefined);
+  }
+
+  private async connectOnce(): Promise<void> {
+    const model = await connect(this.options.url);
+    model.on('error', (err: Error) => this.report('connection', err));
+    try {
+      if (this.options.topology) {
+        const channel = await model.createChannel();
+        channel.on('error', (err: Error) => this.report('topology', err));
+        await declareTopology(channel, this.options.topology);
+        await channel.close();
+      }
+    } catch (err) {
+      await model.close().catch(() => undefined);
+      throw err;
+    }
+    if (this.closing) {
+      await model.close().catch(() => undefined);
+      return;
+    }
+    model.on('close', (err?: Error) => this.dropped(model, err));
+    this.model = model;
+    this.emit({ type: 'connected', url: redactUrl(this.options.url) });
+  }
+
+  private dropped(model: ChannelModel, err: Error | undefined): void {
+    if (this.model !== model) return; // closed by us
+    this.model = null;
+    this.emit({ type: 'disconnected', error: scrubError(err ?? 'closed by the broker', this.options.url) });
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting) return; // the loop running now sees the new drop
+    this.reconnecting = true;
+    let backoff = this.minBackoffMs;
+    try {
+      for (let attempt = 1; !this.closing; attempt += 1) {
+        await this.sleep(backoff * (0.8 + Math.random() * 0.4));
+        if (this.closing) return;
+        try {
+          await this.connectOnce();
+          const model = this.model;
+          if (!model) continue;
+          for (const hook of this.hooks) await hook(model);
+          if (this.model === model) return; // else it dropped again while hooks ran
+        } catch (err) {
+          backoff = Math.min(backoff * 2, this.maxBackoffMs);
+          this.emit({
+            type: 'reconnect-failed',
+            attempt,
+            retryInMs: backoff,
+            error: scrubError(err, this.options.url),
+          });
+          // A hook that failed leaves the connection half set up: drop it and start over.
+          const model = this.model;
+          this.model = null;
+          await model?.close().catch(() => undefined);
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = null;
+        resolve();
+      };
+      this.timer = setTimeout(this.wake, ms);
+    });
+  }
+
+  private emit(event: RabbitEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A broken logger must not break the connection.
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { decideOnFailure, decodeMessage, type MessageHandler, type RetryPolicy, type Subscription } from '@gozon/core';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { publishConfirmed } from './confirm.js';
+import type { RabbitConnection } from './connection.js';
+import { declareRetryQueue, retryDelays } from './topology.js';
+import { attemptOf, contentOf, fromAmqp, publishOptions, withAttempt } from './wire.js';
+
+interface ConsumerOptions {
+  readonly prefetch: number;
+  readonly retry: RetryPolicy;
+  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
+}
+
+interface Attached {
+  readonly model: ChannelModel;
+  readonly channel: ConfirmChannel;
+  readonly consumerTag: string;
+  /** Retry queues known to exist, by delay. */
+  readonly retryQueues: Map<number, string>;
+}
+
+const REATTACH_MS = 250;
+
+/**
+ * One queue's consumer. Its channel both consumes and publishes retries, so a retry copy is
+ * confirmed before the original is acknowledged on the same channel. Reattaches by itself after
+ * its channel or the connection went away: whatever it held unacknowledged is redelivered.
+ */
+export class Consumer implements Subscription {
+  private attached: Attached | null = null;
+  private attaching: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
+  private readonly stopReconnect: () => void;
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    private readonly queue: string,
+    private readonly handler: MessageHandler,
+    private readonly options: ConsumerOptions,
+  ) {
+    this.stopReconnect = connection.onReconnect((model) => this.attach(model));
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.attach(this.connection.current());
+    } catch (err) {
+      this.closed = true;
+      this.stopReconnect();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopReconnect();
+    await this.attaching?.catch(() => undefined);
+    const attached = this.attached;
+    if (attached) await attached.channel.cancel(attached.consumerTag).catch(() => undefined);
+    await Promise.all(this.inFlight);
+    this.attached = null;
+    if (attached) await attached.channel.close().catch(() => undefined);
+  }
+
+  private attach(model: ChannelModel): Promise<void> {
+    if (this.closed || this.attached?.model === model) return Promise.resolve();
+    if (this.attaching) return this.attaching;
+    this.attaching = this.open(model).finally(() => (this.attaching = null));
+    return this.attaching;
+  }
+
+  private async open(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    channel.setMaxListeners(0); // every retry in flight listens for close
+    channel.on('error', (err: Error) => this.connection.report(`consumer ${this.queue}`, err));
+    channel.on('close', () => this.channelClosed(channel));
+    try {
+      const retryQueues = new Map<number, string>();
+      for (const delay of retryDelays(this.options.retry))
+        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay));
+      await channel.prefetch(this.options.prefetch);
+      // Set before consuming: the first delivery may arrive before `consume` resolves.
+      const attached = { model, channel, consumerTag: '', retryQueues };
+      this.attached = attached;
+      const { consumerTag } = await channel.consume(this.queue, (delivery) => this.delivered(attached, delivery));
+      this.attached = { ...attached, consumerTag };
+    } catch (err) {
+      if (this.attached?.channel === channel) this.attached = null;
+      await channel.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  // The connection's own recovery reattaches after a drop; a channel that closed alone (the queue
+  // was deleted, a protocol error) is reattached here, on whatever connection is up by then.
+  private channelClosed(channel: ConfirmChannel): void {
+    if (this.attached?.channel !== channel) return;
+    this.attached = null;
+    if (this.closed) return;
+    setTimeout(() => {
+      if (this.closed || this.attached || !this.connection.isOpen) return;
+      this.attach(this.connection.current()).catch((err: unknown) => this.reattachFailed(err));
+    }, REATTACH_MS).unref();
+  }
+
+  private reattachFailed(err: unknown): void {
+    this.connection.report(`consumer ${this.queue}`, err);
+    // Try again later: a channel that failed while opening is not ours, so its `close` is ignored.
+    setTimeout(() => {
+      if (this.closed || this.attached || !this.connection.isOpen) return;
+      this.attach(this.connection.current()).catch((e: unknown) => this.reattachFailed(e));
+    }, REATTACH_MS * 4).unref();
+  }
+
+  private delivered(attached: Attached, delivery: ConsumeMessage | null): void {
+    if (delivery === null) {
+      // The broker cancelled the consumer (the queue went away): start over on a new channel.
+      attached.channel.close().catch(() => undefined);
+      return;
+    }
+    if (this.closed) return; // left unacknowledged: closing the channel gives it back to the queue
+    const work = this.handle(attached, delivery).finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+
+  private async handle(attached: Attached, delivery: ConsumeMessage): Promise<void> {
+    const { channel } = attached;
+    const wire = fromAmqp(delivery);
+    const attempt = attemptOf(wire);
+    try {
+      await this.handler(decodeMessage(wire));
+      settle(() => channel.ack(delivery));
+    } catch (err) {
+      const decision = decideOnFailure(err, attempt, this.options.retry);
+      try {
+        this.options.onFailure?.(err, decision.action);
+      } catch {
+        // A failing observer must not keep the message from being settled.
+      }
+      if (decision.action === 'dead-letter') {
+        settle(() => channel.nack(delivery, false, false));
+        return;
+      }
+      try {
+        const retryQueue =
+          attached.retryQueues.get(decision.delayMs) ?? (await this.declareRetry(attached, decision.delayMs));
+        const copy = withAttempt(wire, attempt + 1);
+        await publishConfirmed(channel, [
+          {
+            exchange: '',
+            routingKey: retryQueue,
+            content: contentOf(copy),
+            options: { ...publishOptions(copy), mandatory: true },
+          },
+        ]);
+        settle(() => channel.ack(delivery));
+      } catch (parkErr) {
+        // Not parked: hand it back for another try now; if the channel is gone, the broker does.
+        this.connection.report(`consumer ${this.queue}`, parkErr);
+        settle(() => channel.nack(delivery, false, true));
+      }
+    }
+  }
+
+  private async declareRetry(attached: Attached, delayMs: number): Promise<string> {
+    const name = await declareRetryQueue(attached.channel, this.queue, delayMs);
+    attached.retryQueues.set(delayMs, name);
+    return name;
+  }
+}
+
+/** Acks and nacks on a closed channel throw; the broker redelivers those messages anyway. */
+const settle = (action: () => void): void => {
+  try {
+    action();
+  } catch {
+    // The delivery tag died with its channel.
+  }
+};

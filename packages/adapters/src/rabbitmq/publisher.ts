@@ -1,0 +1,71 @@
+import { encodeMessage, type MessagePublisher, type OutgoingMessage } from '@gozon/core';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import { publishConfirmed } from './confirm.js';
+import type { RabbitConnection } from './connection.js';
+import { DEFAULT_EXCHANGE } from './topology.js';
+import { contentOf, publishOptions } from './wire.js';
+
+export interface RabbitPublisherOptions {
+  /** The topic exchange to publish to (`AMQP_EXCHANGE`). */
+  readonly exchange?: string;
+}
+
+/**
+ * Publishes on a confirm channel of its own, persistent and `mandatory`, so a message no queue
+ * takes fails the batch rather than vanishing. While the connection is down `publish` rejects at
+ * once: the relay keeps the rows and tries again later.
+ */
+export class RabbitPublisher implements MessagePublisher {
+  private readonly exchange: string;
+  private channel: { model: ChannelModel; ready: Promise<ConfirmChannel> } | null = null;
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    options: RabbitPublisherOptions = {},
+  ) {
+    this.exchange = options.exchange ?? DEFAULT_EXCHANGE;
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const channel = await this.confirmChannel();
+    await publishConfirmed(
+      channel,
+      messages.map((m) => {
+        const wire = encodeMessage(m.envelope);
+        return {
+          exchange: this.exchange,
+          routingKey: m.routingKey,
+          content: contentOf(wire),
+          options: { ...publishOptions(wire), mandatory: true },
+        };
+      }),
+    );
+  }
+
+  /** Closes the publisher's channel; the connection stays open. */
+  async close(): Promise<void> {
+    const current = this.channel;
+    this.channel = null;
+    if (current) await (await current.ready.catch(() => null))?.close().catch(() => undefined);
+  }
+
+  // One channel per connection, opened on first use and again after it or the connection closed.
+  private confirmChannel(): Promise<ConfirmChannel> {
+    const model = this.connection.current();
+    if (this.channel?.model === model) return this.channel.ready;
+    const ready = model.createConfirmChannel().then((channel) => {
+      channel.setMaxListeners(0); // every batch in flight listens for close, drain and return
+      channel.on('error', (err: Error) => this.connection.report('publisher channel', err));
+      channel.on('close', () => {
+        if (this.channel?.ready === ready) this.channel = null;
+      });
+      return channel;
+    });
+    this.channel = { model, ready };
+    ready.catch(() => {
+      if (this.channel?.ready === ready) this.channel = null;
+    });
+    return ready;
+  }
+}

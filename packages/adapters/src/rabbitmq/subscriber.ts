@@ -1,0 +1,40 @@
+import {
+  defaultRetryPolicy,
+  type MessageHandler,
+  type MessageSubscriber,
+  type RetryPolicy,
+  type Subscription,
+} from '@gozon/core';
+import type { RabbitConnection } from './connection.js';
+import { Consumer } from './consumer.js';
+
+export interface RabbitSubscriberOptions {
+  /** Deliveries a consumer holds unacknowledged at once; they are handled concurrently. */
+  readonly prefetch: number;
+  readonly retry: RetryPolicy;
+  /** Told of every message that failed, and what became of it. */
+  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
+}
+
+export const defaultSubscriberOptions: RabbitSubscriberOptions = { prefetch: 50, retry: defaultRetryPolicy };
+
+/**
+ * Consumes with manual acknowledgement after the handler resolved (and so after its transaction
+ * committed). A failing message is dead-lettered or parked in a retry queue, per the policy.
+ */
+export class RabbitSubscriber implements MessageSubscriber {
+  private readonly options: RabbitSubscriberOptions;
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    options: Partial<RabbitSubscriberOptions> = {},
+  ) {
+    this.options = { ...defaultSubscriberOptions, ...options };
+  }
+
+  async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
+    const consumer = new Consumer(this.connection, queue, handler, this.options);
+    await consumer.start();
+    return consumer;
+  }
+}

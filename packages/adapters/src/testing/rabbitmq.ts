@@ -1,0 +1,140 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { WireMessage } from '@gozon/core';
+import {
+  RabbitConnection,
+  RabbitQueueTools,
+  defaultTopology,
+  fromAmqp,
+  publishConfirmed,
+  publishOptions,
+  type RabbitEvent,
+  type TopologyOptions,
+} from '../rabbitmq/index.js';
+
+const run = promisify(execFile);
+
+/** `AMQP_URL`, or the local broker with the default account. */
+export const baseAmqpUrl = (): string => process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Runs `rabbitmqctl` with `args`; rejects (failing the test) if the broker is not there. */
+export const rabbitmqctl = async (...args: string[]): Promise<string> => {
+  const { stdout } = await run('rabbitmqctl', ['--quiet', ...args], { timeout: 30_000 });
+  return stdout;
+};
+
+/** A vhost of its own for one test: nothing a test declares or leaves behind reaches another. */
+export interface TestVhost {
+  readonly name: string;
+  /** The base URL pointed at this vhost. */
+  readonly url: string;
+  /** Closes every client connection to this vhost, as a broker restart would. */
+  dropConnections(): Promise<void>;
+  delete(): Promise<void>;
+}
+
+export const createTestVhost = async (): Promise<TestVhost> => {
+  const name = `gozon_test_${randomBytes(6).toString('hex')}`;
+  const base = new URL(baseAmqpUrl());
+  await rabbitmqctl('add_vhost', name);
+  await rabbitmqctl('set_permissions', '-p', name, decodeURIComponent(base.username) || 'guest', '.*', '.*', '.*');
+  base.pathname = `/${encodeURIComponent(name)}`;
+  return {
+    name,
+    url: base.toString(),
+    dropConnections: async () => {
+      await rabbitmqctl('close_all_connections', '-p', name, 'gozon test: dropping connections on purpose');
+    },
+    delete: async () => {
+      await rabbitmqctl('delete_vhost', name);
+    },
+  };
+};
+
+/** A fresh vhost with the GoZon topology declared and an open connection to it. */
+export interface RabbitTestBed {
+  readonly vhost: TestVhost;
+  readonly connection: RabbitConnection;
+  readonly queues: RabbitQueueTools;
+  /** Everything the connection reported, in order. */
+  readonly events: RabbitEvent[];
+  /** Puts a message straight on a queue exactly as given, bypassing codec and exchange. */
+  injectRaw(queue: string, message: WireMessage): Promise<void>;
+  /** Takes one message off a queue with every AMQP property, as the broker holds it. */
+  getRaw(
+    queue: string,
+  ): Promise<ReturnType<typeof fromAmqp> & { readonly deliveryMode: unknown; readonly raw: Record<string, unknown> }>;
+  /** Opens another connection to the same vhost, closed along with the bed. */
+  connect(backoff?: { minBackoffMs?: number; maxBackoffMs?: number }): Promise<RabbitConnection>;
+  close(): Promise<void>;
+}
+
+export interface TestBedOptions {
+  readonly topology?: TopologyOptions;
+  /** Reconnect backoff of the bed's connections; short by default so tests recover fast. */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export const createRabbitTestBed = async (options: TestBedOptions = {}): Promise<RabbitTestBed> => {
+  const { topology = defaultTopology, minBackoffMs = 50, maxBackoffMs = 500 } = options;
+  const vhost = await createTestVhost();
+  const events: RabbitEvent[] = [];
+  const connections: RabbitConnection[] = [];
+  const connect = async (backoff: { minBackoffMs?: number; maxBackoffMs?: number } = {}): Promise<RabbitConnection> => {
+    const connection = new RabbitConnection({
+      url: vhost.url,
+      topology,
+      minBackoffMs: backoff.minBackoffMs ?? minBackoffMs,
+      maxBackoffMs: backoff.maxBackoffMs ?? Math.max(maxBackoffMs, backoff.minBackoffMs ?? 0),
+      onEvent: (e) => events.push(e),
+    });
+    connections.push(connection);
+    await connection.open();
+    return connection;
+  };
+  try {
+    const connection = await connect();
+    return {
+      vhost,
+      connection,
+      queues: new RabbitQueueTools(connection),
+      events,
+      connect,
+      injectRaw: async (queue, message) => {
+        const channel = await connection.current().createConfirmChannel();
+        try {
+          const content = Buffer.from(message.body);
+          await publishConfirmed(channel, [
+            { exchange: '', routingKey: queue, content, options: publishOptions(message) },
+          ]);
+        } finally {
+          await channel.close();
+        }
+      },
+      getRaw: async (queue) => {
+        const channel = await connection.current().createChannel();
+        try {
+          const message = await channel.get(queue, { noAck: true });
+          if (message === false) throw new Error(`queue ${queue} is empty`);
+          return {
+            ...fromAmqp(message),
+            deliveryMode: message.properties.deliveryMode,
+            raw: { ...message.properties },
+          };
+        } finally {
+          await channel.close();
+        }
+      },
+      close: async () => {
+        await Promise.all(connections.map((c) => c.close()));
+        await vhost.delete();
+      },
+    };
+  } catch (err) {
+    await Promise.all(connections.map((c) => c.close()));
+    await vhost.delete().catch(() => undefined);
+    throw err;
+  }
+};
