@@ -86,7 +86,8 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
       for (const amount of [700, 700, 700]) orders.push(await system.placeOrder.execute({ userId: user, amount }));
       await system.settle();
       const finals = await Promise.all(orders.map(statusOf));
-      expect(finals.map((o) => o.status)).to.deep.equal(['FINISHED', 'FINISHED', 'CANCELLED']);
+      // Requests may be handled concurrently: which one is refused is open, that one is, is not.
+      expect(finals.map((o) => o.status).sort()).to.deep.equal(['CANCELLED', 'FINISHED', 'FINISHED']);
       expect((await system.getBalance.execute(user)).balance).to.equal(600);
     });
 
