@@ -1,0 +1,88 @@
+import 'reflect-metadata';
+import { ConfigError, readConfig, requireVars, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { startGateway, startWeb } from './runtime/gateway-part.js';
+import { migrateAll, openBroker, serviceInfrastructure, type Broker } from './runtime/infrastructures.js';
+import { startService, type Part } from './runtime/service-part.js';
+
+const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const usage = `usage: gozon <${COMMANDS.join('|')}>`;
+const log = createLogger('gozon');
+
+const start = async (
+  command: Exclude<Command, 'migrate'>,
+  config: Config,
+): Promise<{ parts: Part[]; broker?: Broker }> => {
+  if (command === 'gateway') return { parts: [await startGateway(config, log)] };
+  if (command === 'web') return { parts: [await startWeb(config, log)] };
+  if (command !== 'all') requireVars(config, command);
+  const broker = await openBroker(config, log);
+  const parts: Part[] = [];
+  try {
+    const services = command === 'all' ? (['payments', 'orders'] as const) : [command];
+    for (const service of services) {
+      const infra = await serviceInfrastructure(config, service, broker, log);
+      parts.push(
+        await startService(service, infra, service === 'orders' ? config.ordersPort : config.paymentsPort, log),
+      );
+    }
+    if (command === 'all') {
+      parts.push(await startWeb(config, log));
+      parts.push(await startGateway(config, log));
+    }
+  } catch (err) {
+    await stopAll(parts, broker);
+    throw err;
+  }
+  return { parts, broker };
+};
+
+/** Front door first: stop taking requests, then drain services and close what they used. */
+const stopAll = async (parts: Part[], broker?: Broker): Promise<void> => {
+  for (const part of [...parts].reverse()) {
+    await part.stop().catch((err: unknown) => log.error({ err }, `${part.name}: failed to stop cleanly`));
+  }
+  await broker?.close().catch((err: unknown) => log.error({ err }, 'broker: failed to close cleanly'));
+};
+
+const main = async (): Promise<void> => {
+  const command = process.argv[2] as Command | undefined;
+  if (!command || !COMMANDS.includes(command)) {
+    console.error(usage);
+    process.exitCode = 2;
+    return;
+  }
+  const config = readConfig();
+  if (command === 'migrate') {
+    await migrateAll(config, log);
+    return;
+  }
+  const running = await start(command, config);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${signal}: stopping gracefully`);
+    void stopAll(running.parts, running.broker).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+};
+
+// No request or message may take the process down: what escapes is logged, and it goes on.
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`gozon: ${err.message}`);
+  } else {
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
+  }
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createGatewayApp } from '../gateway/gateway-app.js';
+import { createWebApp } from '../web/web-app.js';
+import { HttpServer } from './http-server.js';
+import type { Part } from './service-part.js';
+
+export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
+  const { app, agent } = createGatewayApp(config);
+  const server = new HttpServer(app.callback(), config.gatewayPort);
+  const port = await server.start();
+  log.info(
+    `gateway: listening on :${port}; /orders* → ${config.ordersUrl}, /payments* → ${config.paymentsUrl}, else → ${config.webUrl}`,
+  );
+  return {
+    name: 'gateway',
+    port,
+    stop: async () => {
+      await server.stop();
+      agent.destroy();
+      log.info('gateway: stopped');
+    },
+  };
+};
+
+export const startWeb = async (config: Config, log: Logger): Promise<Part> => {
+  const server = new HttpServer(createWebApp().callback(), config.webPort);
+  const port = await server.start();
+  log.info(`web: listening on :${port}; static files from packages/web/public`);
+  return {
+    name: 'web',
+    port,
+    stop: async () => {
+      await server.stop();
+      log.info('web: stopped');
+    },
+  };
+};

@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { DirectBus } from '@gozon/adapters/in-memory';
+import { DEFAULT_OUTBOX_CHANNEL, migrate, PgDatabase, PgOutboxListener, type Service } from '@gozon/adapters/postgres';
+import { PgliteDatabase } from '@gozon/adapters/pglite';
+import { RabbitConnection, RabbitPublisher, RabbitSubscriber, redactUrl } from '@gozon/adapters/rabbitmq';
+import type { SqlDatabase } from '@gozon/adapters/postgres';
+import type { Config } from '../config.js';
+import type { Infrastructure } from './infrastructure.js';
+
+/** The broker a process shares between its parts: RabbitMQ, or the embedded direct bus. */
+export interface Broker {
+  readonly label: string;
+  readonly publisher: Infrastructure['publisher'];
+  readonly subscriber: Infrastructure['subscriber'];
+  up(): boolean;
+  close(): Promise<void>;
+}
+
+export const openBroker = async (config: Config, log: Logger): Promise<Broker> => {
+  if (!config.amqpUrl) {
+    const bus = new DirectBus((letter) =>
+      log.error(
+        { queue: letter.queue, messageId: letter.message.properties.messageId, reason: letter.reason },
+        'message dead-lettered',
+      ),
+    );
+    return {
+      label: 'embedded (in-process direct bus)',
+      publisher: bus,
+      subscriber: bus,
+      up: () => true,
+      close: async () => {},
+    };
+  }
+  const connection = new RabbitConnection({
+    url: config.amqpUrl,
+    topology: { exchange: config.exchange, queues: ['order.payments', 'payment.status'] },
+    onEvent: (event) => log.info({ rabbitmq: event }, 'rabbitmq connection event'),
+  });
+  await connection.open();
+  const publisher = new RabbitPublisher(connection, { exchange: config.exchange });
+  return {
+    label: `rabbitmq (AMQP_URL ${redactUrl(config.amqpUrl)}, exchange ${config.exchange})`,
+    publisher,
+    subscriber: new RabbitSubscriber(connection, { prefetch: 64 }),
+    up: () => connection.isOpen,
+    close: async () => {
+      await publisher.close();
+      await connection.close();
+    },
+  };
+};
+
+const databaseUrl = (config: Config, service: Service): string | undefined =>
+  service === 'orders' ? config.ordersDatabaseUrl : config.paymentsDatabaseUrl;
+
+/** Opens a service's database: its Postgres server if configured, else the embedded PGlite. */
+export const openDatabase = async (
+  config: Config,
+  service: Service,
+  log: Logger,
+): Promise<{ db: SqlDatabase; label: string; listen: Infrastructure['listen'] }> => {
+  const url = databaseUrl(config, service);
+  if (url) {
+    const db = PgDatabase.connect(url, {
+      max: 10,
+      onError: (err) => log.warn({ err: err.message }, 'idle database connection lost'),
+    });
+    return {
+      db,
+      label: `postgres (${service.toUpperCase()}_DATABASE_URL ${redactUrl(url)})`,
+      listen: async (onNotify) => {
+        const listener = new PgOutboxListener(url, onNotify, {
+          onError: (err) => log.warn({ err: String(err) }, 'outbox listener connection lost; relays poll meanwhile'),
+        });
+        await listener.start();
+        return () => listener.close();
+      },
+    };
+  }
+  const dir = join(config.dataDir, service);
+  await mkdir(dir, { recursive: true });
+  const db = await PgliteDatabase.open(dir);
+  return {
+    db,
+    label: `embedded postgres (PGlite, data in ${dir})`,
+    listen: (onNotify) => db.listen(DEFAULT_OUTBOX_CHANNEL, onNotify),
+  };
+};
+
+export const serviceInfrastructure = async (
+  config: Config,
+  service: Service,
+  broker: Broker,
+  log: Logger,
+): Promise<Infrastructure> => {
+  const { db, label, listen } = await openDatabase(config, service, log);
+  return {
+    db,
+    storage: label,
+    publisher: broker.publisher,
+    subscriber: broker.subscriber,
+    broker: broker.label,
+    brokerUp: () => broker.up(),
+    listen,
+    close: () => db.close(),
+  };
+};
+
+/** `gozon migrate`: applies both services' migrations and reports what it did. */
+export const migrateAll = async (config: Config, log: Logger): Promise<void> => {
+  for (const service of ['orders', 'payments'] as const) {
+    const { db, label } = await openDatabase(config, service, log);
+    try {
+      const applied = await migrate(db, service);
+      log.info(`${service}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'} on ${label}`);
+    } finally {
+      await db.close();
+    }
+  }
+};

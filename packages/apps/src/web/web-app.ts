@@ -1,0 +1,24 @@
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import Koa from 'koa';
+import serve from 'koa-static';
+import { healthRoutes } from '../http/health.js';
+
+/** Where the front end's files are: packages/web/public, found through the package itself. */
+export const webRoot = (): string =>
+  join(dirname(createRequire(import.meta.url).resolve('@gozon/web/package.json')), 'public');
+
+/** Serves the single-page front end as static files; unknown paths get the page itself. */
+export const createWebApp = (root: string = webRoot()): Koa => {
+  const app = new Koa();
+  app.silent = true;
+  app.use(healthRoutes(async () => true).routes());
+  app.use(serve(root, { maxage: 0, gzip: false }));
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.method === 'GET' && ctx.accepts('html')) {
+      ctx.redirect('/');
+    }
+  });
+  return app;
+};
