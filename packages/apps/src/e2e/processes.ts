@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gozon.js');
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One `gozon <part>` child process, with its output kept for the test to read. */
+export class GozonProcess {
+  private child: ChildProcess | undefined;
+  output = '';
+  exitCode: number | null | undefined;
+
+  constructor(
+    readonly part: string,
+    readonly env: NodeJS.ProcessEnv,
+    readonly healthUrl: string | undefined,
+    readonly cwd?: string,
+  ) {}
+
+  /** Starts the process and waits until its `/readyz` (or `/healthz`) answers 200. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    this.exitCode = undefined;
+    const child = spawn(process.execPath, [BIN, this.part], {
+      env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
+      cwd: this.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.on('exit', (code) => (this.exitCode = code));
+    if (!this.healthUrl) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exitCode !== undefined) throw new Error(`gozon ${this.part} exited (${this.exitCode}):\n${this.output}`);
+      const ok = await fetch(this.healthUrl)
+        .then((res) => res.ok)
+        .catch(() => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`gozon ${this.part} not ready in ${timeoutMs} ms:\n${this.output}`);
+      await sleep(100);
+    }
+  }
+
+  /** Waits for the process to exit and returns its exit code. */
+  async exited(timeoutMs = 20_000): Promise<number | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.exitCode === undefined) {
+      if (Date.now() > deadline) throw new Error(`gozon ${this.part} did not exit in ${timeoutMs} ms`);
+      await sleep(20);
+    }
+    return this.exitCode;
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.child || this.exitCode !== undefined) return this.exitCode ?? null;
+    this.child.kill(signal);
+    return this.exited();
+  }
+}
