@@ -6,6 +6,8 @@ export interface PgDatabaseOptions {
   readonly max?: number;
   /** Told of errors on idle pooled connections (e.g. the server restarted); the pool recovers. */
   readonly onError?: (err: Error) => void;
+  /** How long to wait for a connection before failing (default 5 s). */
+  readonly connectionTimeoutMs?: number;
 }
 
 const run = async <R>(
@@ -22,7 +24,12 @@ export class PgDatabase implements SqlDatabase {
   constructor(readonly pool: pg.Pool) {}
 
   static connect(connectionString: string, options: PgDatabaseOptions = {}): PgDatabase {
-    const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 10,
+      // A database that does not answer must fail requests in bounded time (503), not hang them.
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    });
     // Without a listener an idle client's error (server restart, killed backend) crashes the process.
     pool.on('error', options.onError ?? (() => undefined));
     return new PgDatabase(pool);
