@@ -29,8 +29,11 @@ export class PgOutboxStore implements OutboxStore {
 
   async markPublished(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
+    // By primary key alone: a `published_at IS NULL` filter lets the planner read the whole
+    // unpublished index (a BitmapAnd) whenever its statistics underrate the backlog, making each
+    // mark O(backlog). A row marked already keeps its first published_at.
     await this.db.query(
-      'UPDATE outbox SET published_at = now() WHERE message_id = ANY($1::text[]) AND published_at IS NULL',
+      'UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($1::text[])',
       [ids],
     );
   }
