@@ -55,6 +55,11 @@ export class GozonProcess {
     }
   }
 
+  /** The operating system's id of the running process, if it runs. */
+  get pid(): number | undefined {
+    return this.exitCode === undefined ? this.child?.pid : undefined;
+  }
+
   /** Waits for the process to exit and returns its exit code. */
   async exited(timeoutMs = 20_000): Promise<number | null> {
     const deadline = Date.now() + timeoutMs;

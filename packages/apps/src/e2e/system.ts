@@ -56,6 +56,12 @@ export class ServerSystem {
   }
 
   /** The databases, for checks from outside (the ledger). */
+  /** The services' own addresses (not through the gateway): health, metrics, direct calls. */
+  get serviceUrls(): { orders: string; payments: string } {
+    const base = (part: GozonProcess) => new URL(part.healthUrl ?? '').origin;
+    return { orders: base(this.parts.orders), payments: base(this.parts.payments) };
+  }
+
   get databases(): { orders: TestDatabase; payments: TestDatabase } {
     return { orders: this.resources.orders, payments: this.resources.payments };
   }

@@ -1,0 +1,215 @@
+// `npm run bench`: end-to-end throughput and latency of GoZon on the real Postgres and RabbitMQ,
+// beside this machine's raw limits measured in the same run. `--quick` for a smoke run (< 1 min).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ServerSystem } from '../e2e/system.js';
+import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
+import { sample } from './process-stats.js';
+import { rawOutboxTps, rawProxyRate, rawPublishRate } from './raw-limits.js';
+import { relayDrainRate } from './relay-drain.js';
+import { chart, machine, table, type BenchResults, type LatencyRow } from './report.js';
+
+const quick = process.argv.includes('--quick');
+const outIndex = process.argv.indexOf('--out');
+const outDir = outIndex > 0 ? (process.argv[outIndex + 1] as string) : quick ? 'bench-results' : 'docs/bench';
+const t = quick
+  ? { raw: 2, publish: 3_000, proxy: 2, closed: 6, open: 4, users: 20, concurrency: 16 }
+  : { raw: 10, publish: 20_000, proxy: 5, closed: 20, open: 15, users: 200, concurrency: 32 };
+
+const tty = process.stderr.isTTY;
+let lastLine = 0;
+const progress = (text: string): void => {
+  if (tty) process.stderr.write(`\r\x1b[2K${text}`);
+  else if (Date.now() - lastLine > 2_000) {
+    process.stderr.write(`${text}\n`);
+    lastLine = Date.now();
+  }
+};
+const phase = (text: string): void => {
+  if (tty) process.stderr.write('\r\x1b[2K');
+  process.stderr.write(`== ${text}\n`);
+};
+
+const main = async (): Promise<void> => {
+  phase(`raw limits of this machine (${quick ? 'quick' : 'full'} run)`);
+  const outboxTps = await rawOutboxTps(t.raw);
+  progress(`raw outbox-shaped tx: ${outboxTps.toFixed(0)} tps`);
+  const publishPerSecond = await rawPublishRate(t.publish);
+  progress(`raw amqplib publish: ${publishPerSecond.toFixed(0)} msg/s`);
+  const bare = await rawProxyRate(t.proxy, t.concurrency);
+  const relayPublishPerSecond = await relayDrainRate(t.publish);
+  progress(`outbox relay draining a backlog: ${relayPublishPerSecond.toFixed(0)} msg/s`);
+  phase(
+    `raw: ${outboxTps.toFixed(0)} tx/s, ${publishPerSecond.toFixed(0)} msg/s, proxy ${bare.proxied.toFixed(0)} req/s; relay ${relayPublishPerSecond.toFixed(0)} msg/s`,
+  );
+
+  phase('starting GoZon (separate processes, fresh databases and vhost)');
+  const system = await ServerSystem.start();
+  const client = new HttpClient();
+  const gateway = system.gatewayUrl;
+  try {
+    const users = Array.from({ length: t.users }, (_, i) => `bench-${Date.now().toString(36)}-${i}`);
+    for (const user of users) {
+      await client.send(`${gateway}/payments/accounts`, 'POST', { user_id: user });
+      await client.send(`${gateway}/payments/accounts/deposit`, 'POST', { user_id: user, amount: 1_000_000_000_000 });
+    }
+    let next = 0;
+    const anyUser = () => users[(next += 1) % users.length] as string;
+
+    phase('gateway overhead: balance reads direct vs through the gateway');
+    const read = (base: string) => async () =>
+      (await client.send(`${base}/payments/accounts/${anyUser()}/balance`, 'GET')).status === 200;
+    const direct = await closedLoop(t.concurrency, t.proxy, read(system.serviceUrls.payments));
+    const viaGateway = await closedLoop(t.concurrency, t.proxy, read(gateway));
+
+    const pids = Object.fromEntries(Object.entries(system.parts).map(([name, part]) => [name, part.pid ?? 0]));
+    const before = Object.fromEntries(
+      await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await sample(pid)] as const)),
+    );
+    const loadStarted = performance.now();
+
+    phase(`closed loop: ${t.concurrency} clients placing orders for ${t.closed} s`);
+    const closedIds: string[] = [];
+    const closed = await closedLoop(
+      t.concurrency,
+      t.closed,
+      async () => {
+        const res = await client.send(`${gateway}/orders`, 'POST', {
+          user_id: anyUser(),
+          amount: 100,
+          description: 'bench',
+        });
+        if (res.status !== 201) return false;
+        closedIds.push((JSON.parse(res.body) as { id: string }).id);
+        return true;
+      },
+      (done, elapsed) =>
+        progress(`closed loop: ${done} accepted in ${elapsed.toFixed(1)} s (${(done / elapsed).toFixed(0)}/s)`),
+    );
+    await drained(system, closedIds);
+    const orders = system.databases.orders.db;
+    const span = await orders.query<{ n: string; seconds: string }>(
+      `SELECT count(*) FILTER (WHERE status = 'FINISHED') AS n,
+              EXTRACT(EPOCH FROM max(updated_at) - min(created_at)) AS seconds
+         FROM orders WHERE id = ANY($1::uuid[])`,
+      [closedIds],
+    );
+    const paidPerSecond = Number(span.rows[0]?.n) / Number(span.rows[0]?.seconds);
+    phase(`sustained: ${closed.perSecond.toFixed(0)} accepted/s, ${paidPerSecond.toFixed(0)} paid/s`);
+
+    const latency: LatencyRow[] = [];
+    for (const share of [0.25, 0.5, 0.75]) {
+      const rate = Math.max(1, Math.round(paidPerSecond * share));
+      phase(`open loop at ${rate} orders/s (${share * 100} % of the sustained maximum) for ${t.open} s`);
+      const started = performance.now();
+      const results = await openLoop(
+        rate,
+        t.open,
+        async (due) => {
+          const res = await client
+            .send(`${gateway}/orders`, 'POST', { user_id: anyUser(), amount: 100, description: 'bench' })
+            .catch(() => ({ status: 0, body: '' }));
+          return {
+            id: res.status === 201 ? (JSON.parse(res.body) as { id: string }).id : undefined,
+            acceptMs: performance.now() - due,
+          };
+        },
+        (sent, elapsed) => progress(`open loop ${rate}/s: ${sent} sent in ${elapsed.toFixed(1)} s`),
+      );
+      const ids = results.flatMap((r) => (r.id ? [r.id] : []));
+      const elapsed = (performance.now() - started) / 1000;
+      await drained(system, ids);
+      const finals = await orders.query<{ ms: string }>(
+        `SELECT EXTRACT(EPOCH FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const ms = finals.rows.map((row) => Number(row.ms)).sort((a, b) => a - b);
+      const accept = results.map((r) => r.acceptMs).sort((a, b) => a - b);
+      latency.push({
+        offeredRate: rate,
+        achievedRate: ids.length / elapsed,
+        orders: ids.length,
+        final: {
+          p50: percentile(ms, 50),
+          p95: percentile(ms, 95),
+          p99: percentile(ms, 99),
+          max: ms[ms.length - 1] ?? Number.NaN,
+        },
+        accept: { p50: percentile(accept, 50), p99: percentile(accept, 99) },
+      });
+    }
+
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    const processes: BenchResults['processes'] = {};
+    for (const [name, pid] of Object.entries(pids)) {
+      const after = await sample(pid);
+      const start = before[name];
+      if (!after || !start) continue;
+      processes[name] = {
+        cpuPercent: ((after.cpuSeconds - start.cpuSeconds) / loadSeconds) * 100,
+        peakRssMiB: after.peakRssMiB,
+      };
+    }
+
+    const results: BenchResults = {
+      when: new Date().toISOString(),
+      mode: quick ? 'quick' : 'full',
+      machine: machine(),
+      raw: { outboxTps, publishPerSecond, bareDirectRps: bare.direct, bareProxyRps: bare.proxied },
+      sustained: {
+        acceptedPerSecond: closed.perSecond,
+        paidPerSecond,
+        relayPublishPerSecond,
+        concurrency: t.concurrency,
+      },
+      gateway: { directRps: direct.perSecond, viaGatewayRps: viaGateway.perSecond },
+      latency,
+      processes,
+      ratios: {
+        paidToRawOutbox: paidPerSecond / outboxTps,
+        relayToRawPublish: relayPublishPerSecond / publishPerSecond,
+        gatewayToBareProxy: viaGateway.perSecond / bare.proxied,
+      },
+    };
+    await report(results);
+  } finally {
+    client.close();
+    await system.stop();
+  }
+};
+
+/** Waits until every one of `ids` has left NEW. */
+const drained = async (system: ServerSystem, ids: string[]): Promise<void> => {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const left = await system.databases.orders.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = 'NEW'`,
+      [ids],
+    );
+    const n = Number(left.rows[0]?.n);
+    if (n === 0) return;
+    if (Date.now() > deadline) throw new Error(`${n} orders still NEW after 120 s`);
+    progress(`waiting for ${n} orders to be paid or cancelled`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
+const report = async (r: BenchResults): Promise<void> => {
+  const text = table(r);
+  phase('results');
+  console.log(text);
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
+  await writeFile(join(outDir, 'chart.svg'), chart(r));
+  const m = r.machine;
+  await writeFile(
+    join(outDir, 'README.md'),
+    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores.\n`,
+  );
+  console.log(`\nwritten: ${join(outDir, 'results.json')}, chart.svg, README.md`);
+};
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import proxy from 'koa-proxies';
+import { Agent } from 'node:http';
+import pg from 'pg';
+import { connect } from 'amqplib';
+import { createTestDatabase } from '@gozon/adapters/testing/postgres';
+import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+import { closedLoop, HttpClient } from './http-client.js';
+
+/**
+ * What this machine does without GoZon, measured in the same run so results are ratios:
+ * the outbox-shaped transaction from Node `pg` (an order row, an outbox row, a NOTIFY).
+ */
+export const rawOutboxTps = async (seconds: number, concurrency = 8): Promise<number> => {
+  const database = await createTestDatabase('orders');
+  const pool = new pg.Pool({ connectionString: database.url, max: concurrency });
+  try {
+    const result = await closedLoop(concurrency, seconds, async () => {
+      const client = await pool.connect();
+      try {
+        const id = randomUUID();
+        const now = new Date();
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO orders (id, user_id, amount, description, status, failure_reason, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'NEW', NULL, $5, $5)`,
+          [id, 'bench-raw', 100, 'raw', now],
+        );
+        await client.query(
+          `INSERT INTO outbox (message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers)
+           VALUES ($1, 'order.payments', 'payment.requested', $2, NULL, $3, $4::jsonb, '{}'::jsonb)`,
+          [randomUUID(), id, now.toISOString(), JSON.stringify({ order_id: id, user_id: 'bench-raw', amount: 100 })],
+        );
+        await client.query("SELECT pg_notify('gozon_outbox', '')");
+        await client.query('COMMIT');
+        return true;
+      } finally {
+        client.release();
+      }
+    });
+    return result.perSecond;
+  } finally {
+    await pool.end();
+    await database.drop();
+  }
+};
+
+/** `amqplib` publishing persistent messages with one confirm wait per batch of 200. */
+export const rawPublishRate = async (messages: number): Promise<number> => {
+  const vhost = await createTestVhost();
+  const connection = await connect(vhost.url);
+  try {
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue('raw', { durable: true });
+    const body = Buffer.from(JSON.stringify({ order_id: randomUUID(), user_id: 'bench-raw', amount: 100 }));
+    const started = performance.now();
+    for (let sent = 0; sent < messages; sent += 200) {
+      for (let i = 0; i < 200; i += 1) {
+        const ok = channel.publish('', 'raw', body, {
+          persistent: true,
+          messageId: randomUUID(),
+          type: 'payment.requested',
+          contentType: 'application/json',
+        });
+        if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
+      }
+      await channel.waitForConfirms();
+    }
+    return messages / ((performance.now() - started) / 1000);
+  } finally {
+    await connection.close();
+    await vhost.delete();
+  }
+};
+
+const listen = (server: Server): Promise<number> =>
+  new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+
+/** A bare Koa app answering a small JSON body, behind a bare keep-alive koa-proxies proxy. */
+export const rawProxyRate = async (
+  seconds: number,
+  concurrency: number,
+): Promise<{ direct: number; proxied: number }> => {
+  const upstream = new Koa();
+  upstream.use((ctx) => {
+    ctx.body = { user_id: 'bench', balance: 100 };
+  });
+  const upstreamServer = createServer(upstream.callback());
+  const upstreamPort = await listen(upstreamServer);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const gateway = new Koa();
+  gateway.use(proxy('/', { target: `http://127.0.0.1:${upstreamPort}`, agent }));
+  const gatewayServer = createServer(gateway.callback());
+  const gatewayPort = await listen(gatewayServer);
+  const client = new HttpClient();
+  try {
+    const hit = (port: number) => async () =>
+      (await client.send(`http://127.0.0.1:${port}/payments/accounts/x/balance`, 'GET')).status === 200;
+    const direct = await closedLoop(concurrency, seconds, hit(upstreamPort));
+    const proxied = await closedLoop(concurrency, seconds, hit(gatewayPort));
+    return { direct: direct.perSecond, proxied: proxied.perSecond };
+  } finally {
+    client.close();
+    agent.destroy();
+    await new Promise((resolve) => gatewayServer.close(resolve));
+    await new Promise((resolve) => upstreamServer.close(resolve));
+  }
+};

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { defaultRelayOptions, MessageTypes, RelayOutbox, Routes, type OutgoingMessage } from '@gozon/core';
+import { ordersUnitOfWork, PgOutboxStore } from '@gozon/adapters/postgres';
+import { defaultTopology, RabbitConnection, RabbitPublisher } from '@gozon/adapters/rabbitmq';
+import { createTestDatabase } from '@gozon/adapters/testing/postgres';
+import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+
+const request = (): OutgoingMessage => {
+  const orderId = randomUUID();
+  return {
+    routingKey: Routes.orderPayments,
+    envelope: {
+      id: randomUUID(),
+      type: MessageTypes.paymentRequested,
+      correlationId: orderId,
+      occurredAt: new Date().toISOString(),
+      payload: { order_id: orderId, user_id: 'bench-relay', amount: 100 },
+      headers: {},
+    },
+  };
+};
+
+/**
+ * The relay as the services run it (Postgres outbox store, confirming RabbitMQ publisher, the
+ * default batch size), draining a backlog of `messages`: claimed, published, confirmed, marked.
+ */
+export const relayDrainRate = async (messages: number): Promise<number> => {
+  const database = await createTestDatabase('orders');
+  const vhost = await createTestVhost();
+  const connection = new RabbitConnection({ url: vhost.url, topology: defaultTopology });
+  try {
+    await connection.open();
+    const uow = ordersUnitOfWork(database.db, { outboxChannel: null });
+    for (let filled = 0; filled < messages; filled += 500) {
+      await uow.run(async (tx) => {
+        for (let i = 0; i < Math.min(500, messages - filled); i += 1) await tx.outbox.append(request());
+      });
+    }
+    await database.db.query('ANALYZE outbox');
+    const publisher = new RabbitPublisher(connection);
+    const relay = new RelayOutbox(new PgOutboxStore(database.db), publisher, defaultRelayOptions);
+    const started = performance.now();
+    let published = 0;
+    for (;;) {
+      const n = await relay.execute();
+      if (n === 0) break;
+      published += n;
+    }
+    const rate = published / ((performance.now() - started) / 1000);
+    await publisher.close();
+    return rate;
+  } finally {
+    await connection.close();
+    await vhost.delete();
+    await database.drop();
+  }
+};

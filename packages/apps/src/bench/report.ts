@@ -1,0 +1,132 @@
+import { cpus, totalmem, type, release } from 'node:os';
+
+export interface LatencyRow {
+  readonly offeredRate: number;
+  readonly achievedRate: number;
+  readonly orders: number;
+  /** Accepted (201) → final status, from the orders database's own timestamps, ms. */
+  readonly final: { p50: number; p95: number; p99: number; max: number };
+  /** Scheduled send → 201, as a client sees it (no coordinated omission), ms. */
+  readonly accept: { p50: number; p99: number };
+}
+
+export interface BenchResults {
+  readonly when: string;
+  readonly mode: 'quick' | 'full';
+  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; os: string; node: string };
+  readonly raw: { outboxTps: number; publishPerSecond: number; bareDirectRps: number; bareProxyRps: number };
+  readonly sustained: {
+    acceptedPerSecond: number;
+    paidPerSecond: number;
+    relayPublishPerSecond: number;
+    concurrency: number;
+  };
+  readonly gateway: { directRps: number; viaGatewayRps: number };
+  readonly latency: readonly LatencyRow[];
+  readonly processes: Record<string, { cpuPercent: number; peakRssMiB: number }>;
+  readonly ratios: {
+    paidToRawOutbox: number;
+    relayToRawPublish: number;
+    gatewayToBareProxy: number;
+  };
+}
+
+export const machine = (): BenchResults['machine'] => ({
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  os: `${type()} ${release()}`,
+  node: process.version,
+});
+
+const n = (value: number, digits = 0): string =>
+  Number.isFinite(value)
+    ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '–';
+
+/** The table printed at the end, also the body of docs/bench/README.md. */
+export const table = (r: BenchResults): string => {
+  const lines = [
+    '| measure | value |',
+    '| --- | --- |',
+    `| raw outbox-shaped transactions (pg) | ${n(r.raw.outboxTps)} tps |`,
+    `| raw amqplib publish, batched confirms | ${n(r.raw.publishPerSecond)} msg/s |`,
+    `| bare keep-alive Koa: direct / through a bare proxy | ${n(r.raw.bareDirectRps)} / ${n(r.raw.bareProxyRps)} req/s |`,
+    `| orders accepted (closed loop, ${r.sustained.concurrency} clients) | ${n(r.sustained.acceptedPerSecond)} /s |`,
+    `| **orders paid end to end, sustained** | **${n(r.sustained.paidPerSecond)} /s** (${n(r.ratios.paidToRawOutbox, 2)} × raw outbox tps) |`,
+    `| outbox relay draining a backlog (claim, publish, confirm, mark) | ${n(r.sustained.relayPublishPerSecond)} msg/s (${n(r.ratios.relayToRawPublish, 2)} × raw publish) |`,
+    `| balance reads: direct to payments / through the gateway | ${n(r.gateway.directRps)} / ${n(r.gateway.viaGatewayRps)} req/s (${n(r.ratios.gatewayToBareProxy, 2)} × bare proxy) |`,
+    '',
+    '| offered rate | achieved | orders | accepted → final p50 / p95 / p99 / max (ms) | send → 201 p50 / p99 (ms) |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.latency.map(
+      (row) =>
+        `| ${n(row.offeredRate)} /s | ${n(row.achievedRate)} /s | ${row.orders} | ${n(row.final.p50, 1)} / ${n(row.final.p95, 1)} / ${n(row.final.p99, 1)} / ${n(row.final.max, 1)} | ${n(row.accept.p50, 1)} / ${n(row.accept.p99, 1)} |`,
+    ),
+    '',
+    '| process | CPU (of one core, during load) | peak RSS |',
+    '| --- | --- | --- |',
+    ...Object.entries(r.processes).map(([name, p]) => `| ${name} | ${n(p.cpuPercent)} % | ${n(p.peakRssMiB)} MiB |`),
+  ];
+  return lines.join('\n');
+};
+
+/** Latency percentiles against offered rate, and throughput beside the raw limits, as SVG. */
+export const chart = (r: BenchResults): string => {
+  const width = 720;
+  const height = 300;
+  const pad = 50;
+  const plotW = (width - pad * 3) / 2;
+  const plotH = height - pad * 2;
+  const parts: string[] = [];
+  const maxRate = Math.max(...r.latency.map((l) => l.offeredRate), 1);
+  const maxLatency = Math.max(...r.latency.map((l) => l.final.p99), 1) * 1.1;
+  const x = (rate: number) => pad + (rate / maxRate) * plotW;
+  const y = (ms: number) => pad + plotH - (ms / maxLatency) * plotH;
+  const series: Array<[keyof LatencyRow['final'], string]> = [
+    ['p50', '#2b8a3e'],
+    ['p95', '#e67700'],
+    ['p99', '#c92a2a'],
+  ];
+  parts.push(
+    `<text x="${pad}" y="30" font-size="13" font-weight="bold">accepted → final latency (ms) by offered rate (orders/s)</text>`,
+  );
+  parts.push(`<line x1="${pad}" y1="${pad + plotH}" x2="${pad + plotW}" y2="${pad + plotH}" stroke="#333"/>`);
+  parts.push(`<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${pad + plotH}" stroke="#333"/>`);
+  parts.push(`<text x="${pad - 5}" y="${pad + 4}" font-size="10" text-anchor="end">${maxLatency.toFixed(0)}</text>`);
+  parts.push(`<text x="${pad - 5}" y="${pad + plotH}" font-size="10" text-anchor="end">0</text>`);
+  series.forEach(([key, color], i) => {
+    const points = r.latency.map((l) => `${x(l.offeredRate).toFixed(1)},${y(l.final[key]).toFixed(1)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`);
+    for (const l of r.latency)
+      parts.push(
+        `<circle cx="${x(l.offeredRate).toFixed(1)}" cy="${y(l.final[key]).toFixed(1)}" r="3" fill="${color}"/>`,
+      );
+    parts.push(`<text x="${pad + 10 + i * 45}" y="${pad + 12}" font-size="11" fill="${color}">${key}</text>`);
+  });
+  for (const l of r.latency) {
+    parts.push(
+      `<text x="${x(l.offeredRate).toFixed(1)}" y="${pad + plotH + 15}" font-size="10" text-anchor="middle">${l.offeredRate.toFixed(0)}</text>`,
+    );
+  }
+  const bars: Array<[string, number]> = [
+    ['raw outbox tps', r.raw.outboxTps],
+    ['paid orders/s', r.sustained.paidPerSecond],
+    ['raw publish/s', r.raw.publishPerSecond],
+    ['relay publish/s', r.sustained.relayPublishPerSecond],
+    ['bare proxy req/s', r.raw.bareProxyRps],
+    ['gateway req/s', r.gateway.viaGatewayRps],
+  ];
+  const left = pad * 2 + plotW;
+  const maxBar = Math.max(...bars.map(([, v]) => v), 1);
+  parts.push(`<text x="${left}" y="30" font-size="13" font-weight="bold">throughput beside the raw limits</text>`);
+  bars.forEach(([label, value], i) => {
+    const barY = pad + i * (plotH / bars.length);
+    const w = (value / maxBar) * (plotW - 110);
+    const color = i % 2 === 0 ? '#868e96' : '#1971c2';
+    parts.push(`<text x="${left}" y="${barY + 14}" font-size="11">${label}</text>`);
+    parts.push(`<rect x="${left + 100}" y="${barY + 3}" width="${w.toFixed(1)}" height="14" fill="${color}"/>`);
+    parts.push(`<text x="${left + 104 + w}" y="${barY + 14}" font-size="10">${Math.round(value)}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
+};
