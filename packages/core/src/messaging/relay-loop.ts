@@ -6,6 +6,11 @@ export interface RelayLoopOptions {
   /** First wait after a failed step; it doubles up to `maxBackoffMs`. */
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
+  /**
+   * Steps run at once (default 1). Two let one batch's claim or mark overlap another's publish;
+   * leases keep their batches apart. Messages of different batches may then pass each other.
+   */
+  readonly concurrency?: number;
   /** Told of each failed step; the loop goes on. */
   readonly onError?: (err: unknown) => void;
 }
@@ -19,8 +24,8 @@ export const defaultRelayLoopOptions: RelayLoopOptions = { pollMs: 500, minBacko
 export class RelayLoop {
   private running = false;
   private done: Promise<void> = Promise.resolve();
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
+  private readonly sleepers = new Set<() => void>();
+  private woken = 0;
 
   constructor(
     private readonly step: RelayOutbox,
@@ -30,26 +35,27 @@ export class RelayLoop {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.done = this.loop();
+    const workers = Array.from({ length: Math.max(1, this.options.concurrency ?? 1) }, () => this.loop());
+    this.done = Promise.all(workers).then(() => undefined);
   }
 
   /** Asks the loop to look at the outbox now. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.woken += 1;
+    for (const wakeUp of [...this.sleepers]) wakeUp();
   }
 
-  /** Stops after the step in progress, if any. */
+  /** Stops after the steps in progress, if any. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeUp?.();
+    for (const wakeUp of [...this.sleepers]) wakeUp();
     await this.done;
   }
 
   private async loop(): Promise<void> {
     let backoff = this.options.minBackoffMs;
     while (this.running) {
-      this.woken = false;
+      const seen = this.woken;
       let wait = this.options.pollMs;
       try {
         const published = await this.step.execute();
@@ -61,20 +67,20 @@ export class RelayLoop {
         wait = backoff;
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
       }
-      if (this.running && !this.woken && wait > 0) await this.sleep(wait);
+      // A wake-up that came while the step ran is not lost: look again at once.
+      if (this.running && this.woken === seen && wait > 0) await this.sleep(wait);
     }
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(finish, ms);
-      function finish(): void {
+      const finish = (): void => {
         clearTimeout(timer);
+        this.sleepers.delete(finish);
         resolve();
-      }
-      this.wakeUp = finish;
-    }).finally(() => {
-      this.wakeUp = null;
+      };
+      const timer = setTimeout(finish, ms);
+      this.sleepers.add(finish);
     });
   }
 }
