@@ -70,6 +70,13 @@ export default tseslint.config(
     },
   },
   {
+    // Repository scripts run on Node.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
     files: ['packages/web/**/*.js'],
     languageOptions: {
       globals: {
