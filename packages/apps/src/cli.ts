@@ -56,6 +56,7 @@ const main = async (): Promise<void> => {
   }
   const config = readConfig();
   if (command === 'migrate') {
+    requireVars(config, 'migrate');
     await migrateAll(config, log);
     return;
   }

@@ -39,7 +39,8 @@ export const createGatewayApp = (upstreams: Upstreams): { app: Koa; agent: Agent
   // The gateway's own health; the services' probes are not reachable from outside.
   app.use(healthRoutes(async () => true).routes());
 
-  const to = (target: string) => ({ target, changeOrigin: false, agent, xfwd: true });
+  // An upstream that stops answering fails the request (502) instead of hanging it.
+  const to = (target: string) => ({ target, changeOrigin: false, agent, xfwd: true, proxyTimeout: 30_000 });
   app.use(proxy('/orders', to(upstreams.ordersUrl)));
   app.use(proxy('/payments', to(upstreams.paymentsUrl)));
   app.use(proxy('/', to(upstreams.webUrl)));

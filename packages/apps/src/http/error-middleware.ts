@@ -53,6 +53,16 @@ export const errorMiddleware =
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
       }
+      // The router answers these itself, in plain text; keep its Allow header, give them our shape.
+      if (ctx.status === 405 || ctx.status === 501) {
+        const allowed = ctx.response.get('Allow');
+        ctx.body = {
+          error: {
+            code: ctx.status === 405 ? 'method_not_allowed' : 'not_implemented',
+            message: `${ctx.method} is not supported here${allowed ? `; allowed: ${allowed}` : ''}`,
+          },
+        };
+      }
     } catch (err) {
       let status = 500;
       let body: ErrorBody = { error: { code: 'internal_error', message: 'something went wrong on our side' } };

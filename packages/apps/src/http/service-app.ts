@@ -16,6 +16,7 @@ export const serviceApp = (api: Router, options: ServiceAppOptions): Koa => {
   const health = healthRoutes(options.ready);
   app.use(health.routes());
   app.use(api.routes());
+  // Sets 405 (or 501) with an Allow header; the error middleware gives it the contract's shape.
   app.use(api.allowedMethods({ throw: false }));
   // Koa's own error event would print stacks for errors we already answered; keep it quiet.
   app.silent = true;

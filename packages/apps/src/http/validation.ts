@@ -17,7 +17,7 @@ export const description = z
 
 export const createAccountBody = z.object({ user_id: userId });
 export const depositBody = z.object({ user_id: userId, amount });
-export const placeOrderBody = z.object({ user_id: userId, amount, description: description.optional().nullable() });
+export const placeOrderBody = z.object({ user_id: userId, amount, description: description.optional() });
 
 /** Checks `input` against `schema`; the first problem becomes a 400 naming its field. */
 export const validate = <T>(schema: z.ZodType<T>, input: unknown): T => {

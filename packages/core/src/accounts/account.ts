@@ -27,11 +27,15 @@ export class Account {
   }
 
   deposit(amount: Money): void {
-    const next = this.balanceMinor.add(amount);
-    if (!Number.isSafeInteger(next.minor)) {
-      throw new DomainError('validation', 'balance_too_large', 'the balance would be too large', 'amount');
+    if (this.balanceMinor.minor + amount.minor > Number.MAX_SAFE_INTEGER) {
+      throw new DomainError(
+        'validation',
+        'balance_too_large',
+        'amount would take the balance over its limit',
+        'amount',
+      );
     }
-    this.balanceMinor = next;
+    this.balanceMinor = this.balanceMinor.add(amount);
   }
 
   canPay(amount: Money): boolean {

@@ -15,6 +15,15 @@ describe('Account and Payment', () => {
     expect(account.snapshot()).to.deep.equal({ userId: 'u1', balance: 2000 });
   });
 
+  it('refuses a deposit that would take the balance past the largest safe integer', () => {
+    const account = Account.rehydrate({ userId: UserId('u1'), balance: Number.MAX_SAFE_INTEGER - 10 });
+    account.deposit(Money.amount(10));
+    expect(() => account.deposit(Money.amount(1)))
+      .to.throw(DomainError)
+      .with.property('code', 'balance_too_large');
+    expect(account.balance.minor).to.equal(Number.MAX_SAFE_INTEGER);
+  });
+
   it('debits down to exactly zero and refuses to go below', () => {
     const account = Account.rehydrate({ userId: UserId('u1'), balance: 500 });
     account.debit(Money.amount(500));
