@@ -40,7 +40,7 @@ const idOf = (header: string | undefined) => header?.split('-');
 const metricsFor = (service = 'orders') =>
   new ServiceMetrics(service, { outbox: async () => ({ pending: 2, oldestAgeSeconds: 1.5 }) });
 
-describe('observability', () => {
+describe('observability units: telemetry and metrics', () => {
   before(() => installTracing('gozon-unit'));
 
   describe('request telemetry', () => {
