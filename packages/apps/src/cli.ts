@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, readConfig, requireVars, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import { installTracing, type Tracing } from './observability/tracing.js';
 import { startGateway, startWeb } from './runtime/gateway-part.js';
 import { migrateAll, openBroker, serviceInfrastructure, type Broker } from './runtime/infrastructures.js';
 import { startService, type Part } from './runtime/service-part.js';
@@ -47,6 +48,13 @@ const stopAll = async (parts: Part[], broker?: Broker): Promise<void> => {
   await broker?.close().catch((err: unknown) => log.error({ err }, 'broker: failed to close cleanly'));
 };
 
+/** Sends the spans still buffered, without letting an unreachable collector hold up the exit. */
+const flush = (tracing: Tracing): Promise<void> =>
+  Promise.race([
+    tracing.shutdown().catch((err: unknown) => log.warn({ err: String(err) }, 'tracing: flush failed')),
+    new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref()),
+  ]);
+
 const main = async (): Promise<void> => {
   const command = process.argv[2] as Command | undefined;
   if (!command || !COMMANDS.includes(command)) {
@@ -60,7 +68,9 @@ const main = async (): Promise<void> => {
     await migrateAll(config, log);
     return;
   }
+  const tracing = installTracing(`gozon-${command}`);
   const running = await start(command, config);
+  log.info(`tracing: W3C trace context; span export ${tracing.exporter}`);
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) {
@@ -69,7 +79,9 @@ const main = async (): Promise<void> => {
     }
     stopping = true;
     log.info(`${signal}: stopping gracefully`);
-    void stopAll(running.parts, running.broker).then(() => process.exit(0));
+    void stopAll(running.parts, running.broker)
+      .then(() => flush(tracing))
+      .then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

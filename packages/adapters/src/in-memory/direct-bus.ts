@@ -29,7 +29,11 @@ export class DirectBus implements MessagePublisher, MessageSubscriber {
   private readonly active = new Map<string, Set<Promise<void>>>();
   readonly deadLetters: DeadLetter[] = [];
 
-  constructor(private readonly onDeadLetter: (letter: DeadLetter) => void = () => undefined) {}
+  constructor(
+    private readonly onDeadLetter: (letter: DeadLetter) => void = () => undefined,
+    /** Told of a handler's transient failure: the publish rejects and the relay tries again later. */
+    private readonly onRetry: (queue: string, err: unknown) => void = () => undefined,
+  ) {}
 
   async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
     if (this.handlers.has(queue)) throw new Error(`queue ${queue} has a consumer already`);
@@ -59,7 +63,10 @@ export class DirectBus implements MessagePublisher, MessageSubscriber {
       try {
         await work;
       } catch (err) {
-        if (!isPermanentFailure(err)) throw err;
+        if (!isPermanentFailure(err)) {
+          this.onRetry(queue, err);
+          throw err;
+        }
         const letter = { queue, message: wire, reason: err instanceof Error ? err.message : String(err) };
         this.deadLetters.push(letter);
         this.onDeadLetter(letter);

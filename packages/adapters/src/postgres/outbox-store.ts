@@ -50,4 +50,20 @@ export class PgOutboxStore implements OutboxStore {
     const { rows } = await this.db.query<{ n: unknown }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
     return Number(rows[0]?.n ?? 0);
   }
+
+  /** How many rows wait to be published and how old the oldest is, on the database's clock (for metrics). */
+  async stats(): Promise<OutboxStats> {
+    const { rows } = await this.db.query<{ n: unknown; age: unknown }>(
+      `SELECT count(*) AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS age
+       FROM outbox WHERE published_at IS NULL`,
+    );
+    return { pending: Number(rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, Number(rows[0]?.age ?? 0)) };
+  }
+}
+
+export interface OutboxStats {
+  /** Rows not yet published. */
+  readonly pending: number;
+  /** Age of the oldest of them in seconds; 0 when none waits. */
+  readonly oldestAgeSeconds: number;
 }

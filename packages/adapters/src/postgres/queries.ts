@@ -20,6 +20,15 @@ export class PgOrderQueries implements OrderQueries {
     );
     return rows.map(toOrder);
   }
+
+  /** Orders still NEW (waiting for a payment outcome) and the age of the oldest, in seconds (for metrics). */
+  async awaitingOutcome(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const { rows } = await this.db.query<{ n: unknown; age: unknown }>(
+      `SELECT count(*) AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS age
+       FROM orders WHERE status = 'NEW'`,
+    );
+    return { count: Number(rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, Number(rows[0]?.age ?? 0)) };
+  }
 }
 
 /** The balances read side. */

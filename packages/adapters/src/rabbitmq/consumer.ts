@@ -8,7 +8,7 @@ import { attemptOf, contentOf, fromAmqp, publishOptions, withAttempt } from './w
 interface ConsumerOptions {
   readonly prefetch: number;
   readonly retry: RetryPolicy;
-  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
+  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
 }
 
 interface Attached {
@@ -135,7 +135,7 @@ export class Consumer implements Subscription {
     } catch (err) {
       const decision = decideOnFailure(err, attempt, this.options.retry);
       try {
-        this.options.onFailure?.(err, decision.action);
+        this.options.onFailure?.(err, decision.action, this.queue);
       } catch {
         // A failing observer must not keep the message from being settled.
       }

@@ -12,8 +12,8 @@ export interface RabbitSubscriberOptions {
   /** Deliveries a consumer holds unacknowledged at once; they are handled concurrently. */
   readonly prefetch: number;
   readonly retry: RetryPolicy;
-  /** Told of every message that failed, and what became of it. */
-  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
+  /** Told of every message that failed, and what became of it, with the queue it came from. */
+  readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
 }
 
 export const defaultSubscriberOptions: RabbitSubscriberOptions = { prefetch: 50, retry: defaultRetryPolicy };

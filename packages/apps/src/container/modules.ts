@@ -13,6 +13,7 @@ import {
   RelayOutbox,
   systemClock,
   type MessagePublisher,
+  type OrderSettled,
   type MessageSubscriber,
 } from '@gozon/core';
 import {
@@ -61,8 +62,13 @@ export const messagingModule = (publisher: MessagePublisher, subscriber: Message
       .inSingletonScope();
   });
 
+/** What the apps want to hear from use cases (metrics), as plain functions. */
+export interface UseCaseObservers {
+  readonly onOrderSettled?: (order: OrderSettled) => void;
+}
+
 /** The use cases of one service, each built by a factory from the ports bound above. */
-export const useCaseModule = (service: ServiceName): ContainerModule =>
+export const useCaseModule = (service: ServiceName, observers: UseCaseObservers = {}): ContainerModule =>
   new ContainerModule(({ bind }) => {
     if (service === 'orders') {
       bind(Tokens.placeOrder)
@@ -75,7 +81,9 @@ export const useCaseModule = (service: ServiceName): ContainerModule =>
         .toDynamicValue((c) => new ListOrders(c.get(Tokens.orderQueries)))
         .inSingletonScope();
       bind(Tokens.applyPaymentOutcome)
-        .toDynamicValue((c) => new ApplyPaymentOutcome(c.get(Tokens.ordersUow), c.get(Tokens.clock)))
+        .toDynamicValue(
+          (c) => new ApplyPaymentOutcome(c.get(Tokens.ordersUow), c.get(Tokens.clock), observers.onOrderSettled),
+        )
         .inSingletonScope();
     } else {
       bind(Tokens.createAccount)

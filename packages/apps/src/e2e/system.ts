@@ -1,16 +1,28 @@
 import { createTestDatabase, type TestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost, type TestVhost } from '@gozon/adapters/testing/rabbitmq';
 import { freePort, GozonProcess } from './processes.js';
+import { TcpLink } from './tcp-link.js';
+
+type PartName = 'orders' | 'payments' | 'web' | 'gateway';
+
+export interface ServerSystemOptions {
+  /** Connects the orders service to the broker through a link the test can cut. */
+  readonly cuttableOrdersBroker?: boolean;
+}
 
 /** GoZon as separate processes on the real Postgres and RabbitMQ, each run in its own databases and vhost. */
 export class ServerSystem {
   private constructor(
     readonly gatewayUrl: string,
-    readonly parts: Record<'orders' | 'payments' | 'web' | 'gateway', GozonProcess>,
+    readonly parts: Record<PartName, GozonProcess>,
+    /** Each part's own address (services answer /metrics, /healthz and /readyz there). */
+    readonly urls: Record<PartName, string>,
     private readonly resources: { orders: TestDatabase; payments: TestDatabase; vhost: TestVhost },
+    /** The orders service's way to the broker, when started with `cuttableOrdersBroker`. */
+    readonly ordersBrokerLink: TcpLink | undefined,
   ) {}
 
-  static async start(): Promise<ServerSystem> {
+  static async start(options: ServerSystemOptions = {}): Promise<ServerSystem> {
     const [orders, payments, vhost] = await Promise.all([
       createTestDatabase(null),
       createTestDatabase(null),
@@ -32,13 +44,28 @@ export class ServerSystem {
       AMQP_URL: vhost.url,
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
-    const parts = {
-      payments: new GozonProcess('payments', env, `${local(paymentsPort)}/readyz`),
-      orders: new GozonProcess('orders', env, `${local(ordersPort)}/readyz`),
-      web: new GozonProcess('web', env, `${local(webPort)}/healthz`),
-      gateway: new GozonProcess('gateway', env, `${local(gatewayPort)}/healthz`),
+    let link: TcpLink | undefined;
+    const ordersEnv = { ...env };
+    if (options.cuttableOrdersBroker) {
+      const broker = new URL(vhost.url);
+      link = await TcpLink.open({ host: broker.hostname, port: Number(broker.port || 5672) });
+      broker.hostname = '127.0.0.1';
+      broker.port = String(link.port);
+      ordersEnv.AMQP_URL = broker.toString();
+    }
+    const urls = {
+      payments: local(paymentsPort),
+      orders: local(ordersPort),
+      web: local(webPort),
+      gateway: local(gatewayPort),
     };
-    const system = new ServerSystem(local(gatewayPort), parts, { orders, payments, vhost });
+    const parts = {
+      payments: new GozonProcess('payments', env, `${urls.payments}/readyz`),
+      orders: new GozonProcess('orders', ordersEnv, `${urls.orders}/readyz`),
+      web: new GozonProcess('web', env, `${urls.web}/healthz`),
+      gateway: new GozonProcess('gateway', env, `${urls.gateway}/healthz`),
+    };
+    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost }, link);
     try {
       await Promise.all(Object.values(parts).map((p) => p.start()));
     } catch (err) {
@@ -50,6 +77,7 @@ export class ServerSystem {
 
   async stop(): Promise<void> {
     await Promise.all(Object.values(this.parts).map((p) => p.kill('SIGTERM').catch(() => undefined)));
+    await this.ordersBrokerLink?.cut();
     await this.resources.orders.drop();
     await this.resources.payments.drop();
     await this.resources.vhost.delete();

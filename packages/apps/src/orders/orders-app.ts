@@ -4,6 +4,7 @@ import type { GetOrder, ListOrders, PlaceOrder } from '@gozon/core';
 import { readJson } from '../http/json-body.js';
 import { serviceApp, type ServiceAppOptions } from '../http/service-app.js';
 import { idempotencyKey, placeOrderBody, validate } from '../http/validation.js';
+import { traceHeaders } from '../observability/tracing.js';
 
 export interface OrdersUseCases {
   readonly placeOrder: Pick<PlaceOrder, 'execute'>;
@@ -18,14 +19,16 @@ export const createOrdersApp = (useCases: OrdersUseCases, options: ServiceAppOpt
   router.post('/', async (ctx) => {
     const key = idempotencyKey(ctx.get('idempotency-key') || undefined);
     const body = validate(placeOrderBody, await readJson(ctx));
+    // The request's span continues in the payment request; without tracing, the caller's context as is.
     const traceparent = ctx.get('traceparent');
+    const headers = traceHeaders();
     ctx.status = 201;
     ctx.body = await useCases.placeOrder.execute({
       userId: body.user_id,
       amount: body.amount,
       description: body.description ?? '',
       idempotencyKey: key,
-      headers: traceparent ? { traceparent } : {},
+      headers: headers['traceparent'] ? headers : traceparent ? { traceparent } : {},
     });
   });
 

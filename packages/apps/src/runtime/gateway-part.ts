@@ -1,12 +1,22 @@
+import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { createGatewayApp } from '../gateway/gateway-app.js';
+import { createGatewayApp, gatewayRoute } from '../gateway/gateway-app.js';
+import { requestTelemetry } from '../observability/request-telemetry.js';
 import { createWebApp } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
-  const { app, agent } = createGatewayApp(config);
+  const { app, agent } = createGatewayApp(
+    config,
+    requestTelemetry({
+      log: log.child({ service: 'gateway' }),
+      tracer: trace.getTracer('gozon.gateway'),
+      route: gatewayRoute,
+      forward: true,
+    }),
+  );
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(

@@ -13,6 +13,13 @@ export interface Infrastructure {
   brokerUp(): boolean;
   /** Calls `onNotify` after each commit that appended to the outbox; returns a stopper. */
   listen(onNotify: () => void): Promise<() => Promise<void>>;
+  /** Tells `observer` of every message of `queue` that failed, and whether it will be retried or was dead-lettered. */
+  observeFailures(queue: string, observer: FailureObserver): void;
+  /** Messages waiting in a broker queue; absent on the embedded bus, which keeps no queue. */
+  readonly queueDepth?: ((queue: string) => Promise<number>) | undefined;
   /** Releases what this part alone owns (its database; a shared broker is closed by its owner). */
   close(): Promise<void>;
 }
+
+/** What became of a message whose handler failed. */
+export type FailureObserver = (action: 'retry' | 'dead-letter', err: unknown) => void;

@@ -4,10 +4,16 @@ import type { Logger } from 'pino';
 import { DirectBus } from '@gozon/adapters/in-memory';
 import { DEFAULT_OUTBOX_CHANNEL, migrate, PgDatabase, PgOutboxListener, type Service } from '@gozon/adapters/postgres';
 import { PgliteDatabase } from '@gozon/adapters/pglite';
-import { RabbitConnection, RabbitPublisher, RabbitSubscriber, redactUrl } from '@gozon/adapters/rabbitmq';
+import {
+  RabbitConnection,
+  RabbitPublisher,
+  RabbitQueueTools,
+  RabbitSubscriber,
+  redactUrl,
+} from '@gozon/adapters/rabbitmq';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 import type { Config } from '../config.js';
-import type { Infrastructure } from './infrastructure.js';
+import type { FailureObserver, Infrastructure } from './infrastructure.js';
 
 /** The broker a process shares between its parts: RabbitMQ, or the embedded direct bus. */
 export interface Broker {
@@ -15,22 +21,40 @@ export interface Broker {
   readonly publisher: Infrastructure['publisher'];
   readonly subscriber: Infrastructure['subscriber'];
   up(): boolean;
+  /** Routes failures of `queue` to `observer` (each service observes the queue it consumes). */
+  observeFailures(queue: string, observer: FailureObserver): void;
+  readonly queueDepth?: ((queue: string) => Promise<number>) | undefined;
   close(): Promise<void>;
 }
 
+/** Failure reports of a process's broker, handed to whichever part consumes the queue. */
+const failureRouter = () => {
+  const observers = new Map<string, FailureObserver>();
+  return {
+    observe: (queue: string, observer: FailureObserver) => void observers.set(queue, observer),
+    report: (queue: string, action: 'retry' | 'dead-letter', err: unknown) => observers.get(queue)?.(action, err),
+  };
+};
+
 export const openBroker = async (config: Config, log: Logger): Promise<Broker> => {
+  const failures = failureRouter();
   if (!config.amqpUrl) {
-    const bus = new DirectBus((letter) =>
-      log.error(
-        { queue: letter.queue, messageId: letter.message.properties.messageId, reason: letter.reason },
-        'message dead-lettered',
-      ),
+    const bus = new DirectBus(
+      (letter) => {
+        failures.report(letter.queue, 'dead-letter', letter.reason);
+        log.error(
+          { queue: letter.queue, messageId: letter.message.properties.messageId, reason: letter.reason },
+          'message dead-lettered',
+        );
+      },
+      (queue, err) => failures.report(queue, 'retry', err),
     );
     return {
       label: 'embedded (in-process direct bus)',
       publisher: bus,
       subscriber: bus,
       up: () => true,
+      observeFailures: failures.observe,
       close: async () => {},
     };
   }
@@ -41,11 +65,17 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
   });
   await connection.open();
   const publisher = new RabbitPublisher(connection, { exchange: config.exchange });
+  const queues = new RabbitQueueTools(connection);
   return {
     label: `rabbitmq (AMQP_URL ${redactUrl(config.amqpUrl)}, exchange ${config.exchange})`,
     publisher,
-    subscriber: new RabbitSubscriber(connection, { prefetch: 64 }),
+    subscriber: new RabbitSubscriber(connection, {
+      prefetch: 64,
+      onFailure: (err, action, queue) => failures.report(queue, action, err),
+    }),
     up: () => connection.isOpen,
+    observeFailures: failures.observe,
+    queueDepth: (queue) => queues.depth(queue),
     close: async () => {
       await publisher.close();
       await connection.close();
@@ -104,6 +134,8 @@ export const serviceInfrastructure = async (
     subscriber: broker.subscriber,
     broker: broker.label,
     brokerUp: () => broker.up(),
+    observeFailures: broker.observeFailures,
+    queueDepth: broker.queueDepth,
     listen,
     close: () => db.close(),
   };

@@ -1,11 +1,12 @@
 import { Container } from 'inversify';
-import { RelayLoop, Routes, type Subscription } from '@gozon/core';
+import { RelayLoop, type Subscription } from '@gozon/core';
 import { migrate } from '@gozon/adapters/postgres';
 import type { Logger } from 'pino';
 import { clockModule, messagingModule, sqlModule, useCaseModule, type ServiceName } from '../container/modules.js';
 import { Tokens } from '../container/tokens.js';
 import { createOrdersApp } from '../orders/orders-app.js';
 import { createPaymentsApp } from '../payments/payments-app.js';
+import { serviceTelemetry } from '../observability/service-telemetry.js';
 import { HttpServer } from './http-server.js';
 import type { Infrastructure } from './infrastructure.js';
 
@@ -29,9 +30,14 @@ export const startService = async (
   const applied = await migrate(infra.db, service);
   if (applied.length > 0) log.info({ service, migrations: applied }, 'migrations applied');
 
+  const telemetry = serviceTelemetry(service, infra, log);
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(clockModule(), sqlModule(service, infra.db), messagingModule(infra.publisher, infra.subscriber));
-  container.load(useCaseModule(service));
+  container.load(
+    clockModule(),
+    sqlModule(service, infra.db),
+    messagingModule(telemetry.publisher(infra.publisher), infra.subscriber),
+  );
+  container.load(useCaseModule(service, { onOrderSettled: telemetry.onOrderSettled }));
 
   const ready = async (): Promise<boolean> => {
     if (!infra.brokerUp()) return false;
@@ -40,6 +46,12 @@ export const startService = async (
   };
   const logError = (err: unknown, ctx: { method: string; path: string }) =>
     log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+  const options = {
+    ready,
+    logError,
+    telemetry: telemetry.requests,
+    metrics: telemetry.scrape,
+  };
   const app =
     service === 'orders'
       ? createOrdersApp(
@@ -48,7 +60,7 @@ export const startService = async (
             getOrder: container.get(Tokens.getOrder),
             listOrders: container.get(Tokens.listOrders),
           },
-          { ready, logError },
+          options,
         )
       : createPaymentsApp(
           {
@@ -56,7 +68,7 @@ export const startService = async (
             deposit: container.get(Tokens.deposit),
             getBalance: container.get(Tokens.getBalance),
           },
-          { ready, logError },
+          options,
         );
 
   const relay = new RelayLoop(container.get(Tokens.relayOutbox), {
@@ -68,18 +80,12 @@ export const startService = async (
   relay.start();
   const unlisten = await infra.listen(() => relay.wake());
 
-  let subscription: Subscription;
-  if (service === 'orders') {
-    const apply = container.get(Tokens.applyPaymentOutcome);
-    subscription = await infra.subscriber.subscribe(Routes.paymentStatus, async (message) => {
-      await apply.execute(message);
-    });
-  } else {
-    const charge = container.get(Tokens.chargeOnPaymentRequested);
-    subscription = await infra.subscriber.subscribe(Routes.orderPayments, async (message) => {
-      await charge.execute(message);
-    });
-  }
+  const useCase =
+    service === 'orders' ? container.get(Tokens.applyPaymentOutcome) : container.get(Tokens.chargeOnPaymentRequested);
+  const subscription: Subscription = await infra.subscriber.subscribe(
+    telemetry.queue,
+    telemetry.handler((message) => useCase.execute(message)),
+  );
 
   const server = new HttpServer(app.callback(), port);
   const bound = await server.start();

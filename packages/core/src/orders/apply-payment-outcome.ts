@@ -11,18 +11,28 @@ export const ORDERS_CONSUMER = 'orders';
 
 export type OutcomeResult = 'applied' | 'duplicate' | 'unchanged';
 
+/** An order that has just reached its final status (told after the commit). */
+export interface OrderSettled {
+  readonly status: 'FINISHED' | 'CANCELLED';
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
 /** Consumes `payment.status`: moves the order to FINISHED or CANCELLED, once. */
 export class ApplyPaymentOutcome {
   constructor(
     private readonly uow: UnitOfWork<OrdersTx>,
     private readonly clock: Clock,
+    /** Told of each order this use case settles, e.g. to measure how long orders wait. */
+    private readonly onSettled: (order: OrderSettled) => void = () => undefined,
   ) {}
 
   async execute(message: MessageEnvelope): Promise<OutcomeResult> {
     const outcome = parsePaymentOutcome(message.type, message.payload);
     const orderId = OrderId(outcome.body.order_id);
 
-    return this.uow.run(async (tx) => {
+    let settled: OrderSettled | undefined;
+    const result = await this.uow.run(async (tx): Promise<OutcomeResult> => {
       if (!(await tx.inbox.record(ORDERS_CONSUMER, message.id))) return 'duplicate';
       const order = await tx.orders.get(orderId);
       if (!order) {
@@ -36,7 +46,12 @@ export class ApplyPaymentOutcome {
       if (!changed) return 'unchanged';
       order.pullEvents();
       await tx.orders.save(order);
+      const { status, createdAt, updatedAt } = order.snapshot();
+      if (status !== 'NEW') settled = { status, createdAt, updatedAt };
       return 'applied';
     });
+    // Only once committed: a rolled-back attempt is retried and would be counted twice.
+    if (settled) this.onSettled(settled);
+    return result;
   }
 }

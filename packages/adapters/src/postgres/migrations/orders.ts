@@ -22,4 +22,11 @@ CREATE INDEX orders_by_user ON orders (user_id, created_at DESC, id DESC);
 `,
   },
   messagingTables,
+  {
+    id: '003_orders_awaiting_outcome',
+    sql: `
+-- Orders waiting for their payment outcome, for the metrics scrape; small, since orders settle in seconds.
+CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW';
+`,
+  },
 ];

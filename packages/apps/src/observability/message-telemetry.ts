@@ -1,0 +1,72 @@
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { isPermanentFailure, type MessageEnvelope, type MessageHandler } from '@gozon/core';
+import type { Logger } from 'pino';
+import { extractContext, traceFields, traceHeaders } from './tracing.js';
+
+export interface MessageTelemetryOptions {
+  readonly queue: string;
+  readonly log: Logger;
+  readonly tracer: Tracer;
+  /** Told of every message handled: its type, the use case's answer (or how it failed), how long. */
+  readonly observe?: (handled: { type: string; outcome: string; seconds: number }) => void;
+}
+
+/**
+ * Wraps a message use case as a handler: a consumer span continues the trace the message
+ * carries, and the message handed to the use case carries that span's `traceparent` instead, so
+ * whatever the use case sends on (the payment outcome) continues the same trace one hop further.
+ * Each message is measured and logged in one line; a failure is rethrown for the subscriber to
+ * retry or dead-letter.
+ */
+export const handleWithTelemetry = (
+  options: MessageTelemetryOptions,
+  execute: (message: MessageEnvelope) => Promise<string>,
+): MessageHandler => {
+  return async (message) => {
+    const started = process.hrtime.bigint();
+    const parent = extractContext(message.headers);
+    const span = options.tracer.startSpan(
+      `${options.queue} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.destination.name': options.queue,
+          'messaging.message.id': message.id,
+          'messaging.message.conversation_id': message.correlationId,
+          'messaging.operation.type': 'process',
+        },
+      },
+      parent,
+    );
+    const active = trace.setSpan(parent, span);
+    const traced: MessageEnvelope = { ...message, headers: { ...message.headers, ...traceHeaders(active) } };
+    let outcome = 'failed';
+    let error: unknown;
+    try {
+      outcome = await context.with(active, () => execute(traced));
+    } catch (err) {
+      error = err;
+      // Rejected: dead-lettered at once; failed: retried (and dead-lettered past the limit).
+      outcome = isPermanentFailure(err) ? 'rejected' : 'failed';
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.setAttribute('gozon.outcome', outcome);
+      span.end();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      options.observe?.({ type: message.type, outcome, seconds });
+      const line = {
+        queue: options.queue,
+        type: message.type,
+        message_id: message.id,
+        correlation_id: message.correlationId,
+        outcome,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        ...traceFields(span),
+      };
+      if (error === undefined) options.log.info(line, 'message handled');
+      else options.log.warn({ ...line, err: error instanceof Error ? error.message : String(error) }, 'message failed');
+    }
+  };
+};

@@ -1,0 +1,89 @@
+import { trace } from '@opentelemetry/api';
+import {
+  MessageTypes,
+  Routes,
+  type MessageEnvelope,
+  type MessageHandler,
+  type MessagePublisher,
+  type OrderSettled,
+} from '@gozon/core';
+import { PgOrderQueries, PgOutboxStore } from '@gozon/adapters/postgres';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { ServiceName } from '../container/modules.js';
+import type { Infrastructure } from '../runtime/infrastructure.js';
+import { handleWithTelemetry } from './message-telemetry.js';
+import { MeasuredPublisher } from './measured-publisher.js';
+import { ServiceMetrics } from './metrics.js';
+import { requestTelemetry } from './request-telemetry.js';
+
+/** Everything a service's composition root plugs in to be measured, logged and traced. */
+export interface ServiceTelemetry {
+  readonly metrics: ServiceMetrics;
+  /** The queue the service consumes. */
+  readonly queue: string;
+  /** The outermost HTTP middleware: request id, server span, log line, request histogram. */
+  readonly requests: Middleware;
+  /** `GET /metrics`. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+  /** The relay's publisher, measured. */
+  publisher(inner: MessagePublisher): MessagePublisher;
+  /** The consumer's handler around its use case: consumer span, log line, handling histogram. */
+  handler(execute: (message: MessageEnvelope) => Promise<string>): MessageHandler;
+  /** For `ApplyPaymentOutcome`: how long the order took to settle. */
+  onOrderSettled(order: OrderSettled): void;
+}
+
+export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, log: Logger): ServiceTelemetry => {
+  const queue = service === 'orders' ? Routes.paymentStatus : Routes.orderPayments;
+  const serviceLog = log.child({ service });
+  const tracer = trace.getTracer(`gozon.${service}`);
+  const metrics = new ServiceMetrics(service, {
+    outbox: () => new PgOutboxStore(infra.db).stats(),
+    awaitingOutcome: service === 'orders' ? () => new PgOrderQueries(infra.db).awaitingOutcome() : undefined,
+    queueDepth: infra.queueDepth,
+    queues: [queue, `${queue}.dlq`],
+    onSourceError: (source, err) => serviceLog.warn({ source, err: String(err) }, 'metrics source failed'),
+  });
+  metrics.primeConsumer(
+    queue,
+    service === 'orders'
+      ? [MessageTypes.paymentSucceeded, MessageTypes.paymentFailed]
+      : [MessageTypes.paymentRequested],
+  );
+  infra.observeFailures(queue, (action) => {
+    if (action === 'retry') metrics.retries.inc({ queue });
+    else metrics.deadLettered.inc({ queue });
+  });
+
+  return {
+    metrics,
+    queue,
+    requests: requestTelemetry({
+      log: serviceLog,
+      tracer,
+      observe: (r) =>
+        metrics.httpDuration.observe({ method: r.method, route: r.route, status: String(r.status) }, r.seconds),
+    }),
+    scrape: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
+    publisher: (inner) => new MeasuredPublisher(inner, metrics),
+    handler: (execute) =>
+      handleWithTelemetry(
+        {
+          queue,
+          log: serviceLog,
+          tracer,
+          observe: ({ type, outcome, seconds }) => {
+            metrics.handling.observe({ type, outcome }, seconds);
+            if (outcome === 'duplicate') metrics.duplicates.inc({ type });
+          },
+        },
+        execute,
+      ),
+    onOrderSettled: (order) =>
+      metrics.orderSettled.observe(
+        { status: order.status },
+        (order.updatedAt.getTime() - order.createdAt.getTime()) / 1000,
+      ),
+  };
+};
