@@ -10,6 +10,9 @@ import { serviceTelemetry } from '../observability/service-telemetry.js';
 import { HttpServer } from './http-server.js';
 import type { Infrastructure } from './infrastructure.js';
 
+/** Relay steps a service runs at once (each claims its own lease of rows). */
+export const RELAY_CONCURRENCY = 2;
+
 /** A running piece of GoZon that can be stopped gracefully. */
 export interface Part {
   readonly name: string;
@@ -75,6 +78,8 @@ export const startService = async (
     pollMs: 1_000,
     minBackoffMs: 50,
     maxBackoffMs: 5_000,
+    // Two steps at once: one batch's claim and mark overlap another's publish and confirm.
+    concurrency: RELAY_CONCURRENCY,
     onError: (err) => log.warn({ err: String(err) }, 'outbox relay step failed; backing off'),
   });
   relay.start();
