@@ -81,7 +81,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/web/**/*.js'],
+    // The front end runs in the browser, as plain ES modules.
+    files: ['packages/web/public/**/*.js'],
     languageOptions: {
       globals: {
         window: 'readonly',
@@ -92,7 +93,13 @@ export default tseslint.config(
         console: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
+        AbortSignal: 'readonly',
       },
     },
+  },
+  {
+    // Its unit tests run in Node under mocha.
+    files: ['packages/web/test/**/*.js'],
+    languageOptions: { globals: { describe: 'readonly', it: 'readonly' } },
   },
 );

@@ -1,0 +1,208 @@
+import { api, ApiError, onAvailability, Unavailable } from './api.js';
+import { checkFields, keyFor, say, setFieldError, settle, whileBusy } from './form.js';
+import { formatMinor, parseAmount } from './money.js';
+import { outcome, renderOrders } from './orders-view.js';
+
+const USER_KEY = 'gozon.user_id';
+const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
+const MAX_DESCRIPTION = 500;
+const POLL_MIN_MS = 500;
+const POLL_MAX_MS = 4000;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  banner: $('banner'),
+  accountForm: $('account-form'),
+  userId: $('user-id'),
+  balanceRow: $('balance-row'),
+  balance: $('balance'),
+  depositForm: $('deposit-form'),
+  depositAmount: $('deposit-amount'),
+  orderForm: $('order-form'),
+  orderAmount: $('order-amount'),
+  orderDescription: $('order-description'),
+  ordersEmpty: $('orders-empty'),
+  orders: $('orders'),
+  announcer: $('announcer'),
+};
+
+const state = { user: null, orders: [], balance: undefined };
+
+// The banner lists the services whose last request got no answer, until one answers again.
+const down = new Set();
+onAvailability((service, up) => {
+  if (up) down.delete(service);
+  else down.add(service);
+  ui.banner.hidden = down.size === 0;
+  ui.banner.textContent =
+    down.size === 0
+      ? ''
+      : `The ${[...down].sort().join(' and ')} service is not answering right now. ` +
+        (state.user ? 'We keep checking; try again in a moment.' : 'Try again in a moment.');
+});
+
+const userIdProblem = (value) => (USER_ID.test(value) ? null : 'Use 1 to 64 characters: letters, digits, and _ . @ -');
+
+const amountProblem = (input) => {
+  const parsed = parseAmount(input.value);
+  return parsed.ok ? null : parsed.message;
+};
+
+/** The message to show for a failed request. */
+const problem = (err) => {
+  if (err instanceof Unavailable) return `Not sent: the ${err.service} service is not answering. Try again.`;
+  if (err instanceof ApiError) return err.message;
+  console.warn(err);
+  return 'Something went wrong; try again.';
+};
+
+const showBalance = (balance) => {
+  state.balance = balance;
+  ui.balanceRow.hidden = false;
+  ui.balance.textContent = balance === null ? 'no account yet' : formatMinor(balance);
+};
+
+const showOrders = (orders) => {
+  const before = new Map(state.orders.map((o) => [o.id, o.status]));
+  const changed = JSON.stringify(orders) !== JSON.stringify(state.orders);
+  state.orders = orders;
+  if (!changed) return false;
+  renderOrders(ui.orders, orders);
+  ui.ordersEmpty.hidden = orders.length > 0;
+  const settled = orders.filter((o) => before.get(o.id) === 'NEW' && o.status !== 'NEW');
+  if (settled.length) ui.announcer.textContent = settled.map(outcome).join(' ');
+  return true;
+};
+
+// Polls orders and balance while an order is NEW or a service is down, backing off when
+// nothing changes. Only the newest refresh applies its answers.
+let generation = 0;
+let timer;
+let delay = POLL_MIN_MS;
+
+const schedule = (changed) => {
+  clearTimeout(timer);
+  const waiting = state.orders.some((o) => o.status === 'NEW') || down.size > 0;
+  if (!state.user || !waiting) {
+    delay = POLL_MIN_MS;
+    return;
+  }
+  delay = changed ? POLL_MIN_MS : Math.min(Math.round(delay * 1.5), POLL_MAX_MS);
+  timer = setTimeout(() => void refresh(), delay);
+};
+
+const refresh = async () => {
+  const user = state.user;
+  const mine = ++generation;
+  clearTimeout(timer);
+  const [orders, account] = await Promise.allSettled([api.orders(user), api.balance(user)]);
+  if (mine !== generation) return;
+  let changed = false;
+  if (orders.status === 'fulfilled') changed = showOrders(orders.value);
+  if (account.status === 'fulfilled') {
+    changed ||= account.value.balance !== state.balance;
+    showBalance(account.value.balance);
+  } else if (account.reason instanceof ApiError && account.reason.status === 404) {
+    showBalance(null);
+  }
+  schedule(changed);
+};
+
+const useAccount = (user) => {
+  if (user !== state.user) {
+    state.user = user;
+    state.orders = [];
+    state.balance = undefined;
+    renderOrders(ui.orders, []);
+    ui.ordersEmpty.hidden = false;
+    ui.balance.textContent = '…';
+  }
+  localStorage.setItem(USER_KEY, user);
+  for (const id of ['deposit-card', 'order-card', 'orders-card']) $(id).hidden = false;
+  return refresh();
+};
+
+ui.accountForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = ui.accountForm;
+  const user = ui.userId.value.trim();
+  say(form, '');
+  if (!checkFields([[ui.userId, userIdProblem(user)]])) return;
+  const button = event.submitter ?? form.querySelector('button');
+  if (button.value !== 'create') return void useAccount(user);
+  void whileBusy(form, button, 'Creating…', async () => {
+    try {
+      await api.createAccount(user);
+      say(form, `Account ${user} created.`);
+      await useAccount(user);
+    } catch (err) {
+      say(form, problem(err), 'error');
+    }
+  });
+});
+
+ui.depositForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = ui.depositForm;
+  say(form, '');
+  if (!checkFields([[ui.depositAmount, amountProblem(ui.depositAmount)]])) return;
+  const amount = parseAmount(ui.depositAmount.value).minor;
+  const user = state.user;
+  const key = keyFor(form, { user, amount });
+  void whileBusy(form, form.querySelector('button'), 'Depositing…', async () => {
+    try {
+      const account = await api.deposit(user, amount, key);
+      settle(form);
+      showBalance(account.balance);
+      ui.depositAmount.value = '';
+      say(form, `Deposited ${formatMinor(amount)}.`);
+    } catch (err) {
+      if (!(err instanceof Unavailable)) settle(form);
+      say(form, problem(err), 'error');
+      schedule(false);
+    }
+  });
+});
+
+ui.orderForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = ui.orderForm;
+  say(form, '');
+  const description = ui.orderDescription.value;
+  const tooLong = [...description].length > MAX_DESCRIPTION ? `At most ${MAX_DESCRIPTION} characters.` : null;
+  const valid = checkFields([
+    [ui.orderAmount, amountProblem(ui.orderAmount)],
+    [ui.orderDescription, tooLong],
+  ]);
+  if (!valid) return;
+  const amount = parseAmount(ui.orderAmount.value).minor;
+  const user = state.user;
+  const key = keyFor(form, { user, amount, description });
+  void whileBusy(form, form.querySelector('button'), 'Placing…', async () => {
+    try {
+      const order = await api.placeOrder(user, amount, description, key);
+      settle(form);
+      ui.orderAmount.value = '';
+      ui.orderDescription.value = '';
+      say(form, `Order of ${formatMinor(amount)} placed.`);
+      if (state.user === user && !state.orders.some((o) => o.id === order.id)) {
+        showOrders([order, ...state.orders]);
+      }
+      schedule(true);
+    } catch (err) {
+      if (!(err instanceof Unavailable)) settle(form);
+      say(form, problem(err), 'error');
+      schedule(false);
+    }
+  });
+});
+
+for (const input of [ui.userId, ui.depositAmount, ui.orderAmount, ui.orderDescription]) {
+  input.addEventListener('input', () => setFieldError(input, null));
+}
+
+const remembered = localStorage.getItem(USER_KEY);
+if (remembered && USER_ID.test(remembered)) {
+  ui.userId.value = remembered;
+  void useAccount(remembered);
+}
