@@ -83,7 +83,9 @@ export class RabbitConnection {
   }
 
   private async connectOnce(): Promise<void> {
-    const model = await connect(this.options.url);
+    // amqplib leaves Nagle's algorithm on: small publishes, confirms and acks would then wait on
+    // delayed ACKs (tens of ms a hop). Messages are sent whole, so send them at once.
+    const model = await connect(this.options.url, { noDelay: true });
     model.on('error', (err: Error) => this.report('connection', err));
     try {
       if (this.options.topology) {

@@ -44,7 +44,7 @@ const main = async (): Promise<void> => {
   );
 
   phase('starting GoZon (separate processes, fresh databases and vhost)');
-  const system = await ServerSystem.start();
+  const system = await ServerSystem.start({ logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info' });
   const client = new HttpClient();
   const gateway = system.gatewayUrl;
   try {
@@ -156,6 +156,7 @@ const main = async (): Promise<void> => {
       mode: quick ? 'quick' : 'full',
       machine: machine(),
       raw: { outboxTps, publishPerSecond, bareDirectRps: bare.direct, bareProxyRps: bare.proxied },
+      gatewayOnBareRps: bare.gateway,
       sustained: {
         acceptedPerSecond: closed.perSecond,
         paidPerSecond,
@@ -168,7 +169,7 @@ const main = async (): Promise<void> => {
       ratios: {
         paidToRawOutbox: paidPerSecond / outboxTps,
         relayToRawPublish: relayPublishPerSecond / publishPerSecond,
-        gatewayToBareProxy: viaGateway.perSecond / bare.proxied,
+        gatewayToBareProxy: bare.gateway / bare.proxied,
       },
     };
     await report(results);

@@ -8,6 +8,8 @@ import pg from 'pg';
 import { connect } from 'amqplib';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+import { pino } from 'pino';
+import { gatewayApp } from '../runtime/gateway-part.js';
 import { closedLoop, HttpClient } from './http-client.js';
 
 /**
@@ -79,11 +81,15 @@ export const rawPublishRate = async (messages: number): Promise<number> => {
 const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
-/** A bare Koa app answering a small JSON body, behind a bare keep-alive koa-proxies proxy. */
+/**
+ * A bare Koa app answering a small JSON body: direct, behind a bare keep-alive koa-proxies proxy,
+ * and behind GoZon's gateway as it runs (telemetry and request log lines included; the log goes to
+ * /dev/null here, to a pipe or terminal in a real process).
+ */
 export const rawProxyRate = async (
   seconds: number,
   concurrency: number,
-): Promise<{ direct: number; proxied: number }> => {
+): Promise<{ direct: number; proxied: number; gateway: number }> => {
   const upstream = new Koa();
   upstream.use((ctx) => {
     ctx.body = { user_id: 'bench', balance: 100 };
@@ -95,16 +101,26 @@ export const rawProxyRate = async (
   gateway.use(proxy('/', { target: `http://127.0.0.1:${upstreamPort}`, agent }));
   const gatewayServer = createServer(gateway.callback());
   const gatewayPort = await listen(gatewayServer);
+  const target = `http://127.0.0.1:${upstreamPort}`;
+  const ours = gatewayApp(
+    { ordersUrl: target, paymentsUrl: target, webUrl: target },
+    pino({ level: 'info' }, pino.destination('/dev/null')),
+  );
+  const oursServer = createServer(ours.app.callback());
+  const oursPort = await listen(oursServer);
   const client = new HttpClient();
   try {
     const hit = (port: number) => async () =>
       (await client.send(`http://127.0.0.1:${port}/payments/accounts/x/balance`, 'GET')).status === 200;
     const direct = await closedLoop(concurrency, seconds, hit(upstreamPort));
     const proxied = await closedLoop(concurrency, seconds, hit(gatewayPort));
-    return { direct: direct.perSecond, proxied: proxied.perSecond };
+    const viaGozon = await closedLoop(concurrency, seconds, hit(oursPort));
+    return { direct: direct.perSecond, proxied: proxied.perSecond, gateway: viaGozon.perSecond };
   } finally {
     client.close();
     agent.destroy();
+    ours.agent.destroy();
+    await new Promise((resolve) => oursServer.close(resolve));
     await new Promise((resolve) => gatewayServer.close(resolve));
     await new Promise((resolve) => upstreamServer.close(resolve));
   }

@@ -8,6 +8,8 @@ type PartName = 'orders' | 'payments' | 'web' | 'gateway';
 export interface ServerSystemOptions {
   /** Connects the orders service to the broker through a link the test can cut. */
   readonly cuttableOrdersBroker?: boolean;
+  /** `LOG_LEVEL` of every process (default info). */
+  readonly logLevel?: string;
 }
 
 /** GoZon as separate processes on the real Postgres and RabbitMQ, each run in its own databases and vhost. */
@@ -42,6 +44,7 @@ export class ServerSystem {
       ORDERS_DATABASE_URL: orders.url,
       PAYMENTS_DATABASE_URL: payments.url,
       AMQP_URL: vhost.url,
+      LOG_LEVEL: options.logLevel ?? 'info',
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
     let link: TcpLink | undefined;

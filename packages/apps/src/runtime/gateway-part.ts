@@ -1,15 +1,16 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { createGatewayApp, gatewayRoute } from '../gateway/gateway-app.js';
+import { createGatewayApp, gatewayRoute, type Upstreams } from '../gateway/gateway-app.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
 import { createWebApp } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
-export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
-  const { app, agent } = createGatewayApp(
-    config,
+/** The gateway exactly as `gozon gateway` runs it: proxy, telemetry, request log lines. */
+export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof createGatewayApp> =>
+  createGatewayApp(
+    upstreams,
     requestTelemetry({
       log: log.child({ service: 'gateway' }),
       tracer: trace.getTracer('gozon.gateway'),
@@ -17,6 +18,9 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
       forward: true,
     }),
   );
+
+export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
+  const { app, agent } = gatewayApp(config, log);
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
