@@ -1,19 +1,20 @@
 import 'reflect-metadata';
 import { ConfigError, readConfig, requireVars, type Config } from './config.js';
+import { runDlq } from './dlq.js';
 import { createLogger } from './logger.js';
 import { installTracing, type Tracing } from './observability/tracing.js';
 import { startGateway, startWeb } from './runtime/gateway-part.js';
 import { migrateAll, openBroker, serviceInfrastructure, type Broker } from './runtime/infrastructures.js';
 import { startService, type Part } from './runtime/service-part.js';
 
-const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate'] as const;
+const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate', 'dlq'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const usage = `usage: gozon <${COMMANDS.join('|')}>`;
 const log = createLogger('gozon');
 
 const start = async (
-  command: Exclude<Command, 'migrate'>,
+  command: Exclude<Command, 'migrate' | 'dlq'>,
   config: Config,
 ): Promise<{ parts: Part[]; broker?: Broker }> => {
   if (command === 'gateway') return { parts: [await startGateway(config, log)] };
@@ -26,7 +27,10 @@ const start = async (
     for (const service of services) {
       const infra = await serviceInfrastructure(config, service, broker, log);
       parts.push(
-        await startService(service, infra, service === 'orders' ? config.ordersPort : config.paymentsPort, log),
+        await startService(service, infra, service === 'orders' ? config.ordersPort : config.paymentsPort, log, {
+          windows: config.retention,
+          intervalMs: config.retentionIntervalMs,
+        }),
       );
     }
     if (command === 'all') {
@@ -63,6 +67,10 @@ const main = async (): Promise<void> => {
     return;
   }
   const config = readConfig();
+  if (command === 'dlq') {
+    process.exitCode = await runDlq(process.argv.slice(3), config, (text) => console.log(text));
+    return;
+  }
   if (command === 'migrate') {
     requireVars(config, 'migrate');
     await migrateAll(config, log);

@@ -1,3 +1,4 @@
+import { checkRetention, defaultRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 /** Everything a GoZon process reads from its environment, in one place. */
 export interface Config {
   readonly gatewayPort: number;
@@ -13,6 +14,9 @@ export interface Config {
   readonly exchange: string;
   /** Where the embedded default keeps its data. */
   readonly dataDir: string;
+  /** How long outbox, inbox and idempotency rows are kept, and how often to sweep. */
+  readonly retention: RetentionWindows;
+  readonly retentionIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -32,6 +36,28 @@ const text = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
   return value ? value : undefined;
 };
 
+const hours = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
+  return value;
+};
+
+const retention = (env: NodeJS.ProcessEnv): RetentionWindows => {
+  const windows = {
+    outboxHours: hours(env, 'GOZON_RETENTION_OUTBOX_HOURS', defaultRetention.outboxHours),
+    inboxHours: hours(env, 'GOZON_RETENTION_INBOX_HOURS', defaultRetention.inboxHours),
+    idempotencyHours: hours(env, 'GOZON_RETENTION_IDEMPOTENCY_HOURS', defaultRetention.idempotencyHours),
+    replayHorizonHours: hours(env, 'GOZON_REPLAY_HORIZON_HOURS', defaultRetention.replayHorizonHours),
+  };
+  try {
+    return checkRetention(windows);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const ordersPort = port(env, 'ORDERS_PORT', 8081);
   const paymentsPort = port(env, 'PAYMENTS_PORT', 8082);
@@ -49,6 +75,8 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     amqpUrl: text(env, 'AMQP_URL'),
     exchange: text(env, 'AMQP_EXCHANGE') ?? 'gozon',
     dataDir: text(env, 'GOZON_DATA_DIR') ?? '.gozon-data',
+    retention: retention(env),
+    retentionIntervalMs: hours(env, 'GOZON_RETENTION_INTERVAL_MINUTES', 10) * 60_000,
   };
 };
 

@@ -12,3 +12,4 @@ export * from './idempotency-store.js';
 export * from './outbox-store.js';
 export * from './queries.js';
 export * from './outbox-listener.js';
+export * from './retention.js';

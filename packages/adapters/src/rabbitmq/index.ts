@@ -7,4 +7,5 @@ export * from './confirm.js';
 export * from './publisher.js';
 export * from './subscriber.js';
 export * from './queue-tools.js';
-export { fromAmqp, publishOptions } from './wire.js';
+export * from './dead-letters.js';
+export { contentOf, fromAmqp, publishOptions } from './wire.js';

@@ -28,12 +28,14 @@ export class GozonProcess {
     readonly env: NodeJS.ProcessEnv,
     readonly healthUrl: string | undefined,
     readonly cwd?: string,
+    /** Arguments after the part, e.g. `dlq list`. */
+    readonly args: readonly string[] = [],
   ) {}
 
   /** Starts the process and waits until its `/readyz` (or `/healthz`) answers 200. */
   async start(timeoutMs = 60_000): Promise<void> {
     this.exitCode = undefined;
-    const child = spawn(process.execPath, [BIN, this.part], {
+    const child = spawn(process.execPath, [BIN, this.part, ...this.args], {
       env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
       cwd: this.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -158,6 +158,22 @@ describe('GoZon on Postgres + RabbitMQ, separate processes, through the gateway'
     await system.parts.web.start();
   });
 
+  it('refuses a retention configuration whose inbox forgets before a replay could come back', async () => {
+    const bad = new GozonProcess(
+      'payments',
+      {
+        ...system.parts.payments.env,
+        PAYMENTS_PORT: '0',
+        GOZON_RETENTION_INBOX_HOURS: '24',
+        GOZON_REPLAY_HORIZON_HOURS: '72',
+      },
+      undefined,
+    );
+    await bad.start();
+    expect(await bad.exited()).to.equal(1);
+    expect(bad.output).to.contain('shorter than the replay horizon');
+  });
+
   it('refuses to start a part alone without its variables, naming what is missing', async () => {
     const alone = new GozonProcess(
       'payments',

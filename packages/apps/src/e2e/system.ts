@@ -93,6 +93,11 @@ export class ServerSystem {
     return { orders: base(this.parts.orders), payments: base(this.parts.payments) };
   }
 
+  /** The RabbitMQ vhost the processes use. */
+  get vhost(): TestVhost {
+    return this.resources.vhost;
+  }
+
   get databases(): { orders: TestDatabase; payments: TestDatabase } {
     return { orders: this.resources.orders, payments: this.resources.payments };
   }

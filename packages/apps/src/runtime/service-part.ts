@@ -1,6 +1,6 @@
 import { Container } from 'inversify';
 import { RelayLoop, type Subscription } from '@gozon/core';
-import { migrate } from '@gozon/adapters/postgres';
+import { defaultRetention, migrate, PgRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 import type { Logger } from 'pino';
 import { clockModule, messagingModule, sqlModule, useCaseModule, type ServiceName } from '../container/modules.js';
 import { Tokens } from '../container/tokens.js';
@@ -29,6 +29,10 @@ export const startService = async (
   infra: Infrastructure,
   port: number,
   log: Logger,
+  retentionConfig: { windows: RetentionWindows; intervalMs: number } = {
+    windows: defaultRetention,
+    intervalMs: 600_000,
+  },
 ): Promise<Part> => {
   const applied = await migrate(infra.db, service);
   if (applied.length > 0) log.info({ service, migrations: applied }, 'migrations applied');
@@ -84,6 +88,14 @@ export const startService = async (
   });
   relay.start();
   const unlisten = await infra.listen(() => relay.wake());
+  const retention = new PgRetention(infra.db, retentionConfig.windows);
+  const sweeper = setInterval(() => {
+    retention
+      .sweep()
+      .then((removed) => log.info({ service, removed }, 'retention sweep'))
+      .catch((err: unknown) => log.warn({ service, err: String(err) }, 'retention sweep failed; next one will retry'));
+  }, retentionConfig.intervalMs);
+  sweeper.unref();
 
   const useCase =
     service === 'orders' ? container.get(Tokens.applyPaymentOutcome) : container.get(Tokens.chargeOnPaymentRequested);
@@ -100,6 +112,7 @@ export const startService = async (
     name: service,
     port: bound,
     stop: async () => {
+      clearInterval(sweeper);
       await server.stop();
       await subscription.close();
       await relay.stop();

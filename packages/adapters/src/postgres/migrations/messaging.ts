@@ -40,3 +40,13 @@ CREATE TABLE idempotency_keys (
 );
 `,
 };
+
+/** Indexes the retention sweep walks, oldest first, so it never scans a whole table. */
+export const retentionIndexes: Migration = {
+  id: '010_retention_indexes',
+  sql: `
+CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
+CREATE INDEX inbox_received ON inbox (received_at);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+`,
+};

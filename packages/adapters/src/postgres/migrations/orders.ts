@@ -1,4 +1,4 @@
-import { messagingTables } from './messaging.js';
+import { messagingTables, retentionIndexes } from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The orders service's schema, in order. */
@@ -29,4 +29,5 @@ CREATE INDEX orders_by_user ON orders (user_id, created_at DESC, id DESC);
 CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW';
 `,
   },
+  retentionIndexes,
 ];

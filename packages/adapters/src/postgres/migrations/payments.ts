@@ -1,4 +1,4 @@
-import { messagingTables } from './messaging.js';
+import { messagingTables, retentionIndexes } from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The payments service's schema, in order. */
@@ -27,4 +27,5 @@ CREATE TABLE payments (
 `,
   },
   messagingTables,
+  retentionIndexes,
 ];
