@@ -15,6 +15,8 @@ export const freePort = (): Promise<number> =>
     });
   });
 
+const OUTPUT_LIMIT = 8 * 1024 * 1024;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One `gozon <part>` child process, with its output kept for the test to read. */
@@ -41,8 +43,8 @@ export class GozonProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
     child.on('exit', (code) => (this.exitCode = code));
     if (!this.healthUrl) return;
     const deadline = Date.now() + timeoutMs;
@@ -55,6 +57,12 @@ export class GozonProcess {
       if (Date.now() > deadline) throw new Error(`gozon ${this.part} not ready in ${timeoutMs} ms:\n${this.output}`);
       await sleep(100);
     }
+  }
+
+  /** Keeps the output, up to its last few megabytes (a long run logs much). */
+  private keep(chunk: Buffer): void {
+    this.output += chunk.toString();
+    if (this.output.length > OUTPUT_LIMIT) this.output = this.output.slice(-OUTPUT_LIMIT / 2);
   }
 
   /** The operating system's id of the running process, if it runs. */

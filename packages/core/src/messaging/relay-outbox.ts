@@ -4,11 +4,14 @@ import type { MessagePublisher } from './publisher.js';
 export interface RelayOptions {
   /** Rows claimed and published together. */
   readonly batchSize: number;
-  /** How long a claim lasts before another relay may take the rows. */
+  /**
+   * How long a claim lasts before another relay may take the rows. It bounds how long the rows of
+   * a relay that died mid-batch wait; a publish slower than it is published twice (absorbed).
+   */
   readonly leaseMs: number;
 }
 
-export const defaultRelayOptions: RelayOptions = { batchSize: 200, leaseMs: 30_000 };
+export const defaultRelayOptions: RelayOptions = { batchSize: 200, leaseMs: 10_000 };
 
 /**
  * One step of the outbox relay: claim a batch, publish it, and mark it published only after the

@@ -1,0 +1,263 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ServerSystem } from '../e2e/system.js';
+import { backlog, checkLedger, readLedger, type Backlog } from './check.js';
+import { ALL_FAULTS, FaultInjector, MessageTally, type FaultKind } from './faults.js';
+import { ChaosHttp } from './http.js';
+import { Random, sleep } from './random.js';
+import { renderReport, toJson, type ChaosRun } from './report.js';
+import { verdict, Workload } from './workload.js';
+
+const USAGE = `npm run chaos -- [options]
+
+Starts GoZon as separate processes on the real Postgres and RabbitMQ (fresh databases and vhost),
+drives orders, deposits and client retries through the gateway while injecting faults, lets the
+system go quiet and checks the ledger from outside. Exits 1 on any violation.
+
+  --duration S        seconds of load at most (default 60)
+  --orders N          stop the load once N orders were requested (default: no cap)
+  --fault-every S     mean seconds between faults (default 5)
+  --faults a,b        fault kinds (default all): orders,payments,gateway,connections,backends,
+                      republish,broker
+  --no-broker-restart leave out RabbitMQ stop_app/start_app (it restarts the whole shared broker)
+  --users N           funded users (default 40)
+  --concurrency N     client loops (default 8)
+  --seed N            random seed (default: random; printed, so a run can be repeated)
+  --out FILE          also write the report as JSON
+  --keep              keep the databases and vhost afterwards, for inspection`;
+
+const FAULT_NAMES: Record<string, FaultKind> = {
+  orders: 'kill -9 orders',
+  payments: 'kill -9 payments',
+  gateway: 'kill -9 gateway',
+  connections: 'close AMQP connections',
+  backends: 'terminate Postgres backends',
+  republish: 'republish outbox rows',
+  broker: 'broker stop_app/start_app',
+};
+
+const options = (() => {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '60' },
+      orders: { type: 'string' },
+      'fault-every': { type: 'string', default: '5' },
+      faults: { type: 'string' },
+      'no-broker-restart': { type: 'boolean', default: false },
+      users: { type: 'string', default: '40' },
+      concurrency: { type: 'string', default: '8' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const positive = (name: string, text: string | undefined): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) {
+      console.error(`--${name} must be a positive number (got ${String(text)})\n\n${USAGE}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  let kinds: FaultKind[] = values.faults
+    ? values.faults.split(',').map((name) => {
+        const kind = FAULT_NAMES[name.trim()];
+        if (!kind) {
+          console.error(`unknown fault ${name}; known: ${Object.keys(FAULT_NAMES).join(', ')}`);
+          process.exit(2);
+        }
+        return kind;
+      })
+    : [...ALL_FAULTS];
+  if (values['no-broker-restart']) kinds = kinds.filter((k) => k !== 'broker stop_app/start_app');
+  return {
+    durationMs: positive('duration', values.duration) * 1000,
+    maxOrders: values.orders === undefined ? Number.POSITIVE_INFINITY : positive('orders', values.orders),
+    faultEveryMs: positive('fault-every', values['fault-every']) * 1000,
+    kinds,
+    users: Math.round(positive('users', values.users)),
+    concurrency: Math.round(positive('concurrency', values.concurrency)),
+    seed: values.seed === undefined ? randomBytes(4).readUInt32BE(0) : Math.trunc(Number(values.seed)),
+    out: values.out,
+    keep: values.keep,
+  };
+})();
+
+const tty = process.stdout.isTTY;
+const say = (line: string): void => {
+  if (tty) process.stdout.write('\r\x1b[2K');
+  console.log(line);
+};
+let lastProgress = 0;
+const progress = (line: string): void => {
+  if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+  else if (Date.now() - lastProgress >= 10_000) {
+    lastProgress = Date.now();
+    console.log(line);
+  }
+};
+
+const waitQuiet = async (
+  system: ServerSystem,
+  timeoutMs: number,
+  t0: number,
+): Promise<{ quiet: boolean; last: Backlog | null }> => {
+  const urls = { orders: system.databases.orders.url, payments: system.databases.payments.url };
+  const deadline = Date.now() + timeoutMs;
+  let calm = 0;
+  let last: Backlog | null = null;
+  while (Date.now() < deadline) {
+    try {
+      last = await backlog(urls, system.vhost.name);
+      progress(
+        `${((Date.now() - t0) / 1000).toFixed(0)} s · settling: ${last.newOrders} orders NEW, ${last.outbox} outbox rows, ${last.queued} messages queued`,
+      );
+      calm = last.newOrders + last.outbox + last.queued === 0 ? calm + 1 : 0;
+      if (calm >= 3) return { quiet: true, last };
+    } catch {
+      calm = 0;
+    }
+    await sleep(500);
+  }
+  return { quiet: false, last };
+};
+
+const main = async (): Promise<number> => {
+  const runId = randomBytes(3).toString('hex');
+  const rng = new Random(options.seed);
+  const t0 = Date.now();
+  say(
+    `GoZon chaos run ${runId} · seed ${options.seed} · up to ${options.durationMs / 1000} s of load` +
+      (Number.isFinite(options.maxOrders) ? ` or ${options.maxOrders} orders` : '') +
+      ` · a fault every ~${options.faultEveryMs / 1000} s: ${options.kinds.join(', ')}`,
+  );
+  const system = await ServerSystem.start({ logLevel: 'warn' });
+  const http = new ChaosHttp(system.gatewayUrl, 5_000);
+  const tally = new MessageTally(system);
+  const injector = new FaultInjector(
+    system,
+    rng,
+    t0,
+    tally,
+    { meanIntervalMs: options.faultEveryMs, kinds: options.kinds, downMs: [500, 3_000], brokerDownMs: 3_000 },
+    (line) => say(`  ${line}`),
+  );
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    say('interrupted: undoing the fault in progress and stopping');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let keep = options.keep;
+  try {
+    const workload = new Workload(http, rng, runId, t0);
+    const population = Workload.population(runId, options.users, Math.max(1, Math.round(options.users / 10)));
+    await workload.setup(population, (r) => r.int(5_000, 50_000));
+    say(
+      `system up and ${population.funded.length} accounts funded in ${((Date.now() - t0) / 1000).toFixed(1)} s; load and faults start`,
+    );
+
+    const scraper = setInterval(() => {
+      void tally.observe('orders');
+      void tally.observe('payments');
+    }, 2_000);
+    const ticker = setInterval(() => {
+      const orders = workload.requests.filter((r) => r.kind === 'order');
+      const open = orders.filter((r) => verdict(r) === 'indeterminate').length;
+      progress(
+        `${((Date.now() - t0) / 1000).toFixed(0)} s · ${workload.ordersRequested} orders requested (${open} without an answer yet) · ` +
+          `${workload.actionsDone} actions · ${injector.timeline.length} faults`,
+      );
+    }, 1_000);
+    const loadStart = Date.now();
+    injector.start();
+    try {
+      await workload.run(
+        population,
+        {
+          durationMs: options.durationMs,
+          maxOrders: options.maxOrders,
+          concurrency: options.concurrency,
+          thinkMs: [10, 60],
+          maxAttempts: 6,
+        },
+        () => interrupted,
+      );
+    } finally {
+      clearInterval(ticker);
+      say(
+        `load over after ${((Date.now() - loadStart) / 1000).toFixed(1)} s; stopping faults and bringing everything back`,
+      );
+      await injector.stop();
+    }
+    const loadMs = Date.now() - loadStart;
+    if (interrupted) return 130;
+
+    // A careful client retries what has no answer once the system answers again.
+    for (let round = 0; round < 5; round += 1) {
+      const open = await workload.retryUnanswered();
+      if (open === 0) break;
+      say(`  retried ${open} keyed request(s) still without an answer`);
+      await sleep(1_000);
+    }
+    const settled = await waitQuiet(system, 120_000, t0);
+    clearInterval(scraper);
+    await Promise.all([tally.observe('orders'), tally.observe('payments')]);
+    if (!settled.quiet) say(`not quiet after 120 s: ${JSON.stringify(settled.last)}`);
+
+    const ledger = await readLedger(
+      { orders: system.databases.orders.url, payments: system.databases.payments.url },
+      system.vhost.name,
+    );
+    const unexpected = injector.timeline.filter((e) => e.kind === 'unexpected exit').map((e) => e.detail);
+    const summary = checkLedger(ledger, workload.requests, population, unexpected);
+    const run: ChaosRun = {
+      runId,
+      seed: options.seed,
+      loadMs,
+      totalMs: Date.now() - t0,
+      kinds: options.kinds,
+      timeline: injector.timeline,
+      tally,
+      ledger,
+      summary,
+      quiet: settled.quiet,
+    };
+    say('');
+    console.log(renderReport(run));
+    if (options.out) {
+      await mkdir(dirname(options.out), { recursive: true });
+      await writeFile(options.out, `${JSON.stringify(toJson(run), null, 2)}\n`);
+      console.log(`JSON report: ${options.out}`);
+    }
+    if (summary.violations.length > 0) {
+      keep = true;
+      console.log(
+        `databases ${system.databases.orders.name}, ${system.databases.payments.name} and vhost ${system.vhost.name} are kept for inspection`,
+      );
+    }
+    return summary.violations.length > 0 ? 1 : 0;
+  } finally {
+    await injector.stop().catch(() => undefined);
+    http.close();
+    if (keep) await Promise.all(Object.values(system.parts).map((p) => p.kill('SIGTERM').catch(() => undefined)));
+    else await system.stop();
+  }
+};
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('chaos run could not complete:', err);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,139 @@
+import type { CheckSummary, Ledger } from './check.js';
+import type { FaultEvent, FaultKind, MessageTally } from './faults.js';
+
+export interface ChaosRun {
+  readonly runId: string;
+  readonly seed: number;
+  readonly loadMs: number;
+  readonly totalMs: number;
+  readonly kinds: readonly FaultKind[];
+  readonly timeline: readonly FaultEvent[];
+  readonly tally: MessageTally;
+  readonly ledger: Ledger;
+  readonly summary: CheckSummary;
+  /** Whether the system went quiet (nothing NEW, nothing queued) before the checks. */
+  readonly quiet: boolean;
+}
+
+const n = (value: number): string => value.toLocaleString('en-US');
+const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Per fault kind: how often, and the longest time from the fault to both services ready again. */
+const faultLines = (run: ChaosRun): string[] => {
+  const lines: string[] = [];
+  for (const kind of [...run.kinds, 'unexpected exit' as const]) {
+    const events = run.timeline.filter((e) => e.kind === kind);
+    if (events.length === 0) {
+      if (kind !== 'unexpected exit') lines.push(`${kind}: not injected (the run was too short)`);
+      continue;
+    }
+    const recoveries = events.filter((e) => e.readyAt !== null).map((e) => (e.readyAt as number) - e.at);
+    const failed = events.filter((e) => e.failed).length;
+    lines.push(
+      `${kind}: ×${events.length}` +
+        (recoveries.length ? `, ready again ≤ ${s(Math.max(...recoveries))} after the fault` : '') +
+        (failed ? `, ${failed} failed to inject or undo: ${events.find((e) => e.failed)?.detail ?? ''}` : ''),
+    );
+  }
+  return lines;
+};
+
+export const renderReport = (run: ChaosRun): string => {
+  const { summary, ledger, tally } = run;
+  const { orders, deposits } = summary.requests;
+  const duplicates = {
+    ordersInbox: tally.value('orders', 'gozon_inbox_duplicates_total'),
+    paymentsInbox: tally.value('payments', 'gozon_inbox_duplicates_total'),
+    repeated: tally.value('payments', 'repeated'),
+    retries:
+      tally.value('orders', 'gozon_message_retries_total') + tally.value('payments', 'gozon_message_retries_total'),
+    deadLettered:
+      tally.value('orders', 'gozon_messages_dead_lettered_total') +
+      tally.value('payments', 'gozon_messages_dead_lettered_total'),
+  };
+  const dlq = [...summary.deadLettered].map(([q, count]) => `${q} ${n(count)}`).join(', ') || 'none';
+  const byRule = new Map<string, string[]>();
+  for (const v of summary.violations) byRule.set(v.rule, [...(byRule.get(v.rule) ?? []), v.detail]);
+  const rows: [string, string][] = [
+    ['run', `${run.runId}, seed ${run.seed}: ${s(run.loadMs)} of load and faults, ${s(run.totalMs)} in all`],
+    [
+      'orders asked',
+      `${n(orders.acknowledged + orders.rejected + orders.indeterminate)}: ${n(orders.acknowledged)} acknowledged, ` +
+        `${n(orders.rejected)} refused, ${n(orders.indeterminate)} without an answer (${n(summary.requests.indeterminateOrdersApplied)} of those took effect)`,
+    ],
+    [
+      'deposits',
+      `${n(deposits.acknowledged + deposits.rejected + deposits.indeterminate)}: ${n(deposits.acknowledged)} acknowledged, ` +
+        `${n(deposits.rejected)} refused, ${n(deposits.indeterminate)} without an answer`,
+    ],
+    ['faults', `${run.timeline.length} in all`],
+    ...faultLines(run).map((line): [string, string] => ['', line]),
+    [
+      'ledger',
+      `${n(summary.orders.total)} orders: ${n(summary.orders.finished)} FINISHED, ${n(summary.orders.cancelled)} CANCELLED, ` +
+        `${n(summary.orders.new)} NEW; ${n(ledger.payments.length)} payments; ${summary.users.checked} balances checked ` +
+        `(${summary.users.withIndeterminateDeposits} with unanswered deposits, matched as a subset)`,
+    ],
+    [
+      'client retries',
+      `${n(summary.clientRetries.repeatedAttempts)} repeated attempts (retries, double submissions); ` +
+        `${n(summary.clientRetries.answeredMoreThanOnce)} requests answered 2xx more than once`,
+    ],
+    [
+      'deliveries',
+      `duplicates observed and absorbed by the inbox: orders ${n(duplicates.ordersInbox)}, payments ${n(duplicates.paymentsInbox)}; ` +
+        `payment requests for an order already decided: ${n(duplicates.repeated)}; handler retries ${n(duplicates.retries)}; ` +
+        `dead-lettered ${n(duplicates.deadLettered)} (counted by the services, at least)`,
+    ],
+    [
+      'queues',
+      `${run.quiet ? 'quiet' : 'NOT quiet'}; outbox rows unpublished: orders ${ledger.outboxPending.orders}, payments ${ledger.outboxPending.payments}; ` +
+        `dead-letter queues: ${dlq}`,
+    ],
+    [
+      'result',
+      summary.violations.length === 0
+        ? 'PASS: no acknowledged order lost, nothing unrequested, none NEW, one payment per order, every balance = deposits − FINISHED ≥ 0'
+        : `FAIL: ${summary.violations.length} violation(s)`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  for (const [rule, details] of byRule) {
+    lines.push(`  ✗ ${rule}: ${details.length}`);
+    for (const detail of details.slice(0, 10)) lines.push(`      ${detail}`);
+    if (details.length > 10) lines.push(`      … and ${details.length - 10} more`);
+  }
+  return lines.join('\n');
+};
+
+const MessageTallyNames = [
+  'gozon_inbox_duplicates_total',
+  'gozon_message_retries_total',
+  'gozon_messages_dead_lettered_total',
+  'repeated',
+] as const;
+
+export const toJson = (run: ChaosRun): unknown => ({
+  runId: run.runId,
+  seed: run.seed,
+  loadSeconds: run.loadMs / 1000,
+  totalSeconds: run.totalMs / 1000,
+  quiet: run.quiet,
+  faults: run.timeline,
+  requests: run.summary.requests,
+  orders: run.summary.orders,
+  payments: run.ledger.payments.length,
+  clientRetries: run.summary.clientRetries,
+  deliveries: Object.fromEntries(
+    (['orders', 'payments'] as const).map((service) => [
+      service,
+      Object.fromEntries(MessageTallyNames.map((name) => [name, run.tally.value(service, name)])),
+    ]),
+  ),
+  outboxPending: run.ledger.outboxPending,
+  inboxRows: run.ledger.inboxRows,
+  deadLetterQueues: Object.fromEntries(run.summary.deadLettered),
+  violations: run.summary.violations,
+  passed: run.summary.violations.length === 0,
+});
