@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_REDELIVERIES } from '@gozon/core';
 import { checkRetention, defaultRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 /** Everything a GoZon process reads from its environment, in one place. */
 export interface Config {
@@ -17,6 +18,8 @@ export interface Config {
   /** How long outbox, inbox and idempotency rows are kept, and how often to sweep. */
   readonly retention: RetentionWindows;
   readonly retentionIntervalMs: number;
+  /** Redeliveries a message may have (e.g. after crashing its consumer) before it is dead-lettered. */
+  readonly maxRedeliveries: number;
 }
 
 export class ConfigError extends Error {}
@@ -41,6 +44,14 @@ const hours = (env: NodeJS.ProcessEnv, name: string, fallback: number): number =
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
+  return value;
+};
+
+const count = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${name} must be a whole number ≥ 0, got "${raw}"`);
   return value;
 };
 
@@ -77,6 +88,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     dataDir: text(env, 'GOZON_DATA_DIR') ?? '.gozon-data',
     retention: retention(env),
     retentionIntervalMs: hours(env, 'GOZON_RETENTION_INTERVAL_MINUTES', 10) * 60_000,
+    maxRedeliveries: count(env, 'GOZON_MAX_REDELIVERIES', DEFAULT_MAX_REDELIVERIES),
   };
 };
 

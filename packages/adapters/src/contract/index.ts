@@ -5,6 +5,7 @@ export * from './order-store.contract.js';
 export * from './payment-store.contract.js';
 export * from './outbox.contract.js';
 export * from './inbox.contract.js';
+export * from './delivery-counter.contract.js';
 export * from './idempotency.contract.js';
 export * from './broker.contract.js';
 export * from './flow.contract.js';

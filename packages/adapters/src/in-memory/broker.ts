@@ -22,7 +22,8 @@ interface Queue {
  * An in-process stand-in for RabbitMQ with the same delivery guarantees the system relies on:
  * at least once (a message is kept until acknowledged, and redelivered if its consumer goes away
  * or rejects it with requeue), per-consumer prefetch, dead-lettering on reject, and routing by key
- * from one exchange. Tests may make it deliver every message twice, or put raw bytes on a queue.
+ * from one exchange. Tests may make it deliver every message twice, put raw bytes on a queue, or
+ * drop its consumers as a crash would.
  */
 export class InMemoryBroker {
   private readonly queues = new Map<string, Queue>();
@@ -67,6 +68,17 @@ export class InMemoryBroker {
       for (const delivery of held) this.settle(delivery, 'requeue');
       return held;
     };
+  }
+
+  /**
+   * Drops every consumer of a queue at once, as a crashed process's channel goes: what they held
+   * comes back redelivered, and their handlers are left to run on unheard (tests).
+   */
+  crashConsumers(queueName: string): void {
+    const queue = this.queue(queueName);
+    const consumers = queue.consumers;
+    queue.consumers = [];
+    for (const consumer of consumers) for (const delivery of [...consumer.inFlight]) this.settle(delivery, 'requeue');
   }
 
   ack(delivery: Delivery): void {

@@ -18,6 +18,11 @@ export interface IdempotencyRow {
   readonly createdAt: Date;
 }
 
+export interface DeliveryAttemptRow {
+  readonly redeliveries: number;
+  readonly lastSeenAt: Date;
+}
+
 /**
  * One service's database, in memory. Transactions run one at a time (as if every one were
  * SERIALIZABLE and never had to retry) and a failed one is undone write by write.
@@ -36,6 +41,8 @@ export class InMemoryDatabase {
   readonly outbox = new Table<string, OutboxRow>(this.currentJournal);
   readonly inbox = new Table<string, { readonly at: Date }>(this.currentJournal);
   readonly idempotency = new Table<string, IdempotencyRow>(this.currentJournal);
+  /** Redelivery counts: written outside any transaction and never undone, as on Postgres. */
+  readonly deliveryAttempts = new Table<string, DeliveryAttemptRow>(() => null);
 
   /** Runs `work` alone; undoes all its writes if it throws. */
   async transaction<T>(work: () => Promise<T>): Promise<T> {

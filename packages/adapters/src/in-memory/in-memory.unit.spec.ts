@@ -1,5 +1,6 @@
 import {
   describeBrokerContract,
+  describeDeliveryCounterContract,
   describeFlowContract,
   describeIdempotencyContract,
   describeInboxContract,
@@ -11,6 +12,7 @@ import {
   InMemoryAccountQueries,
   InMemoryBroker,
   InMemoryDatabase,
+  InMemoryDeliveryCounter,
   InMemoryOrderQueries,
   InMemoryOutboxStore,
   InMemoryPublisher,
@@ -36,6 +38,10 @@ describePaymentStoreContract('in-memory', async () => {
 describeOutboxContract('in-memory', async () => store());
 describeInboxContract('in-memory', async () => store());
 describeIdempotencyContract('in-memory', async () => store());
+describeDeliveryCounterContract('in-memory', async () => {
+  const s = store();
+  return { ...s, counter: new InMemoryDeliveryCounter(s.db) };
+});
 
 describeBrokerContract('in-memory', async (retry) => {
   const broker = new InMemoryBroker();

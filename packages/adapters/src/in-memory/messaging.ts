@@ -3,10 +3,12 @@ import {
   decodeMessage,
   defaultRetryPolicy,
   encodeMessage,
+  screenRedelivery,
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
   type OutgoingMessage,
+  type PoisonGuard,
   type RetryPolicy,
   type Subscription,
   type WireMessage,
@@ -50,6 +52,8 @@ export interface SubscriberOptions {
   readonly retry: RetryPolicy;
   /** Told of every message that failed, and what became of it. */
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
+  /** Dead-letters a message redelivered more than `maxRedeliveries` times, as on RabbitMQ. */
+  readonly poison?: PoisonGuard | undefined;
 }
 
 /**
@@ -94,9 +98,26 @@ export class InMemorySubscriber implements MessageSubscriber {
       }
     };
 
+    // Redelivered messages are screened and handled one at a time, as the RabbitMQ consumer does.
+    let suspects: Promise<void> = Promise.resolve();
+    const screen = async (delivery: Delivery, guard: PoisonGuard): Promise<void> => {
+      if (closed) return;
+      const messageId = delivery.message.properties.messageId;
+      const poison = messageId ? await screenRedelivery(guard, queue, messageId, () => undefined) : null;
+      if (!poison) return handle(delivery);
+      this.options.onFailure?.(poison, 'dead-letter');
+      this.broker.nack(delivery, false);
+    };
+
     const cancel = this.broker.consume(queue, this.options.prefetch, (delivery) => {
       if (closed) return; // left unacknowledged: cancelling hands it back to the queue
-      const work = handle(delivery).finally(() => active.delete(work));
+      const guard = delivery.redelivered ? this.options.poison : undefined;
+      let handling: Promise<void>;
+      if (guard) {
+        handling = suspects.then(() => screen(delivery, guard));
+        suspects = handling.catch(() => undefined);
+      } else handling = handle(delivery);
+      const work = handling.finally(() => active.delete(work));
       active.add(work);
     });
 

@@ -1,16 +1,18 @@
 import {
+  describeDeliveryCounterContract,
   describeIdempotencyContract,
   describeInboxContract,
   describeOrderStoreContract,
   describeOutboxContract,
   describePaymentStoreContract,
 } from '../contract/index.js';
-import type { StoreFixture, MessagingTx } from '../contract/index.js';
+import type { DeliveryCounterFixture, MessagingTx } from '../contract/index.js';
 import {
   migrate,
   ordersUnitOfWork,
   paymentsUnitOfWork,
   PgAccountQueries,
+  PgDeliveryCounter,
   PgOrderQueries,
   PgOutboxStore,
   type Service,
@@ -42,12 +44,14 @@ describePaymentStoreContract('pglite', async () => {
   };
 });
 for (const service of ['orders', 'payments'] as const) {
-  const store = async (): Promise<StoreFixture<MessagingTx>> => {
+  const store = async (): Promise<DeliveryCounterFixture<MessagingTx>> => {
     const db = await open(service);
-    const uow: StoreFixture<MessagingTx>['uow'] = service === 'orders' ? ordersUnitOfWork(db) : paymentsUnitOfWork(db);
-    return { uow, outbox: new PgOutboxStore(db), close: () => db.close() };
+    const uow: DeliveryCounterFixture<MessagingTx>['uow'] =
+      service === 'orders' ? ordersUnitOfWork(db) : paymentsUnitOfWork(db);
+    return { uow, outbox: new PgOutboxStore(db), counter: new PgDeliveryCounter(db), close: () => db.close() };
   };
   describeOutboxContract(`pglite ${service}`, store);
   describeInboxContract(`pglite ${service}`, store);
   describeIdempotencyContract(`pglite ${service}`, store);
+  describeDeliveryCounterContract(`pglite ${service}`, store);
 }

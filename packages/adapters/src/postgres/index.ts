@@ -8,6 +8,7 @@ export * from './account-repository.js';
 export * from './payment-repository.js';
 export * from './outbox.js';
 export * from './inbox.js';
+export * from './delivery-counter.js';
 export * from './idempotency-store.js';
 export * from './outbox-store.js';
 export * from './queries.js';

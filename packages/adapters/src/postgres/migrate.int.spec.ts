@@ -22,7 +22,13 @@ describe('postgres migrations', function () {
         const schema = await tables(t);
         expect(await migrate(t.db, service)).to.deep.equal([]);
         expect(await tables(t)).to.deep.equal(schema);
-        expect(schema).to.include.members(['outbox', 'inbox', 'idempotency_keys', 'schema_migrations']);
+        expect(schema).to.include.members([
+          'outbox',
+          'inbox',
+          'idempotency_keys',
+          'delivery_attempts',
+          'schema_migrations',
+        ]);
         expect(schema).to.include.members(service === 'orders' ? ['orders'] : ['accounts', 'payments']);
       } finally {
         await t.drop();

@@ -1,4 +1,5 @@
 import {
+  describeDeliveryCounterContract,
   describeIdempotencyContract,
   describeInboxContract,
   describeOrderStoreContract,
@@ -8,7 +9,14 @@ import {
 import { expect } from 'chai';
 import { aPaymentRequest, anOrder } from '../contract/fixtures.js';
 import { createTestDatabase } from '../testing/postgres.js';
-import { ordersUnitOfWork, paymentsUnitOfWork, PgAccountQueries, PgOrderQueries, PgOutboxStore } from './index.js';
+import {
+  ordersUnitOfWork,
+  paymentsUnitOfWork,
+  PgAccountQueries,
+  PgDeliveryCounter,
+  PgOrderQueries,
+  PgOutboxStore,
+} from './index.js';
 
 const ordersStore = async () => {
   const t = await createTestDatabase('orders');
@@ -16,6 +24,7 @@ const ordersStore = async () => {
     uow: ordersUnitOfWork(t.db),
     outbox: new PgOutboxStore(t.db),
     queries: new PgOrderQueries(t.db),
+    counter: new PgDeliveryCounter(t.db),
     close: t.drop,
   };
 };
@@ -26,6 +35,7 @@ const paymentsStore = async () => {
     uow: paymentsUnitOfWork(t.db),
     outbox: new PgOutboxStore(t.db),
     queries: new PgAccountQueries(t.db),
+    counter: new PgDeliveryCounter(t.db),
     close: t.drop,
   };
 };
@@ -40,6 +50,8 @@ describeInboxContract('postgres (orders)', ordersStore);
 describeInboxContract('postgres (payments)', paymentsStore);
 describeIdempotencyContract('postgres (orders)', ordersStore);
 describeIdempotencyContract('postgres (payments)', paymentsStore);
+describeDeliveryCounterContract('postgres (orders)', ordersStore);
+describeDeliveryCounterContract('postgres (payments)', paymentsStore);
 
 describe('postgres scrape-time stats (metrics)', () => {
   it('counts unpublished outbox rows and ages the oldest on the database clock; NEW orders likewise', async () => {

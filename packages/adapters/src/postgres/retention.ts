@@ -4,7 +4,10 @@ import type { SqlDatabase } from './sql.js';
 export interface RetentionWindows {
   /** Outbox rows, counted from when they were published (unpublished rows are never removed). */
   readonly outboxHours: number;
-  /** Inbox rows: a message id older than this could be applied again if it came back. */
+  /**
+   * Inbox rows (and redelivery counts): a message id older than this could be applied again if it
+   * came back.
+   */
   readonly inboxHours: number;
   /** Client retry keys (the contract keeps them at least 24 hours). */
   readonly idempotencyHours: number;
@@ -45,6 +48,8 @@ const TABLES = [
   { table: 'outbox', column: 'published_at', window: 'outboxHours' },
   { table: 'inbox', column: 'received_at', window: 'inboxHours' },
   { table: 'idempotency_keys', column: 'created_at', window: 'idempotencyHours' },
+  // A redelivery count is needed as long as the message may come back, as its inbox row is.
+  { table: 'delivery_attempts', column: 'last_seen_at', window: 'inboxHours' },
 ] as const;
 
 /**

@@ -1,4 +1,12 @@
-import { decideOnFailure, decodeMessage, type MessageHandler, type RetryPolicy, type Subscription } from '@gozon/core';
+import {
+  decideOnFailure,
+  decodeMessage,
+  screenRedelivery,
+  type MessageHandler,
+  type PoisonGuard,
+  type RetryPolicy,
+  type Subscription,
+} from '@gozon/core';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { publishConfirmed } from './confirm.js';
 import type { RabbitConnection } from './connection.js';
@@ -9,6 +17,7 @@ interface ConsumerOptions {
   readonly prefetch: number;
   readonly retry: RetryPolicy;
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
+  readonly poison?: PoisonGuard | undefined;
 }
 
 interface Attached {
@@ -30,6 +39,8 @@ export class Consumer implements Subscription {
   private attached: Attached | null = null;
   private attaching: Promise<void> | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Redelivered messages, handled one at a time: see `screened`. */
+  private suspects: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly stopReconnect: () => void;
 
@@ -121,8 +132,45 @@ export class Consumer implements Subscription {
       return;
     }
     if (this.closed) return; // left unacknowledged: closing the channel gives it back to the queue
-    const work = this.handle(attached, delivery).finally(() => this.inFlight.delete(work));
+    // Only a redelivery is screened: a first delivery costs the guard nothing.
+    const guard = delivery.fields.redelivered ? this.options.poison : undefined;
+    const handling = guard ? this.screened(attached, delivery, guard) : this.handle(attached, delivery);
+    const work = handling.finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
+  }
+
+  /**
+   * A crash takes down every message in flight with the one that caused it, and all of them come
+   * back redelivered. Handled side by side, the innocent ones would be counted with the culprit on
+   * every crash and dead-lettered beside it; handled one at a time, each redelivered message is
+   * counted only when its own turn comes, so a crash charges the one whose turn it was.
+   */
+  private screened(attached: Attached, delivery: ConsumeMessage, guard: PoisonGuard): Promise<void> {
+    const turn = this.suspects.then(() => this.screen(attached, delivery, guard));
+    this.suspects = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async screen(attached: Attached, delivery: ConsumeMessage, guard: PoisonGuard): Promise<void> {
+    // Its channel is gone (or closing): the broker hands it out again, to be counted then.
+    if (this.closed || this.attached?.channel !== attached.channel) return;
+    const messageId: unknown = delivery.properties.messageId;
+    // Without a messageId there is nothing to count by; the codec dead-letters it anyway.
+    const poison =
+      typeof messageId === 'string' && messageId !== ''
+        ? await screenRedelivery(guard, this.queue, messageId, (err) =>
+            this.connection.report(`poison guard ${this.queue}`, err),
+          )
+        : null;
+    if (!poison) return this.handle(attached, delivery);
+    try {
+      this.options.onFailure?.(poison, 'dead-letter', this.queue);
+    } catch {
+      // A failing observer must not keep the message from being settled.
+    }
+    // Rejected without requeue, the queue's dead-letter exchange moves it, messageId and all, to
+    // `<queue>.dlq`, where `gozon dlq replay` can send it back.
+    settle(() => attached.channel.nack(delivery, false, false));
   }
 
   private async handle(attached: Attached, delivery: ConsumeMessage): Promise<void> {

@@ -2,6 +2,7 @@ import {
   defaultRetryPolicy,
   type MessageHandler,
   type MessageSubscriber,
+  type PoisonGuard,
   type RetryPolicy,
   type Subscription,
 } from '@gozon/core';
@@ -14,13 +15,20 @@ export interface RabbitSubscriberOptions {
   readonly retry: RetryPolicy;
   /** Told of every message that failed, and what became of it, with the queue it came from. */
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
+  /**
+   * Counts redeliveries (messages that came back unsettled, e.g. after a crash) and dead-letters
+   * a message past `maxRedeliveries` without handling it again, reported to `onFailure` with a
+   * `PoisonMessage`. Without it a message that crashes the process comes back forever.
+   */
+  readonly poison?: PoisonGuard | undefined;
 }
 
 export const defaultSubscriberOptions: RabbitSubscriberOptions = { prefetch: 50, retry: defaultRetryPolicy };
 
 /**
  * Consumes with manual acknowledgement after the handler resolved (and so after its transaction
- * committed). A failing message is dead-lettered or parked in a retry queue, per the policy.
+ * committed). A failing message is dead-lettered or parked in a retry queue, per the policy; a
+ * message that keeps coming back unsettled is dead-lettered by the poison guard, if one is given.
  */
 export class RabbitSubscriber implements MessageSubscriber {
   private readonly options: RabbitSubscriberOptions;
@@ -30,6 +38,11 @@ export class RabbitSubscriber implements MessageSubscriber {
     options: Partial<RabbitSubscriberOptions> = {},
   ) {
     this.options = { ...defaultSubscriberOptions, ...options };
+  }
+
+  /** This subscriber with a poison guard of its own: each service counts in its own database. */
+  withPoisonGuard(poison: PoisonGuard): RabbitSubscriber {
+    return new RabbitSubscriber(this.connection, { ...this.options, poison });
   }
 
   async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {

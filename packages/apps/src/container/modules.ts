@@ -20,6 +20,7 @@ import {
   ordersUnitOfWork,
   paymentsUnitOfWork,
   PgAccountQueries,
+  PgDeliveryCounter,
   PgOrderQueries,
   PgOutboxStore,
   type SqlDatabase,
@@ -43,6 +44,8 @@ export const sqlModule = (service: ServiceName, db: SqlDatabase): ContainerModul
   new ContainerModule(({ bind }) => {
     bind(Tokens.database).toConstantValue(db);
     bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db));
+    // On the pool, not a transaction: each count commits before the handling it guards starts.
+    bind(Tokens.deliveryCounter).toConstantValue(new PgDeliveryCounter(db));
     if (service === 'orders') {
       bind(Tokens.ordersUow).toConstantValue(ordersUnitOfWork(db));
       bind(Tokens.orderQueries).toConstantValue(new PgOrderQueries(db));

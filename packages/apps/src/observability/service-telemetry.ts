@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import {
   MessageTypes,
+  PoisonMessage,
   Routes,
   type MessageEnvelope,
   type MessageHandler,
@@ -51,9 +52,12 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
       ? [MessageTypes.paymentSucceeded, MessageTypes.paymentFailed]
       : [MessageTypes.paymentRequested],
   );
-  infra.observeFailures(queue, (action) => {
+  infra.observeFailures(queue, (action, err) => {
     if (action === 'retry') metrics.retries.inc({ queue });
     else metrics.deadLettered.inc({ queue });
+    // The handler never saw it, so no "message failed" line tells of it: this one does.
+    if (err instanceof PoisonMessage)
+      serviceLog.error({ queue, message_id: err.messageId, redeliveries: err.redeliveries }, err.message);
   });
 
   return {

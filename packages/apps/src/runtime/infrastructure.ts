@@ -1,4 +1,4 @@
-import type { MessagePublisher, MessageSubscriber } from '@gozon/core';
+import type { DeliveryCounter, MessagePublisher, MessageSubscriber } from '@gozon/core';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 
 /** What a service part runs on: storage, broker, and how to hear of outbox commits. */
@@ -8,6 +8,11 @@ export interface Infrastructure {
   readonly storage: string;
   readonly publisher: MessagePublisher;
   readonly subscriber: MessageSubscriber;
+  /**
+   * The subscriber with a poison guard counting redeliveries in `counter` (this service's
+   * database); absent on the embedded bus, which has no redelivery to count.
+   */
+  readonly guardedSubscriber?: ((counter: DeliveryCounter) => MessageSubscriber) | undefined;
   readonly broker: string;
   /** True while the broker connection works. */
   brokerUp(): boolean;

@@ -20,6 +20,7 @@ export interface Broker {
   readonly label: string;
   readonly publisher: Infrastructure['publisher'];
   readonly subscriber: Infrastructure['subscriber'];
+  readonly guardedSubscriber?: Infrastructure['guardedSubscriber'];
   up(): boolean;
   /** Routes failures of `queue` to `observer` (each service observes the queue it consumes). */
   observeFailures(queue: string, observer: FailureObserver): void;
@@ -39,6 +40,8 @@ const failureRouter = () => {
 export const openBroker = async (config: Config, log: Logger): Promise<Broker> => {
   const failures = failureRouter();
   if (!config.amqpUrl) {
+    // No poison guard here: the direct bus has no redelivery flag to screen by. A message whose
+    // handling kills the process stays in the outbox and is relayed again after each restart.
     const bus = new DirectBus(
       (letter) => {
         failures.report(letter.queue, 'dead-letter', letter.reason);
@@ -66,13 +69,15 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
   await connection.open();
   const publisher = new RabbitPublisher(connection, { exchange: config.exchange });
   const queues = new RabbitQueueTools(connection);
+  const subscriber = new RabbitSubscriber(connection, {
+    prefetch: 64,
+    onFailure: (err, action, queue) => failures.report(queue, action, err),
+  });
   return {
     label: `rabbitmq (AMQP_URL ${redactUrl(config.amqpUrl)}, exchange ${config.exchange})`,
     publisher,
-    subscriber: new RabbitSubscriber(connection, {
-      prefetch: 64,
-      onFailure: (err, action, queue) => failures.report(queue, action, err),
-    }),
+    subscriber,
+    guardedSubscriber: (counter) => subscriber.withPoisonGuard({ counter, maxRedeliveries: config.maxRedeliveries }),
     up: () => connection.isOpen,
     observeFailures: failures.observe,
     queueDepth: (queue) => queues.depth(queue),
@@ -132,6 +137,7 @@ export const serviceInfrastructure = async (
     storage: label,
     publisher: broker.publisher,
     subscriber: broker.subscriber,
+    guardedSubscriber: broker.guardedSubscriber,
     broker: broker.label,
     brokerUp: () => broker.up(),
     observeFailures: broker.observeFailures,

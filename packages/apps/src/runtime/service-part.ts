@@ -39,11 +39,10 @@ export const startService = async (
 
   const telemetry = serviceTelemetry(service, infra, log);
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(
-    clockModule(),
-    sqlModule(service, infra.db),
-    messagingModule(telemetry.publisher(infra.publisher), infra.subscriber),
-  );
+  container.load(clockModule(), sqlModule(service, infra.db));
+  // On RabbitMQ, redeliveries of this service's queue are counted in its own database.
+  const subscriber = infra.guardedSubscriber?.(container.get(Tokens.deliveryCounter)) ?? infra.subscriber;
+  container.load(messagingModule(telemetry.publisher(infra.publisher), subscriber));
   container.load(useCaseModule(service, { onOrderSettled: telemetry.onOrderSettled }));
 
   const ready = async (): Promise<boolean> => {
@@ -99,7 +98,7 @@ export const startService = async (
 
   const useCase =
     service === 'orders' ? container.get(Tokens.applyPaymentOutcome) : container.get(Tokens.chargeOnPaymentRequested);
-  const subscription: Subscription = await infra.subscriber.subscribe(
+  const subscription: Subscription = await container.get(Tokens.subscriber).subscribe(
     telemetry.queue,
     telemetry.handler((message) => useCase.execute(message)),
   );

@@ -50,3 +50,21 @@ CREATE INDEX inbox_received ON inbox (received_at);
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 `,
 };
+
+/**
+ * How often each message came back to a consumer unsettled (the poison guard). Written on its own,
+ * outside the handling's transaction, so a count survives the crash it is there to catch.
+ */
+export const deliveryAttempts: Migration = {
+  id: '011_delivery_attempts',
+  sql: `
+CREATE TABLE delivery_attempts (
+  consumer      text        NOT NULL,
+  message_id    text        NOT NULL,
+  redeliveries  integer     NOT NULL DEFAULT 1,
+  last_seen_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+CREATE INDEX delivery_attempts_last_seen ON delivery_attempts (last_seen_at);
+`,
+};

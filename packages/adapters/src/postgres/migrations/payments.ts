@@ -1,4 +1,4 @@
-import { messagingTables, retentionIndexes } from './messaging.js';
+import { deliveryAttempts, messagingTables, retentionIndexes } from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The payments service's schema, in order. */
@@ -28,4 +28,5 @@ CREATE TABLE payments (
   },
   messagingTables,
   retentionIndexes,
+  deliveryAttempts,
 ];

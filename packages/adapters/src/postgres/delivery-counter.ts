@@ -1,0 +1,24 @@
+import type { DeliveryCounter } from '@gozon/core';
+import type { SqlClient } from './sql.js';
+
+/**
+ * Redelivery counts in `delivery_attempts`. Give it the database itself, not a transaction's
+ * client: each count is one autocommitted statement, durable before the handling it guards begins.
+ */
+export class PgDeliveryCounter implements DeliveryCounter {
+  constructor(private readonly db: SqlClient) {}
+
+  async count(consumer: string, messageId: string): Promise<number> {
+    // One statement, so concurrent counts of one message each get their own number.
+    const { rows } = await this.db.query<{ redeliveries: number }>(
+      `INSERT INTO delivery_attempts (consumer, message_id) VALUES ($1, $2)
+       ON CONFLICT (consumer, message_id) DO UPDATE
+         SET redeliveries = delivery_attempts.redeliveries + 1, last_seen_at = now()
+       RETURNING redeliveries`,
+      [consumer, messageId],
+    );
+    const count = rows[0]?.redeliveries;
+    if (typeof count !== 'number') throw new Error('delivery_attempts: the upsert returned no count');
+    return count;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * How many times each message came back to a consumer unsettled. A message whose handling kills
+ * the process (a crash, OOM, `process.exit`) is never settled, so the broker hands it out again
+ * and again; only a count kept outside the handling's own transaction can see that happen.
+ */
+export interface DeliveryCounter {
+  /**
+   * Adds one to the times `messageId` came back to `consumer` unsettled and returns the new count
+   * (1 on its first redelivery). Committed at once, on its own, so the count survives a crash of
+   * the handling that follows.
+   */
+  count(consumer: string, messageId: string): Promise<number>;
+}
+
+/** The poison guard of a subscriber: where redeliveries are counted, and how many are allowed. */
+export interface PoisonGuard {
+  readonly counter: DeliveryCounter;
+  /** Redeliveries a message may have and still be handled; the next one dead-letters it. */
+  readonly maxRedeliveries: number;
+}
+
+export const DEFAULT_MAX_REDELIVERIES = 5;
+
+export type PoisonDecision =
+  { readonly action: 'handle' } | { readonly action: 'dead-letter'; readonly reason: string };
+
+/**
+ * What a consumer does with a message that came back for the `redeliveries`-th time: it handles
+ * it while `redeliveries <= maxRedeliveries` (so the handler runs at most `maxRedeliveries + 1`
+ * times in all), then dead-letters it without handling it again.
+ */
+export const poisonDecision = (redeliveries: number, maxRedeliveries: number): PoisonDecision =>
+  redeliveries > maxRedeliveries
+    ? { action: 'dead-letter', reason: `dead-lettered as poison after ${redeliveries} redeliveries` }
+    : { action: 'handle' };
+
+/** Reported (as a subscriber's failure) for a message the poison guard dead-lettered. */
+export class PoisonMessage extends Error {
+  override readonly name = 'PoisonMessage';
+
+  constructor(
+    readonly messageId: string,
+    readonly redeliveries: number,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Screens a redelivered message: counts it and decides. Never throws: if the counter fails (its
+ * database is down) the message is handled as usual, since a guard must never block the queue.
+ */
+export const screenRedelivery = async (
+  guard: PoisonGuard,
+  consumer: string,
+  messageId: string,
+  onCounterError: (err: unknown) => void,
+): Promise<PoisonMessage | null> => {
+  let redeliveries: number;
+  try {
+    redeliveries = await guard.counter.count(consumer, messageId);
+  } catch (err) {
+    try {
+      onCounterError(err);
+    } catch {
+      // A failing observer must not keep the message from being handled.
+    }
+    return null;
+  }
+  const decision = poisonDecision(redeliveries, guard.maxRedeliveries);
+  return decision.action === 'dead-letter' ? new PoisonMessage(messageId, redeliveries, decision.reason) : null;
+};
