@@ -86,11 +86,11 @@ describe('RabbitMQ connection recovery', function () {
     const connection = await bed.connect({ minBackoffMs: 300 });
     await bed.connection.close();
     // The broker lists a closed connection for a moment after it is gone: wait for the count.
-    await eventually(async () => (await connectionsTo(bed.vhost.name)) === 1, 10_000, 'one connection left');
+    await eventually(async () => (await connectionsTo(bed.vhost.name)) === 1, 30_000, 'one connection left');
     await bed.vhost.dropConnections();
     await eventually(() => !connection.isOpen, 5_000, 'the drop');
     await connection.close();
-    await eventually(async () => (await connectionsTo(bed.vhost.name)) === 0, 10_000, 'no connection left');
+    await eventually(async () => (await connectionsTo(bed.vhost.name)) === 0, 30_000, 'no connection left');
     // Well past the reconnect backoff, still nobody came back.
     await sleep(1_000);
     expect(await connectionsTo(bed.vhost.name)).to.equal(0);
