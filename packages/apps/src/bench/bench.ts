@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ServerSystem } from '../e2e/system.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
 import { sample } from './process-stats.js';
-import { rawOutboxTps, rawProxyRate, rawPublishRate } from './raw-limits.js';
+import { proxyRatesTraced, rawOutboxTps, rawPublishRate } from './raw-limits.js';
 import { relayDrainRate } from './relay-drain.js';
 import { chart, machine, table, type BenchResults, type LatencyRow } from './report.js';
 
@@ -36,7 +36,7 @@ const main = async (): Promise<void> => {
   progress(`raw outbox-shaped tx: ${outboxTps.toFixed(0)} tps`);
   const publishPerSecond = await rawPublishRate(t.publish);
   progress(`raw amqplib publish: ${publishPerSecond.toFixed(0)} msg/s`);
-  const bare = await rawProxyRate(t.proxy, t.concurrency);
+  const bare = await proxyRatesTraced(t.proxy, t.concurrency);
   const relayPublishPerSecond = await relayDrainRate(t.publish);
   progress(`outbox relay draining a backlog: ${relayPublishPerSecond.toFixed(0)} msg/s`);
   phase(

@@ -4,11 +4,13 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import proxy from 'koa-proxies';
 import { Agent } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { connect } from 'amqplib';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
 import { pino } from 'pino';
+import { createLogger } from '../logger.js';
 import { gatewayApp } from '../runtime/gateway-part.js';
 import { closedLoop, HttpClient } from './http-client.js';
 
@@ -104,9 +106,10 @@ export const rawProxyRate = async (
   const gatewayServer = createServer(gateway.callback());
   const gatewayPort = await listen(gatewayServer);
   const target = `http://127.0.0.1:${upstreamPort}`;
+  // The gateway's logger as `gozon gateway` makes it (level, redaction, trace fields), into /dev/null.
   const ours = gatewayApp(
     { ordersUrl: target, paymentsUrl: target, webUrl: target },
-    pino({ level: 'info' }, pino.destination('/dev/null')),
+    createLogger('gozon', false, pino.destination('/dev/null')),
   );
   const oursServer = createServer(ours.app.callback());
   const oursPort = await listen(oursServer);
@@ -127,3 +130,21 @@ export const rawProxyRate = async (
     await new Promise((resolve) => upstreamServer.close(resolve));
   }
 };
+
+/**
+ * `rawProxyRate` in a worker thread with tracing installed as the gateway process has it: the
+ * bare proxy, the upstream and GoZon's gateway all pay the context manager's cost, as in production,
+ * and the benchmark's other measurements do not.
+ */
+export const proxyRatesTraced = (
+  seconds: number,
+  concurrency: number,
+): Promise<{ direct: number; proxied: number; gateway: number }> =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./proxy-rate-worker.js', import.meta.url), {
+      workerData: { seconds, concurrency },
+    });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the proxy benchmark's worker exited (${code})`)));
+  });

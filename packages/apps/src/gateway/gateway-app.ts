@@ -2,7 +2,6 @@ import { Agent } from 'node:http';
 import Koa from 'koa';
 import proxy from 'koa-proxies';
 import type { Context, Middleware } from 'koa';
-import { healthRoutes } from '../http/health.js';
 
 export interface Upstreams {
   readonly ordersUrl: string;
@@ -22,6 +21,12 @@ export const gatewayRoute = (ctx: Context): string => {
 
 /** Paths of the services' own that are not for the outside, whatever the web app would do with them. */
 const INTERNAL = new Set(['/metrics']);
+
+/** The gateway's own probes (the services' are not reachable from outside): it is ready while it runs. */
+const OWN = new Map<string, object>([
+  ['/healthz', { status: 'ok' }],
+  ['/readyz', { status: 'ready' }],
+]);
 
 /**
  * The public entry: `/orders*` and `/payments*` to the services, everything else to web. The
@@ -50,18 +55,27 @@ export const createGatewayApp = (upstreams: Upstreams, telemetry?: Middleware): 
     if (ctx.status !== 503) ctx.status = 502;
   });
 
-  // The gateway's own health; the services' probes are not reachable from outside.
-  app.use(healthRoutes(async () => true).routes());
-  app.use(async (ctx, next) => {
-    if (!INTERNAL.has(ctx.path)) return next();
-    ctx.status = 404;
-    ctx.body = failure('not_found', `no route for ${ctx.method} ${ctx.path}`);
-  });
-
   // An upstream that stops answering fails the request (502) instead of hanging it.
   const to = (target: string) => ({ target, changeOrigin: false, agent, xfwd: true, proxyTimeout: 30_000 });
-  app.use(proxy('/orders', to(upstreams.ordersUrl)));
-  app.use(proxy('/payments', to(upstreams.paymentsUrl)));
-  app.use(proxy('/', to(upstreams.webUrl)));
+  const toOrders = proxy('/orders', to(upstreams.ordersUrl));
+  const toPayments = proxy('/payments', to(upstreams.paymentsUrl));
+  const toWeb = proxy('/', to(upstreams.webUrl));
+  // One look at the path picks the way: the gateway's own probes, a path kept inside, or an upstream.
+  app.use(async (ctx, next) => {
+    const own = OWN.get(ctx.path);
+    if (own && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.body = own;
+      return;
+    }
+    if (INTERNAL.has(ctx.path)) {
+      ctx.status = 404;
+      ctx.body = failure('not_found', `no route for ${ctx.method} ${ctx.path}`);
+      return;
+    }
+    const route = gatewayRoute(ctx);
+    if (route === '/orders*') return toOrders(ctx, next);
+    if (route === '/payments*') return toPayments(ctx, next);
+    return toWeb(ctx, next);
+  });
   return { app, agent };
 };
