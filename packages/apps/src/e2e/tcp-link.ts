@@ -2,8 +2,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { freePort } from './processes.js';
 
 /**
- * A TCP relay between one process and a server (the broker), which a test can cut and restore,
- * as a network partition would: cut drops every connection and refuses new ones.
+ * A TCP relay between one process and a server (the broker, a database), which a test can cut and
+ * restore, as a network partition would: cut drops every connection and refuses new ones.
  */
 export class TcpLink {
   private server: Server | undefined;
