@@ -156,4 +156,28 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
     await expectLedger(user, 600, finals);
     expectAllRunning();
   });
+
+  it("settles every order taken during a 10 s outage of payments' database once it returns: none dead-lettered", async () => {
+    const user = await api.fundedUser(1_000);
+    const before = await scrape(system.urls.payments);
+    const placed: Order[] = [];
+    await link('paymentsDatabase').cut();
+    // Orders keep coming; payments cannot decide on them meanwhile, far longer than its 5 attempts take.
+    for (let i = 0; i < 10; i += 1) {
+      placed.push(await api.order(user, 10));
+      await sleep(1_000);
+    }
+    await link('paymentsDatabase').restore();
+    const finals = await api.final(
+      placed.map((o) => o.id),
+      30_000,
+    );
+    expect(finals.map((o) => o.status)).to.deep.equal(placed.map(() => 'FINISHED'));
+    await expectLedger(user, 1_000, finals);
+    const after = await scrape(system.urls.payments);
+    const delta = (name: string) => total(after, name) - total(before, name);
+    expect(delta('gozon_message_retries_total'), 'retries while the database was down').to.be.greaterThan(10);
+    expect(delta('gozon_messages_dead_lettered_total')).to.equal(0);
+    expect(total(after, 'gozon_queue_messages', { queue: 'order.payments.dlq' })).to.equal(0);
+  });
 });
