@@ -82,6 +82,27 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
   const burst = (user: string, count: number, amount: number) =>
     Array.from({ length: count }, () => api.post('/orders', { user_id: user, amount, description: 'burst' }));
 
+  /** Every API call through the gateway answers 503 in the error shape, each within 10 s. */
+  const expectEveryCallUnavailable = async (user: string, orderId: string): Promise<void> => {
+    const calls: Record<string, () => Promise<Response>> = {
+      'POST /orders': () => api.post('/orders', { user_id: user, amount: 5 }),
+      'GET /orders?user_id': () => api.get(`/orders?user_id=${user}`),
+      'GET /orders/{id}': () => api.get(`/orders/${orderId}`),
+      'POST /payments/accounts': () => api.post('/payments/accounts', { user_id: `${user}-2` }),
+      'POST /payments/accounts/deposit': () => api.post('/payments/accounts/deposit', { user_id: user, amount: 5 }),
+      'GET /payments/accounts/{user_id}/balance': () => api.get(`/payments/accounts/${user}/balance`),
+    };
+    // At once, as clients would: a request never waits on another one's timeout.
+    const answers = await Promise.all(Object.values(calls).map(timed));
+    for (const [i, name] of Object.keys(calls).entries()) {
+      const { res, ms } = answers[i]!;
+      // The services give up on a database after 5 s: to connect, or for a statement's answer.
+      expect(ms, `${name} answered in ${ms} ms`).to.be.lessThan(10_000);
+      expect(res.headers.get('retry-after'), name).to.equal('1');
+      await api.expectError(res, 503, 'service_unavailable');
+    }
+  };
+
   it('answers 503 in the error shape, in bounded time, while Postgres is down, and recovers by itself when it returns', async () => {
     const user = await api.fundedUser(1_000);
     const accepted = await api.order(user, 10);
@@ -97,21 +118,7 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
       if (res.status === 201) late.push(JSON.parse(text) as Order);
     }
 
-    const calls: Record<string, () => Promise<Response>> = {
-      'POST /orders': () => api.post('/orders', { user_id: user, amount: 5 }),
-      'GET /orders?user_id': () => api.get(`/orders?user_id=${user}`),
-      'GET /orders/{id}': () => api.get(`/orders/${accepted.id}`),
-      'POST /payments/accounts': () => api.post('/payments/accounts', { user_id: `${user}-2` }),
-      'POST /payments/accounts/deposit': () => api.post('/payments/accounts/deposit', { user_id: user, amount: 5 }),
-      'GET /payments/accounts/{user_id}/balance': () => api.get(`/payments/accounts/${user}/balance`),
-    };
-    for (const [name, call] of Object.entries(calls)) {
-      const { res, ms } = await timed(call);
-      // The services give up on a database that does not answer after 5 s (the pool's connect timeout).
-      expect(ms, `${name} answered in ${ms} ms`).to.be.lessThan(10_000);
-      expect(res.headers.get('retry-after'), name).to.equal('1');
-      await api.expectError(res, 503, 'service_unavailable');
-    }
+    await expectEveryCallUnavailable(user, accepted.id);
     await untilReady(services(), 503, 5_000);
     expect((await fetch(`${system.urls.orders}/healthz`)).status).to.equal(200);
     // An outage longer than the consumers' whole retry schedule (about 3 s).
@@ -126,6 +133,30 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
     // A relay's claim whose answer the cut lost keeps its rows leased (30 s) before a relay takes them again.
     const finals = await api.final([accepted.id, ...late.map((o) => o.id)], 45_000);
     await expectLedger(user, 1_000, [settled!, ...finals]);
+    expectAllRunning();
+  });
+
+  it('answers 503 within the 5 s timeouts while Postgres stops answering (a hung host), and recovers when it answers again', async () => {
+    const user = await api.fundedUser(1_000);
+    const accepted = await api.order(user, 10);
+    // Settled, so the pools hold idle connections: the ones that would wait forever for an answer.
+    await api.final([accepted.id]);
+    link('ordersDatabase').stall();
+    link('paymentsDatabase').stall();
+    const ready = Promise.all(services().map((base) => timed(() => fetch(`${base}/readyz`))));
+    await expectEveryCallUnavailable(user, accepted.id);
+    for (const { res, ms } of await ready) {
+      expect(res.status).to.equal(503);
+      expect(ms).to.be.lessThan(10_000);
+    }
+    expectAllRunning();
+
+    await Promise.all([link('ordersDatabase').restore(), link('paymentsDatabase').restore()]);
+    await untilReady(services(), 200, 10_000);
+    const after = await api.order(user, 100);
+    const finals = await api.final([accepted.id, after.id], 15_000);
+    expect(finals.map((o) => o.status)).to.deep.equal(['FINISHED', 'FINISHED']);
+    await expectLedger(user, 1_000, finals);
     expectAllRunning();
   });
 

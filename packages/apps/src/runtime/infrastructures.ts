@@ -100,6 +100,8 @@ export const openDatabase = async (
   if (url) {
     const db = PgDatabase.connect(url, {
       max: 10,
+      // A server that stops answering is down, as one that refuses: 503 (or a message retried later).
+      queryTimeoutMs: 5_000,
       onError: (err) => log.warn({ err: err.message }, 'idle database connection lost'),
     });
     return {
