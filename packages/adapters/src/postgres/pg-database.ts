@@ -8,7 +8,21 @@ export interface PgDatabaseOptions {
   readonly onError?: (err: Error) => void;
   /** How long to wait for a connection before failing (default 5 s). */
   readonly connectionTimeoutMs?: number;
+  /**
+   * How long a statement may wait for the server's answer before it fails and its connection is
+   * discarded (default: no limit). Scripts (`exec`: migrations) have no limit.
+   */
+  readonly queryTimeoutMs?: number;
 }
+
+// setTimeout's longest delay (about 24 days): a script takes as long as it needs.
+const NO_TIMEOUT_MS = 2_147_483_647;
+
+/** node-postgres's error for a statement unanswered within `query_timeout`. */
+const isQueryTimeout = (err: unknown): boolean => err instanceof Error && err.message === 'Query read timeout';
+
+/** A script's query, exempt from the pool's statement timeout (which pg's own types do not list). */
+const script = (text: string): pg.QueryConfig => ({ text, query_timeout: NO_TIMEOUT_MS }) as pg.QueryConfig;
 
 const run = async <R>(
   client: pg.ClientBase | pg.Pool,
@@ -29,6 +43,9 @@ export class PgDatabase implements SqlDatabase {
       max: options.max ?? 10,
       // A database that does not answer must fail requests in bounded time (503), not hang them.
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+      // A connection whose server stopped answering (a hung host, a partition) would hold its
+      // request, and its pooled client, forever.
+      query_timeout: options.queryTimeoutMs,
     });
     // Without a listener an idle client's error (server restart, killed backend) crashes the process.
     pool.on('error', options.onError ?? (() => undefined));
@@ -39,9 +56,9 @@ export class PgDatabase implements SqlDatabase {
     return run<R>(this.pool, text, params);
   }
 
-  async exec(script: string): Promise<void> {
+  async exec(text: string): Promise<void> {
     // Without parameters node-postgres uses the simple protocol, which takes several statements.
-    await this.pool.query(script);
+    await this.pool.query(script(text));
   }
 
   async transaction<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {
@@ -62,9 +79,9 @@ export class PgDatabase implements SqlDatabase {
         guard();
         return run<R>(client, text, params);
       },
-      exec: async (script) => {
+      exec: async (text) => {
         guard();
-        await client.query(script);
+        await client.query(script(text));
       },
     };
     try {
@@ -73,6 +90,12 @@ export class PgDatabase implements SqlDatabase {
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      if (isQueryTimeout(err)) {
+        // The connection is still busy with the unanswered statement: a ROLLBACK would wait behind
+        // it. Discarding the connection rolls the transaction back.
+        broken = err as Error;
+        throw err;
+      }
       try {
         await client.query('ROLLBACK');
       } catch (rollbackError) {

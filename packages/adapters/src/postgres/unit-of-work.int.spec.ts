@@ -47,4 +47,24 @@ describe('postgres transactions', function () {
       await db.close();
     }
   });
+
+  it('fails a statement unanswered within queryTimeoutMs, at once in a transaction, and the pool goes on; scripts wait', async () => {
+    const db = PgDatabase.connect(t.url, { max: 1, queryTimeoutMs: 500 });
+    try {
+      let started = Date.now();
+      expect(String(await rejectionOf(db.query('SELECT pg_sleep(2)')))).to.contain('Query read timeout');
+      expect(Date.now() - started).to.be.lessThan(1_500);
+      started = Date.now();
+      const attempt = db.transaction((client) => client.query('SELECT pg_sleep(2)'));
+      expect(String(await rejectionOf(attempt))).to.contain('Query read timeout');
+      // No ROLLBACK queued behind the unanswered statement: the connection is discarded instead.
+      expect(Date.now() - started).to.be.lessThan(900);
+      const { rows } = await db.transaction((client) => client.query<{ ok: number }>('SELECT 1 AS ok'));
+      expect(rows[0]?.ok).to.equal(1);
+      await db.exec('SELECT pg_sleep(0.8); SELECT 1');
+      await db.transaction((client) => client.exec('SELECT pg_sleep(0.8)'));
+    } finally {
+      await db.close();
+    }
+  });
 });

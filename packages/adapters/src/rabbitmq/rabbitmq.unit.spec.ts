@@ -26,6 +26,12 @@ describe('rabbitmq helpers', () => {
       expect(decision.action === 'retry' && delays.includes(decision.delayMs)).to.equal(true);
     }
     expect(retryDelays({ maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 300 })).to.deep.equal([100, 200, 300]);
+    const transient = { ...defaultRetryPolicy, isTransient: () => true };
+    expect(retryDelays(transient)).to.deep.equal([200, 400, 800, 1600, 3200, 6400, 10_000]);
+    for (let attempt = 1; attempt < 20; attempt += 1) {
+      const decision = decideOnFailure(new Error('x'), attempt, transient);
+      expect(decision.action === 'retry' && retryDelays(transient).includes(decision.delayMs)).to.equal(true);
+    }
     expect(retryQueueOf('order.payments', 200)).to.equal('order.payments.retry.200ms');
   });
 

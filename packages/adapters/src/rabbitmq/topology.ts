@@ -26,8 +26,11 @@ export const retryQueueOf = (queue: string, delayMs: number): string => `${queue
 /** Every delay `decideOnFailure` can ask for under `policy`, smallest first. */
 export const retryDelays = (policy: RetryPolicy): number[] => {
   const delays = new Set<number>();
-  for (let attempt = 1; attempt < policy.maxAttempts; attempt += 1) {
-    delays.add(Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs));
+  // Transient failures are retried past the limit, at delays growing up to the longest.
+  for (let attempt = 1; attempt < policy.maxAttempts || policy.isTransient; attempt += 1) {
+    const delay = Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
+    delays.add(delay);
+    if (delay >= policy.maxDelayMs) break;
   }
   return [...delays].sort((a, b) => a - b);
 };

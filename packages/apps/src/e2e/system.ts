@@ -8,9 +8,30 @@ type PartName = 'orders' | 'payments' | 'web' | 'gateway';
 export interface ServerSystemOptions {
   /** Connects the orders service to the broker through a link the test can cut. */
   readonly cuttableOrdersBroker?: boolean;
+  /** Connects both services to the broker, each through a link of its own the test can cut. */
+  readonly cuttableBroker?: boolean;
+  /** Connects each service to its database through a link of its own the test can cut. */
+  readonly cuttableDatabases?: boolean;
   /** `LOG_LEVEL` of every process (default info). */
   readonly logLevel?: string;
 }
+
+/** The links between the services and the servers they use, as the options asked for. */
+export interface ServerLinks {
+  readonly ordersBroker?: TcpLink | undefined;
+  readonly paymentsBroker?: TcpLink | undefined;
+  readonly ordersDatabase?: TcpLink | undefined;
+  readonly paymentsDatabase?: TcpLink | undefined;
+}
+
+/** `url` with its host and port replaced by a new link's end; the link relays to the original. */
+const throughLink = async (url: string, defaultPort: number): Promise<{ link: TcpLink; url: string }> => {
+  const target = new URL(url);
+  const link = await TcpLink.open({ host: target.hostname, port: Number(target.port || defaultPort) });
+  target.hostname = '127.0.0.1';
+  target.port = String(link.port);
+  return { link, url: target.toString() };
+};
 
 /** GoZon as separate processes on the real Postgres and RabbitMQ, each run in its own databases and vhost. */
 export class ServerSystem {
@@ -20,8 +41,8 @@ export class ServerSystem {
     /** Each part's own address (services answer /metrics, /healthz and /readyz there). */
     readonly urls: Record<PartName, string>,
     private readonly resources: { orders: TestDatabase; payments: TestDatabase; vhost: TestVhost },
-    /** The orders service's way to the broker, when started with `cuttableOrdersBroker`. */
-    readonly ordersBrokerLink: TcpLink | undefined,
+    /** The services' ways to Postgres and RabbitMQ that the options made cuttable. */
+    readonly links: ServerLinks,
   ) {}
 
   static async start(options: ServerSystemOptions = {}): Promise<ServerSystem> {
@@ -47,14 +68,26 @@ export class ServerSystem {
       LOG_LEVEL: options.logLevel ?? 'info',
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
-    let link: TcpLink | undefined;
+    const links: { -readonly [K in keyof ServerLinks]: TcpLink } = {};
     const ordersEnv = { ...env };
-    if (options.cuttableOrdersBroker) {
-      const broker = new URL(vhost.url);
-      link = await TcpLink.open({ host: broker.hostname, port: Number(broker.port || 5672) });
-      broker.hostname = '127.0.0.1';
-      broker.port = String(link.port);
-      ordersEnv.AMQP_URL = broker.toString();
+    const paymentsEnv = { ...env };
+    if (options.cuttableOrdersBroker || options.cuttableBroker) {
+      const routed = await throughLink(vhost.url, 5672);
+      links.ordersBroker = routed.link;
+      ordersEnv.AMQP_URL = routed.url;
+    }
+    if (options.cuttableBroker) {
+      const routed = await throughLink(vhost.url, 5672);
+      links.paymentsBroker = routed.link;
+      paymentsEnv.AMQP_URL = routed.url;
+    }
+    if (options.cuttableDatabases) {
+      const ordersRoute = await throughLink(orders.url, 5432);
+      const paymentsRoute = await throughLink(payments.url, 5432);
+      links.ordersDatabase = ordersRoute.link;
+      links.paymentsDatabase = paymentsRoute.link;
+      ordersEnv.ORDERS_DATABASE_URL = ordersRoute.url;
+      paymentsEnv.PAYMENTS_DATABASE_URL = paymentsRoute.url;
     }
     const urls = {
       payments: local(paymentsPort),
@@ -63,12 +96,12 @@ export class ServerSystem {
       gateway: local(gatewayPort),
     };
     const parts = {
-      payments: new GozonProcess('payments', env, `${urls.payments}/readyz`),
+      payments: new GozonProcess('payments', paymentsEnv, `${urls.payments}/readyz`),
       orders: new GozonProcess('orders', ordersEnv, `${urls.orders}/readyz`),
       web: new GozonProcess('web', env, `${urls.web}/healthz`),
       gateway: new GozonProcess('gateway', env, `${urls.gateway}/healthz`),
     };
-    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost }, link);
+    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost }, links);
     try {
       await Promise.all(Object.values(parts).map((p) => p.start()));
     } catch (err) {
@@ -80,13 +113,17 @@ export class ServerSystem {
 
   async stop(): Promise<void> {
     await Promise.all(Object.values(this.parts).map((p) => p.kill('SIGTERM').catch(() => undefined)));
-    await this.ordersBrokerLink?.cut();
+    await Promise.all(Object.values(this.links).map((link) => link?.cut()));
     await this.resources.orders.drop();
     await this.resources.payments.drop();
     await this.resources.vhost.delete();
   }
 
-  /** The databases, for checks from outside (the ledger). */
+  /** The orders service's way to the broker, when started with `cuttableOrdersBroker` (or `cuttableBroker`). */
+  get ordersBrokerLink(): TcpLink | undefined {
+    return this.links.ordersBroker;
+  }
+
   /** The services' own addresses (not through the gateway): health, metrics, direct calls. */
   get serviceUrls(): { orders: string; payments: string } {
     const base = (part: GozonProcess) => new URL(part.healthUrl ?? '').origin;
@@ -98,6 +135,7 @@ export class ServerSystem {
     return this.resources.vhost;
   }
 
+  /** The databases, reached directly (never through a link), for checks from outside (the ledger). */
   get databases(): { orders: TestDatabase; payments: TestDatabase } {
     return { orders: this.resources.orders, payments: this.resources.payments };
   }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { defaultRetryPolicy } from '@gozon/core';
 import { DirectBus } from '@gozon/adapters/in-memory';
 import { DEFAULT_OUTBOX_CHANNEL, migrate, PgDatabase, PgOutboxListener, type Service } from '@gozon/adapters/postgres';
 import { PgliteDatabase } from '@gozon/adapters/pglite';
@@ -13,6 +14,7 @@ import {
 } from '@gozon/adapters/rabbitmq';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 import type { Config } from '../config.js';
+import { isUnavailable } from '../http/error-middleware.js';
 import type { FailureObserver, Infrastructure } from './infrastructure.js';
 
 /** The broker a process shares between its parts: RabbitMQ, or the embedded direct bus. */
@@ -71,6 +73,8 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
   const queues = new RabbitQueueTools(connection);
   const subscriber = new RabbitSubscriber(connection, {
     prefetch: 64,
+    // A database that is down makes every message fail: let them wait for it, not dead-letter.
+    retry: { ...defaultRetryPolicy, isTransient: isUnavailable },
     onFailure: (err, action, queue) => failures.report(queue, action, err),
   });
   return {
@@ -101,6 +105,8 @@ export const openDatabase = async (
   if (url) {
     const db = PgDatabase.connect(url, {
       max: 10,
+      // A server that stops answering is down, as one that refuses: 503 (or a message retried later).
+      queryTimeoutMs: 5_000,
       onError: (err) => log.warn({ err: err.message }, 'idle database connection lost'),
     });
     return {

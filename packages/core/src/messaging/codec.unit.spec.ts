@@ -61,4 +61,19 @@ describe('message codec and bodies', () => {
     expect(decideOnFailure(new Error('db down'), 2, policy)).to.deep.equal({ action: 'retry', delayMs: 150 });
     expect(decideOnFailure(new Error('db down'), 3, policy).action).to.equal('dead-letter');
   });
+
+  it('keeps retrying, never dead-letters, a failure the policy calls transient (a dependency down)', () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const policy = {
+      maxAttempts: 3,
+      baseDelayMs: 100,
+      maxDelayMs: 400,
+      isTransient: (err: unknown) => (err as { code?: unknown }).code === 'ECONNREFUSED',
+    };
+    expect(decideOnFailure(down, 3, policy)).to.deep.equal({ action: 'retry', delayMs: 400 });
+    expect(decideOnFailure(down, 50, policy)).to.deep.equal({ action: 'retry', delayMs: 400 });
+    expect(decideOnFailure(new Error('bug'), 3, policy).action).to.equal('dead-letter');
+    const malformed = new DomainError('malformed_message', 'malformed_message', 'x');
+    expect(decideOnFailure(malformed, 1, { ...policy, isTransient: () => true }).action).to.equal('dead-letter');
+  });
 });

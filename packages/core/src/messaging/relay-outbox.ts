@@ -19,6 +19,11 @@ export const defaultRelayOptions: RelayOptions = { batchSize: 200, leaseMs: 10_0
  * consumers' inbox absorbs the repeat.
  */
 export class RelayOutbox {
+  // Rows the broker confirmed but whose marking failed (the database went away meanwhile). Marked
+  // before the next claim, so the rows are not left pending until their lease runs out and then
+  // published a second time.
+  private readonly unmarked = new Set<string>();
+
   constructor(
     private readonly store: OutboxStore,
     private readonly publisher: MessagePublisher,
@@ -27,6 +32,11 @@ export class RelayOutbox {
 
   /** Publishes one batch; returns how many messages it published (0 when none waited). */
   async execute(): Promise<number> {
+    if (this.unmarked.size > 0) {
+      const confirmed = [...this.unmarked];
+      await this.store.markPublished(confirmed);
+      for (const id of confirmed) this.unmarked.delete(id);
+    }
     const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
     if (batch.length === 0) return 0;
     const ids = batch.map((row) => row.envelope.id);
@@ -36,7 +46,12 @@ export class RelayOutbox {
       await this.store.release(ids).catch(() => undefined);
       throw err;
     }
-    await this.store.markPublished(ids);
+    try {
+      await this.store.markPublished(ids);
+    } catch (err) {
+      for (const id of ids) this.unmarked.add(id);
+      throw err;
+    }
     return batch.length;
   }
 

@@ -27,6 +27,12 @@ class ListStore implements OutboxStore {
   }
 }
 
+const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+
 const row = (n: number): ClaimedMessage => ({
   position: n,
   attempts: 0,
@@ -58,6 +64,29 @@ describe('RelayOutbox', () => {
     expect(error).to.be.instanceOf(Error);
     expect(store.published.size).to.equal(0);
     expect(store.leased.size).to.equal(0);
+  });
+
+  it('marks a confirmed batch whose marking failed before claiming again, without publishing it twice', async () => {
+    const store = new ListStore([1, 2, 3].map(row));
+    const mark = store.markPublished.bind(store);
+    let markFailures = 2;
+    store.markPublished = async (ids) => {
+      if (markFailures-- > 0) throw new Error('database went away');
+      return mark(ids);
+    };
+    const seen: string[] = [];
+    const publisher: MessagePublisher = {
+      publish: async (batch: readonly OutgoingMessage[]) => void seen.push(...batch.map((m) => m.envelope.id)),
+    };
+    const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 1000 });
+    expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);
+    // Still down: the confirmed rows stay remembered, and nothing new is claimed.
+    expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);
+    expect(seen).to.deep.equal(['m1', 'm2']);
+    expect(await relay.execute()).to.equal(1);
+    expect(await relay.execute()).to.equal(0);
+    expect(seen).to.deep.equal(['m1', 'm2', 'm3']);
+    expect([...store.published].sort()).to.deep.equal(['m1', 'm2', 'm3']);
   });
 
   it('keeps going with backoff in a loop until every row is out', async () => {

@@ -6,6 +6,12 @@ export interface RetryPolicy {
   /** Wait before the first retry; it doubles with each further one up to `maxDelayMs`. */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
+  /**
+   * Failures that say a dependency is down (its connection refused, reset, timed out), not that
+   * the message is wrong: retried with the growing delay for as long as they last, never
+   * dead-lettered, so an outage longer than the retries leaves messages waiting, not in the DLQ.
+   */
+  readonly isTransient?: (err: unknown) => boolean;
 }
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
@@ -17,7 +23,7 @@ export type FailureDecision =
 export const decideOnFailure = (err: unknown, attempt: number, policy: RetryPolicy): FailureDecision => {
   const reason = err instanceof Error ? err.message : String(err);
   if (isPermanentFailure(err)) return { action: 'dead-letter', reason };
-  if (attempt >= policy.maxAttempts)
+  if (attempt >= policy.maxAttempts && !policy.isTransient?.(err))
     return { action: 'dead-letter', reason: `gave up after ${attempt} attempts: ${reason}` };
   return { action: 'retry', delayMs: Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs) };
 };
