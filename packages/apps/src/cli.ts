@@ -76,7 +76,8 @@ const main = async (): Promise<void> => {
     await migrateAll(config, log);
     return;
   }
-  const tracing = installTracing(`gozon-${command}`);
+  // The gateway alone hands its span on explicitly (headers, its log line): no active context needed.
+  const tracing = installTracing(`gozon-${command}`, process.env, command !== 'gateway' && command !== 'web');
   const running = await start(command, config);
   log.info(`tracing: W3C trace context; span export ${tracing.exporter}`);
   let stopping = false;

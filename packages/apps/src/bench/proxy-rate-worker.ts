@@ -2,8 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { installTracing } from '../observability/tracing.js';
 import { rawProxyRate } from './raw-limits.js';
 
-// Tracing as `gozon gateway` installs it (context manager, propagator, span ids), in this thread
+// Tracing as `gozon gateway` installs it (propagator and span ids, no active context), in this thread
 // alone, so the rest of the benchmark's process does not pay for it.
-installTracing('gozon-gateway', {});
+installTracing('gozon-gateway', {}, false);
 const { seconds, concurrency } = workerData as { seconds: number; concurrency: number };
 parentPort?.postMessage(await rawProxyRate(seconds, concurrency));

@@ -73,7 +73,17 @@ const set = (value: string | undefined): string | undefined => (value?.trim() ? 
  * manager, once per process. Spans always get real ids (they go into the logs and the messages);
  * they leave the process only when OTLP is configured by its standard variables.
  */
-export const installTracing = (serviceName: string, env: NodeJS.ProcessEnv = process.env): Tracing => {
+export const installTracing = (
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+  /**
+   * Whether a span is active for the code it wraps (an AsyncLocalStorage context manager). The
+   * services need it: their use cases and log lines find the span of the request or message they
+   * run in. A process that passes contexts explicitly (the gateway alone) is spared its cost on
+   * every promise.
+   */
+  activeContext = true,
+): Tracing => {
   if (installed) return installed;
   const endpoint = set(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) ?? set(env['OTEL_EXPORTER_OTLP_ENDPOINT']);
   // The exporter reads the OTEL_EXPORTER_OTLP_* variables itself (endpoint, headers, timeout).
@@ -84,7 +94,7 @@ export const installTracing = (serviceName: string, env: NodeJS.ProcessEnv = pro
         spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
       })
     : idOnlyTracerProvider;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (activeContext) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   installed = {
