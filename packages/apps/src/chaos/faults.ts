@@ -61,10 +61,11 @@ export class MessageTally {
         sleep(2_000).then(() => Promise.reject(new Error('metrics timeout'))),
       ]);
       for (const name of MessageTally.COUNTERS) this.last[service].set(name, total(samples, name));
-      this.last[service].set(
-        'repeated',
-        total(samples, 'gozon_message_handling_duration_seconds_count', { outcome: 'repeated' }),
-      );
+      // Deliveries the inbox did not catch but the use case absorbed: a payment request for an order
+      // already decided (payments), an outcome for an order already final (orders).
+      for (const outcome of ['repeated', 'unchanged']) {
+        this.last[service].set(outcome, total(samples, 'gozon_message_handling_duration_seconds_count', { outcome }));
+      }
       this.scrapes += 1;
     } catch {
       this.misses += 1;

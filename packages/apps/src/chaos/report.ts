@@ -45,6 +45,7 @@ export const renderReport = (run: ChaosRun): string => {
     ordersInbox: tally.value('orders', 'gozon_inbox_duplicates_total'),
     paymentsInbox: tally.value('payments', 'gozon_inbox_duplicates_total'),
     repeated: tally.value('payments', 'repeated'),
+    unchanged: tally.value('orders', 'unchanged'),
     retries:
       tally.value('orders', 'gozon_message_retries_total') + tally.value('payments', 'gozon_message_retries_total'),
     deadLettered:
@@ -82,7 +83,8 @@ export const renderReport = (run: ChaosRun): string => {
     [
       'deliveries',
       `duplicates observed and absorbed by the inbox: orders ${n(duplicates.ordersInbox)}, payments ${n(duplicates.paymentsInbox)}; ` +
-        `payment requests for an order already decided: ${n(duplicates.repeated)}; handler retries ${n(duplicates.retries)}; ` +
+        `absorbed by the use case: payment requests for an order already decided ${n(duplicates.repeated)}, ` +
+        `outcomes for an order already final ${n(duplicates.unchanged)}; handler retries ${n(duplicates.retries)}; ` +
         `dead-lettered ${n(duplicates.deadLettered)} (counted by the services, at least)`,
     ],
     [
@@ -112,6 +114,7 @@ const MessageTallyNames = [
   'gozon_message_retries_total',
   'gozon_messages_dead_lettered_total',
   'repeated',
+  'unchanged',
 ] as const;
 
 export const toJson = (run: ChaosRun): unknown => ({
