@@ -5,6 +5,8 @@ import { Boom, rejectionOf, type Factory, type MessagingTx, type StoreFixture } 
 /** A service database with its redelivery counter. */
 export interface DeliveryCounterFixture<Tx extends MessagingTx> extends StoreFixture<Tx> {
   readonly counter: DeliveryCounter;
+  /** A counter on the same database whose episode lasts `episodeMs`. */
+  counterWithEpisode(episodeMs: number): DeliveryCounter;
 }
 
 /** Redelivery counts: one per (consumer, message id), each count durable on its own at once. */
@@ -43,6 +45,16 @@ export const describeDeliveryCounterContract = <Tx extends MessagingTx>(
       const m = id();
       const counts = await Promise.all(Array.from({ length: 10 }, () => store.counter.count('order.payments', m)));
       expect([...counts].sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('starts a count over once the message was not seen for longer than an episode', async () => {
+      const m = id();
+      const counter = store.counterWithEpisode(400);
+      expect(await counter.count('order.payments', m)).to.equal(1);
+      expect(await counter.count('order.payments', m)).to.equal(2);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await counter.count('order.payments', m)).to.equal(1);
+      expect(await counter.count('order.payments', m)).to.equal(2);
     });
 
     it('keeps a count taken while an effect transaction runs, though that transaction rolls back', async () => {

@@ -1,15 +1,21 @@
-import type { DeliveryCounter } from '@gozon/core';
+import { DEFAULT_POISON_EPISODE_MS, type DeliveryCounter } from '@gozon/core';
 import type { InMemoryDatabase } from './database.js';
 
 /** Redelivery counts in an in-memory database, outside its transactions (as on Postgres). */
 export class InMemoryDeliveryCounter implements DeliveryCounter {
-  constructor(private readonly db: InMemoryDatabase) {}
+  constructor(
+    private readonly db: InMemoryDatabase,
+    private readonly episodeMs: number = DEFAULT_POISON_EPISODE_MS,
+  ) {}
 
   async count(consumer: string, messageId: string): Promise<number> {
     // No await before the write: concurrent counts of one message each get their own number.
     const key = JSON.stringify([consumer, messageId]);
-    const redeliveries = (this.db.deliveryAttempts.get(key)?.redeliveries ?? 0) + 1;
-    this.db.deliveryAttempts.set(key, { redeliveries, lastSeenAt: new Date() });
+    const now = new Date();
+    const last = this.db.deliveryAttempts.get(key);
+    const fresh = last !== undefined && now.getTime() - last.lastSeenAt.getTime() <= this.episodeMs;
+    const redeliveries = fresh ? last.redeliveries + 1 : 1;
+    this.db.deliveryAttempts.set(key, { redeliveries, lastSeenAt: now });
     return redeliveries;
   }
 }

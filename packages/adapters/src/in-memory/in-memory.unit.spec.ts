@@ -40,7 +40,11 @@ describeInboxContract('in-memory', async () => store());
 describeIdempotencyContract('in-memory', async () => store());
 describeDeliveryCounterContract('in-memory', async () => {
   const s = store();
-  return { ...s, counter: new InMemoryDeliveryCounter(s.db) };
+  return {
+    ...s,
+    counter: new InMemoryDeliveryCounter(s.db),
+    counterWithEpisode: (ms: number) => new InMemoryDeliveryCounter(s.db, ms),
+  };
 });
 
 describeBrokerContract('in-memory', async (retry) => {

@@ -48,7 +48,13 @@ for (const service of ['orders', 'payments'] as const) {
     const db = await open(service);
     const uow: DeliveryCounterFixture<MessagingTx>['uow'] =
       service === 'orders' ? ordersUnitOfWork(db) : paymentsUnitOfWork(db);
-    return { uow, outbox: new PgOutboxStore(db), counter: new PgDeliveryCounter(db), close: () => db.close() };
+    return {
+      uow,
+      outbox: new PgOutboxStore(db),
+      counter: new PgDeliveryCounter(db),
+      counterWithEpisode: (ms: number) => new PgDeliveryCounter(db, ms),
+      close: () => db.close(),
+    };
   };
   describeOutboxContract(`pglite ${service}`, store);
   describeInboxContract(`pglite ${service}`, store);

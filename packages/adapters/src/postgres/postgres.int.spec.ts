@@ -25,6 +25,7 @@ const ordersStore = async () => {
     outbox: new PgOutboxStore(t.db),
     queries: new PgOrderQueries(t.db),
     counter: new PgDeliveryCounter(t.db),
+    counterWithEpisode: (ms: number) => new PgDeliveryCounter(t.db, ms),
     close: t.drop,
   };
 };
@@ -36,6 +37,7 @@ const paymentsStore = async () => {
     outbox: new PgOutboxStore(t.db),
     queries: new PgAccountQueries(t.db),
     counter: new PgDeliveryCounter(t.db),
+    counterWithEpisode: (ms: number) => new PgDeliveryCounter(t.db, ms),
     close: t.drop,
   };
 };

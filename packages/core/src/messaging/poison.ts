@@ -7,7 +7,9 @@ export interface DeliveryCounter {
   /**
    * Adds one to the times `messageId` came back to `consumer` unsettled and returns the new count
    * (1 on its first redelivery). Committed at once, on its own, so the count survives a crash of
-   * the handling that follows.
+   * the handling that follows. A count not added to for longer than an episode (an hour by
+   * default) starts over at 1: a crash loop comes back within minutes, while a message seen again
+   * much later (replayed from the dead-letter queue once its bug is fixed) deserves a fresh start.
    */
   count(consumer: string, messageId: string): Promise<number>;
 }
@@ -20,6 +22,9 @@ export interface PoisonGuard {
 }
 
 export const DEFAULT_MAX_REDELIVERIES = 5;
+
+/** How long a redelivery count lasts without being added to before it starts over. */
+export const DEFAULT_POISON_EPISODE_MS = 60 * 60 * 1000;
 
 export type PoisonDecision =
   { readonly action: 'handle' } | { readonly action: 'dead-letter'; readonly reason: string };
