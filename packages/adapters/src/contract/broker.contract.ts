@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { DomainError, Routes, type MessageEnvelope, type RetryPolicy, type Subscription } from '@gozon/core';
 import { aPaymentRequest, eventually, sleep, type BrokerFactory, type BrokerFixture } from './fixtures.js';
 
-const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 };
+/** What a handler throws while a dependency (its database) is down. */
+class DependencyDown extends Error {}
+
+const retry: RetryPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 20,
+  maxDelayMs: 100,
+  isTransient: (err) => err instanceof DependencyDown,
+};
 const queue = Routes.orderPayments;
 
 /** Publisher and subscriber: at-least-once delivery, bounded retries and dead-lettering. */
@@ -69,6 +77,21 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       await eventually(() => calls.length === 2, 5_000, 'the retry');
       await sleep(200);
       expect(calls).to.have.length(2);
+      expect(await broker.deadLetters(queue)).to.deep.equal([]);
+    });
+
+    it('retries through a dependency outage without using up attempts, then still retries a bug', async () => {
+      let calls = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        calls += 1;
+        // Twice the attempt limit of outage, then an ordinary failure on all but the last attempt.
+        if (calls <= 2 * retry.maxAttempts) throw new DependencyDown('database unreachable');
+        if (calls < 3 * retry.maxAttempts) throw new Error('a bug, fixed by the time of the last attempt');
+      });
+      await broker.publisher.publish([aPaymentRequest()]);
+      await eventually(() => calls === 3 * retry.maxAttempts, 10_000, 'the last attempt');
+      await sleep(200);
+      expect(calls).to.equal(3 * retry.maxAttempts);
       expect(await broker.deadLetters(queue)).to.deep.equal([]);
     });
 

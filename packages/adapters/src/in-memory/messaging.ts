@@ -47,6 +47,26 @@ export const withAttempt = (message: WireMessage, attempt: number): WireMessage 
   properties: { ...message.properties, headers: { ...message.properties.headers, [ATTEMPTS_HEADER]: attempt } },
 });
 
+/** Retries so far for transient failures (a dependency down), which do not count as attempts. */
+export const WAITS_HEADER = 'x-gozon-waits';
+
+export const waitsOf = (message: WireMessage): number => {
+  const value = message.properties.headers?.[WAITS_HEADER];
+  return typeof value === 'number' && value > 0 ? value : 0;
+};
+
+/** The copy a retry sends: one more attempt, or one more wait when a dependency was down. */
+export const retryCopy = (message: WireMessage, decision: { readonly transient?: true }): WireMessage =>
+  decision.transient
+    ? {
+        ...message,
+        properties: {
+          ...message.properties,
+          headers: { ...message.properties.headers, [WAITS_HEADER]: waitsOf(message) + 1 },
+        },
+      }
+    : withAttempt(message, attemptOf(message) + 1);
+
 export interface SubscriberOptions {
   readonly prefetch: number;
   readonly retry: RetryPolicy;
@@ -81,14 +101,14 @@ export class InMemorySubscriber implements MessageSubscriber {
         await handler(decodeMessage(delivery.message));
         this.broker.ack(delivery);
       } catch (err) {
-        const decision = decideOnFailure(err, attempt, this.options.retry);
+        const decision = decideOnFailure(err, attempt, this.options.retry, waitsOf(delivery.message));
         this.options.onFailure?.(err, decision.action);
         if (decision.action === 'dead-letter') {
           this.broker.nack(delivery, false);
           return;
         }
-        // The retry is a new copy that carries its attempt count; the original is settled.
-        const retry = withAttempt(delivery.message, attempt + 1);
+        // The retry is a new copy that carries its attempt (or wait) count; the original is settled.
+        const retry = retryCopy(delivery.message, decision);
         this.broker.ack(delivery);
         const timer = setTimeout(() => {
           timers.delete(timer);

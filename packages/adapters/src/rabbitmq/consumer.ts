@@ -11,7 +11,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { publishConfirmed } from './confirm.js';
 import type { RabbitConnection } from './connection.js';
 import { declareRetryQueue, retryDelays } from './topology.js';
-import { attemptOf, contentOf, fromAmqp, publishOptions, withAttempt } from './wire.js';
+import { attemptOf, contentOf, fromAmqp, publishOptions, retryCopy, waitsOf } from './wire.js';
 
 interface ConsumerOptions {
   readonly prefetch: number;
@@ -181,7 +181,7 @@ export class Consumer implements Subscription {
       await this.handler(decodeMessage(wire));
       settle(() => channel.ack(delivery));
     } catch (err) {
-      const decision = decideOnFailure(err, attempt, this.options.retry);
+      const decision = decideOnFailure(err, attempt, this.options.retry, waitsOf(wire));
       try {
         this.options.onFailure?.(err, decision.action, this.queue);
       } catch {
@@ -194,7 +194,7 @@ export class Consumer implements Subscription {
       try {
         const retryQueue =
           attached.retryQueues.get(decision.delayMs) ?? (await this.declareRetry(attached, decision.delayMs));
-        const copy = withAttempt(wire, attempt + 1);
+        const copy = retryCopy(wire, decision);
         await publishConfirmed(channel, [
           {
             exchange: '',

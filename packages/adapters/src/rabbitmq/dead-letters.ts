@@ -2,7 +2,7 @@ import type { WireMessage } from '@gozon/core';
 import type { Channel, GetMessage } from 'amqplib';
 import { publishConfirmed } from './confirm.js';
 import type { RabbitConnection } from './connection.js';
-import { ATTEMPTS_HEADER } from './wire.js';
+import { ATTEMPTS_HEADER, WAITS_HEADER } from './wire.js';
 import { deadLetterQueueOf } from './topology.js';
 import { contentOf, fromAmqp, publishOptions } from './wire.js';
 
@@ -77,6 +77,7 @@ export class RabbitDeadLetters {
             const options = publishOptions(letter.message);
             const headers = { ...options.headers };
             delete headers[ATTEMPTS_HEADER];
+            delete headers[WAITS_HEADER];
             await publishConfirmed(confirm, [
               { exchange: '', routingKey: queue, content: contentOf(letter.message), options: { ...options, headers } },
             ]);

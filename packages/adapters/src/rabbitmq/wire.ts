@@ -2,7 +2,7 @@ import type { WireMessage } from '@gozon/core';
 import type { Message, Options } from 'amqplib';
 
 // The attempt count travels in the same header as with the in-memory broker.
-export { ATTEMPTS_HEADER, attemptOf, withAttempt } from '../in-memory/messaging.js';
+export { ATTEMPTS_HEADER, attemptOf, retryCopy, WAITS_HEADER, waitsOf, withAttempt } from '../in-memory/messaging.js';
 
 // Headers RabbitMQ adds when it dead-letters a message (here: when a retry queue hands it back).
 // They describe the broker's bookkeeping, not the message, so they are neither passed to

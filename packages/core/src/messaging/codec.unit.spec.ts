@@ -70,9 +70,13 @@ describe('message codec and bodies', () => {
       maxDelayMs: 400,
       isTransient: (err: unknown) => (err as { code?: unknown }).code === 'ECONNREFUSED',
     };
-    expect(decideOnFailure(down, 3, policy)).to.deep.equal({ action: 'retry', delayMs: 400 });
-    expect(decideOnFailure(down, 50, policy)).to.deep.equal({ action: 'retry', delayMs: 400 });
-    expect(decideOnFailure(new Error('bug'), 3, policy).action).to.equal('dead-letter');
+    // Its own delay, growing with the waits so far; the attempts are not touched.
+    expect(decideOnFailure(down, 1, policy)).to.deep.equal({ action: 'retry', delayMs: 100, transient: true });
+    expect(decideOnFailure(down, 3, policy, 1)).to.deep.equal({ action: 'retry', delayMs: 200, transient: true });
+    expect(decideOnFailure(down, 50, policy, 9)).to.deep.equal({ action: 'retry', delayMs: 400, transient: true });
+    expect(decideOnFailure(new Error('bug'), 3, policy, 9).action).to.equal('dead-letter');
+    // After an outage waited out, an ordinary failure still gets its retries.
+    expect(decideOnFailure(new Error('bug'), 1, policy, 30)).to.deep.equal({ action: 'retry', delayMs: 100 });
     const malformed = new DomainError('malformed_message', 'malformed_message', 'x');
     expect(decideOnFailure(malformed, 1, { ...policy, isTransient: () => true }).action).to.equal('dead-letter');
   });
