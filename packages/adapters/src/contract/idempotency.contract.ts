@@ -20,7 +20,8 @@ export const describeIdempotencyContract = <Tx extends MessagingTx>(
 
     it('claims a new key, then returns the stored response and fingerprint', async () => {
       const k = key();
-      const response = { id: 'x', amount: 5, nested: { ok: true } };
+      // Keys in no sorted order: the answer a retry gets is the first one, byte for byte.
+      const response = { user_id: 'u', id: 'x', status: 'NEW', amount: 5, nested: { zz: 1, ok: true } };
       const first = await store.uow.run(async (tx) => {
         const earlier = await tx.idempotency.claim('orders.place', k, 'fp-1');
         await tx.idempotency.complete('orders.place', k, response);
@@ -29,6 +30,7 @@ export const describeIdempotencyContract = <Tx extends MessagingTx>(
       expect(first).to.equal(null);
       const second = await store.uow.run((tx) => tx.idempotency.claim('orders.place', k, 'fp-2'));
       expect(second).to.deep.equal({ fingerprint: 'fp-1', response });
+      expect(JSON.stringify(second?.response)).to.equal(JSON.stringify(response));
     });
 
     it('keeps scopes apart', async () => {

@@ -26,7 +26,7 @@ export class PgIdempotencyStore implements IdempotencyStore {
 
   async complete(scope: string, key: string, response: unknown): Promise<void> {
     const { rowCount } = await this.client.query(
-      'UPDATE idempotency_keys SET response = $3::jsonb WHERE scope = $1 AND key = $2',
+      'UPDATE idempotency_keys SET response = $3::json WHERE scope = $1 AND key = $2',
       [scope, key, json(response)],
     );
     if (rowCount !== 1) throw new Error(`idempotency key ${key} was not claimed`);

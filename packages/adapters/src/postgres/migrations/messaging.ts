@@ -68,3 +68,14 @@ CREATE TABLE delivery_attempts (
 CREATE INDEX delivery_attempts_last_seen ON delivery_attempts (last_seen_at);
 `,
 };
+
+/**
+ * A retry gets the first response back exactly: as `json` the stored text keeps its keys in the
+ * order they were written (`jsonb` reorders them).
+ */
+export const idempotencyResponseText: Migration = {
+  id: '012_idempotency_response_json',
+  sql: `
+ALTER TABLE idempotency_keys ALTER COLUMN response TYPE json USING response::json;
+`,
+};

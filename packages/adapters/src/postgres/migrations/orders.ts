@@ -1,4 +1,4 @@
-import { deliveryAttempts, messagingTables, retentionIndexes } from './messaging.js';
+import { deliveryAttempts, idempotencyResponseText, messagingTables, retentionIndexes } from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The orders service's schema, in order. */
@@ -31,4 +31,5 @@ CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW'
   },
   retentionIndexes,
   deliveryAttempts,
+  idempotencyResponseText,
 ];

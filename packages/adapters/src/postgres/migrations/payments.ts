@@ -1,4 +1,4 @@
-import { deliveryAttempts, messagingTables, retentionIndexes } from './messaging.js';
+import { deliveryAttempts, idempotencyResponseText, messagingTables, retentionIndexes } from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The payments service's schema, in order. */
@@ -29,4 +29,5 @@ CREATE TABLE payments (
   messagingTables,
   retentionIndexes,
   deliveryAttempts,
+  idempotencyResponseText,
 ];
