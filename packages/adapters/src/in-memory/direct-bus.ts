@@ -1,7 +1,9 @@
 import {
+  decideOnFailure,
   decodeMessage,
+  defaultRetryPolicy,
   encodeMessage,
-  isPermanentFailure,
+  type RetryPolicy,
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
@@ -21,18 +23,24 @@ export interface DeadLetter {
  * straight to the queue's handler and resolves only after the handler has committed, so the
  * outbox row stays unpublished until the effect is durable: a crash at any moment leaves the row
  * to be relayed again, and the consumer's inbox absorbs the repeat. Nothing is held in memory
- * that a restart could lose. A handler's transient failure rejects the publish (the relay backs
- * off and retries); a malformed or invalid message is dead-lettered and the batch goes on.
+ * that a restart could lose. A handler's failure rejects the publish (the relay backs off and
+ * tries again) until the message has failed `retry.maxAttempts` times in this process; then it is
+ * dead-lettered and the batch goes on, so one failing message never blocks the ones behind it. A
+ * malformed or invalid message is dead-lettered at once; a failure the policy calls transient (a
+ * database down) is retried for as long as it lasts, without using up attempts.
  */
 export class DirectBus implements MessagePublisher, MessageSubscriber {
   private readonly handlers = new Map<string, MessageHandler>();
   private readonly active = new Map<string, Set<Promise<void>>>();
   readonly deadLetters: DeadLetter[] = [];
+  /** Failed attempts of each message still to be retried, by queue and message id. */
+  private readonly attempts = new Map<string, number>();
 
   constructor(
     private readonly onDeadLetter: (letter: DeadLetter) => void = () => undefined,
-    /** Told of a handler's transient failure: the publish rejects and the relay tries again later. */
+    /** Told of a handler's failure that will be retried: the publish rejects and the relay tries again later. */
     private readonly onRetry: (queue: string, err: unknown) => void = () => undefined,
+    private readonly retry: RetryPolicy = defaultRetryPolicy,
   ) {}
 
   async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
@@ -60,14 +68,20 @@ export class DirectBus implements MessagePublisher, MessageSubscriber {
         () => undefined,
       );
       inFlight?.add(tracked);
+      const key = `${queue}\u0000${message.envelope.id}`;
       try {
         await work;
+        this.attempts.delete(key);
       } catch (err) {
-        if (!isPermanentFailure(err)) {
+        const attempt = (this.attempts.get(key) ?? 0) + 1;
+        const decision = decideOnFailure(err, attempt, this.retry);
+        if (decision.action === 'retry') {
+          if (!decision.transient) this.attempts.set(key, attempt);
           this.onRetry(queue, err);
           throw err;
         }
-        const letter = { queue, message: wire, reason: err instanceof Error ? err.message : String(err) };
+        this.attempts.delete(key);
+        const letter = { queue, message: wire, reason: decision.reason };
         this.deadLetters.push(letter);
         this.onDeadLetter(letter);
       } finally {

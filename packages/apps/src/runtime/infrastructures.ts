@@ -53,6 +53,8 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
         );
       },
       (queue, err) => failures.report(queue, 'retry', err),
+      // As on RabbitMQ: bounded retries, except while a database is down.
+      { ...defaultRetryPolicy, isTransient: isUnavailable },
     );
     return {
       label: 'embedded (in-process direct bus)',
