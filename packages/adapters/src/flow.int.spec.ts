@@ -28,11 +28,17 @@ describe('exactly-once effects on postgres + rabbitmq', function () {
       markPublished: async () => {
         throw new Error('crashed before mark');
       },
+      markAndClaim: async (published, limit, lease) => {
+        if (published.length > 0) throw new Error('crashed before mark');
+        return system.ordersOutbox.claim(limit, lease);
+      },
       release: async () => undefined,
       pending: () => system.ordersOutbox.pending(),
     };
     const order = await system.placeOrder.execute({ userId: user, amount: 400 });
-    const crashed = await new RelayOutbox(crashing, system.publisher, { batchSize: 10, leaseMs: 300 }).execute().then(
+    const dying = new RelayOutbox(crashing, system.publisher, { batchSize: 10, leaseMs: 300 });
+    expect(await dying.execute()).to.equal(1);
+    const crashed = await dying.execute().then(
       () => 'marked',
       (err: Error) => err.message,
     );

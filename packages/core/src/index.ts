@@ -17,6 +17,7 @@ export * from './messaging/relay-outbox.js';
 export * from './messaging/relay-loop.js';
 export * from './messaging/retry-policy.js';
 export * from './messaging/poison.js';
+export * from './messaging/batcher.js';
 
 export * from './orders/order.js';
 export * from './orders/order-view.js';

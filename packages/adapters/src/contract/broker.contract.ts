@@ -67,6 +67,63 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       expect(most).to.be.greaterThan(1);
     });
 
+    it('hands messages that wait together to the batch handler in one call, and acknowledges them after it', async () => {
+      const messages = Array.from({ length: 12 }, () => aPaymentRequest());
+      await broker.publisher.publish(messages);
+      const alone: string[] = [];
+      const batches: string[][] = [];
+      subscription = await broker.subscriber.subscribe(
+        queue,
+        async (m) => {
+          await sleep(50);
+          alone.push(m.id);
+        },
+        {
+          batch: async (ms) => {
+            await sleep(50);
+            batches.push(ms.map((m) => m.id));
+          },
+        },
+      );
+      await eventually(() => alone.length + batches.flat().length === 12, 5_000, '12 messages handled');
+      expect(batches.some((b) => b.length > 1)).to.equal(true, 'a batch of more than one');
+      expect([...alone, ...batches.flat()].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
+      await subscription.close();
+      let again = 0;
+      subscription = await broker.subscriber.subscribe(queue, async () => {
+        again += 1;
+      });
+      await sleep(200);
+      expect(again).to.equal(0, 'every message was acknowledged');
+    });
+
+    it('hands each message of a failed batch to the one-message handler, which settles it on its own', async () => {
+      const messages = Array.from({ length: 12 }, () => aPaymentRequest());
+      await broker.publisher.publish(messages);
+      const alone: string[] = [];
+      let failedBatches = 0;
+      subscription = await broker.subscriber.subscribe(
+        queue,
+        async (m) => {
+          await sleep(20);
+          alone.push(m.id);
+        },
+        {
+          batch: async () => {
+            await sleep(20);
+            failedBatches += 1;
+            throw new Error('deadlock detected');
+          },
+        },
+      );
+      await eventually(() => alone.length === 12, 5_000, '12 messages handled alone');
+      expect(failedBatches).to.be.greaterThan(0);
+      expect([...alone].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
+      await sleep(200);
+      expect(alone).to.have.length(12, 'none handled twice');
+      expect(await broker.deadLetters(queue)).to.deep.equal([]);
+    });
+
     it('retries a failing message and acknowledges it once it succeeds', async () => {
       const calls: number[] = [];
       subscription = await broker.subscriber.subscribe(queue, async () => {

@@ -71,6 +71,25 @@ export const describeOutboxContract = <Tx extends MessagingTx>(name: string, mak
       expect(await store.outbox.claim(10, 50)).to.deep.equal([]);
     });
 
+    it('marks confirmed rows and claims the next in one go, never handing the marked ones out again', async () => {
+      const messages = [aPaymentRequest(), aPaymentRequest(), aPaymentRequest()];
+      await store.uow.run(async (tx) => {
+        for (const message of messages) await tx.outbox.append(message);
+      });
+      const first = await store.outbox.claim(2, 50);
+      // The publish outlasted the lease: the rows being marked are free to claim, and must not be.
+      await sleep(120);
+      const next = await store.outbox.markAndClaim(
+        first.map((c) => c.envelope.id),
+        10,
+        30_000,
+      );
+      expect(next.map((c) => c.envelope.id)).to.deep.equal([messages[2]!.envelope.id]);
+      expect(await store.outbox.pending()).to.equal(1);
+      expect(await store.outbox.markAndClaim([messages[2]!.envelope.id], 10, 30_000)).to.deep.equal([]);
+      expect(await store.outbox.pending()).to.equal(0);
+    });
+
     it('hands a message out again when its lease runs out (a relay died mid-batch)', async () => {
       const message = aPaymentRequest();
       await store.uow.run((tx) => tx.outbox.append(message));

@@ -1,15 +1,18 @@
 import {
+  Batcher,
   decideOnFailure,
   decodeMessage,
   defaultRetryPolicy,
   encodeMessage,
   screenRedelivery,
+  type MessageEnvelope,
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
   type OutgoingMessage,
   type PoisonGuard,
   type RetryPolicy,
+  type SubscribeOptions,
   type Subscription,
   type WireMessage,
 } from '@gozon/core';
@@ -74,6 +77,10 @@ export interface SubscriberOptions {
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter') => void;
   /** Dead-letters a message redelivered more than `maxRedeliveries` times, as on RabbitMQ. */
   readonly poison?: PoisonGuard | undefined;
+  /** Most first deliveries one call of a batch handler takes, as on RabbitMQ. */
+  readonly batchSize: number;
+  /** Batches handled at once. */
+  readonly batchConcurrency: number;
 }
 
 /**
@@ -87,10 +94,10 @@ export class InMemorySubscriber implements MessageSubscriber {
     private readonly broker: InMemoryBroker,
     options: Partial<SubscriberOptions> = {},
   ) {
-    this.options = { prefetch: 50, retry: defaultRetryPolicy, ...options };
+    this.options = { prefetch: 50, retry: defaultRetryPolicy, batchSize: 32, batchConcurrency: 4, ...options };
   }
 
-  async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
+  async subscribe(queue: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     const active = new Set<Promise<void>>();
     const timers = new Map<NodeJS.Timeout, WireMessage>();
     let closed = false;
@@ -118,6 +125,36 @@ export class InMemorySubscriber implements MessageSubscriber {
       }
     };
 
+    // First deliveries that wait together go to the batch handler in one call, acknowledged after
+    // it; a batch that fails changed nothing, and each of its messages is handled alone.
+    const batch = options.batch;
+    const handleBatch = async (deliveries: Delivery[]): Promise<void> => {
+      if (closed) return;
+      const decoded: { delivery: Delivery; message: MessageEnvelope }[] = [];
+      const alone: Delivery[] = [];
+      for (const delivery of deliveries) {
+        try {
+          decoded.push({ delivery, message: decodeMessage(delivery.message) });
+        } catch {
+          alone.push(delivery);
+        }
+      }
+      if (batch && decoded.length > 1) {
+        try {
+          await batch(decoded.map((d) => d.message));
+          for (const { delivery } of decoded) this.broker.ack(delivery);
+          decoded.length = 0;
+        } catch {
+          // Each on its own below.
+        }
+      }
+      alone.push(...decoded.map((d) => d.delivery));
+      await Promise.all(alone.map(handle));
+    };
+    const batcher =
+      batch &&
+      new Batcher(handleBatch, { maxSize: this.options.batchSize, concurrency: this.options.batchConcurrency });
+
     // Redelivered messages are screened and handled one at a time, as the RabbitMQ consumer does.
     let suspects: Promise<void> = Promise.resolve();
     const screen = async (delivery: Delivery, guard: PoisonGuard): Promise<void> => {
@@ -136,7 +173,7 @@ export class InMemorySubscriber implements MessageSubscriber {
       if (guard) {
         handling = suspects.then(() => screen(delivery, guard));
         suspects = handling.catch(() => undefined);
-      } else handling = handle(delivery);
+      } else handling = batcher ? batcher.add(delivery) : handle(delivery);
       const work = handling.finally(() => active.delete(work));
       active.add(work);
     });

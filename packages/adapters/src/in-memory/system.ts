@@ -99,12 +99,28 @@ export class InMemorySystem {
       this.loops.push(loop);
     }
     this.subscriptions = [
-      await this.subscriber.subscribe(Routes.orderPayments, async (m) => {
-        await this.chargeOnPaymentRequested.execute(m);
-      }),
-      await this.subscriber.subscribe(Routes.paymentStatus, async (m) => {
-        await this.applyPaymentOutcome.execute(m);
-      }),
+      await this.subscriber.subscribe(
+        Routes.orderPayments,
+        async (m) => {
+          await this.chargeOnPaymentRequested.execute(m);
+        },
+        {
+          batch: async (messages) => {
+            await this.chargeOnPaymentRequested.executeAll(messages);
+          },
+        },
+      ),
+      await this.subscriber.subscribe(
+        Routes.paymentStatus,
+        async (m) => {
+          await this.applyPaymentOutcome.execute(m);
+        },
+        {
+          batch: async (messages) => {
+            await this.applyPaymentOutcome.executeAll(messages);
+          },
+        },
+      ),
     ];
   }
 

@@ -2,6 +2,20 @@ import type { ClaimedMessage, OutboxStore } from '@gozon/core';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
 import type { SqlDatabase } from './sql.js';
 
+// SKIP LOCKED lets concurrent relays take disjoint batches instead of queueing on each other;
+// RETURNING hands back the attempts as they were before this claim.
+const claimSql = (filter = ''): string =>
+  `UPDATE outbox SET leased_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1
+   WHERE message_id IN (
+     SELECT message_id FROM outbox
+     WHERE published_at IS NULL AND leased_until <= now() ${filter}
+     ORDER BY position
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED)
+   RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`;
+
+const CLAIM = claimSql();
+
 /**
  * The relay's side of a Postgres outbox. Each call is one short statement in its own
  * transaction; leases are measured on the database's clock, so relays on several hosts agree.
@@ -10,20 +24,21 @@ export class PgOutboxStore implements OutboxStore {
   constructor(private readonly db: SqlDatabase) {}
 
   async claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-    // SKIP LOCKED lets concurrent relays take disjoint batches instead of queueing on each other;
-    // RETURNING hands back the attempts as they were before this claim.
-    const { rows } = await this.db.query(
-      `UPDATE outbox SET leased_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1
-       WHERE message_id IN (
-         SELECT message_id FROM outbox
-         WHERE published_at IS NULL AND leased_until <= now()
-         ORDER BY position
-         LIMIT $1
-         FOR UPDATE SKIP LOCKED)
-       RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`,
-      [limit, leaseMs],
-    );
+    const { rows } = await this.db.query(CLAIM, [limit, leaseMs]);
     // RETURNING keeps no order of its own.
+    return rows.map(toClaimed).sort((a, b) => a.position - b.position);
+  }
+
+  async markAndClaim(published: readonly string[], limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+    if (published.length === 0) return this.claim(limit, leaseMs);
+    // One statement: both parts see the same snapshot, so the claim must skip the rows being
+    // marked itself (they are leased, unless the publish outlasted the lease).
+    const { rows } = await this.db.query(
+      `WITH marked AS (
+         UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($3::text[]))
+       ${claimSql('AND message_id <> ALL($3::text[])')}`,
+      [limit, leaseMs, published],
+    );
     return rows.map(toClaimed).sort((a, b) => a.position - b.position);
   }
 

@@ -24,12 +24,32 @@ const isQueryTimeout = (err: unknown): boolean => err instanceof Error && err.me
 /** A script's query, exempt from the pool's statement timeout (which pg's own types do not list). */
 const script = (text: string): pg.QueryConfig => ({ text, query_timeout: NO_TIMEOUT_MS }) as pg.QueryConfig;
 
+/** Statement names by text, shared by every pool of the process; past the cap, statements go unnamed. */
+const prepared = new Map<string, string>();
+const MAX_PREPARED = 200;
+
+/**
+ * A statement with parameters is named, so each pooled connection parses and plans it once and
+ * then only binds and executes it: the adapters' statements are few and fixed, and on a busy
+ * server the parse and plan of such short statements cost about as much as running them.
+ */
+const statement = (text: string, params: readonly unknown[] | undefined): pg.QueryConfig => {
+  const values = params as unknown[] | undefined;
+  if (!values || values.length === 0) return { text };
+  let name = prepared.get(text);
+  if (name === undefined && prepared.size < MAX_PREPARED) {
+    name = `gozon_${prepared.size + 1}`;
+    prepared.set(text, name);
+  }
+  return name === undefined ? { text, values } : { name, text, values };
+};
+
 const run = async <R>(
   client: pg.ClientBase | pg.Pool,
   text: string,
   params?: readonly unknown[],
 ): Promise<SqlResult<R>> => {
-  const result = await client.query(text, params as unknown[] | undefined);
+  const result = await client.query(statement(text, params));
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
 };
 

@@ -1,7 +1,10 @@
 import {
+  Batcher,
   decideOnFailure,
   decodeMessage,
   screenRedelivery,
+  type BatchHandler,
+  type MessageEnvelope,
   type MessageHandler,
   type PoisonGuard,
   type RetryPolicy,
@@ -18,6 +21,14 @@ interface ConsumerOptions {
   readonly retry: RetryPolicy;
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
   readonly poison?: PoisonGuard | undefined;
+  /** Handles first deliveries that wait together in one call; see `SubscribeOptions.batch`. */
+  readonly batch?:
+    { readonly handler: BatchHandler; readonly maxSize: number; readonly concurrency: number } | undefined;
+}
+
+interface Held {
+  readonly attached: Attached;
+  readonly delivery: ConsumeMessage;
 }
 
 interface Attached {
@@ -43,6 +54,7 @@ export class Consumer implements Subscription {
   private suspects: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly stopReconnect: () => void;
+  private readonly batcher: Batcher<Held> | undefined;
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -51,6 +63,8 @@ export class Consumer implements Subscription {
     private readonly options: ConsumerOptions,
   ) {
     this.stopReconnect = connection.onReconnect((model) => this.attach(model));
+    const batch = options.batch;
+    this.batcher = batch && new Batcher((held) => this.handleBatch(held, batch.handler), batch);
   }
 
   async start(): Promise<void> {
@@ -134,7 +148,11 @@ export class Consumer implements Subscription {
     if (this.closed) return; // left unacknowledged: closing the channel gives it back to the queue
     // Only a redelivery is screened: a first delivery costs the guard nothing.
     const guard = delivery.fields.redelivered ? this.options.poison : undefined;
-    const handling = guard ? this.screened(attached, delivery, guard) : this.handle(attached, delivery);
+    const handling = guard
+      ? this.screened(attached, delivery, guard)
+      : this.batcher
+        ? this.batcher.add({ attached, delivery })
+        : this.handle(attached, delivery);
     const work = handling.finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
   }
@@ -210,6 +228,36 @@ export class Consumer implements Subscription {
         settle(() => channel.nack(delivery, false, true));
       }
     }
+  }
+
+  /**
+   * First deliveries that waited together: one call of the batch handler, one commit, and each
+   * acknowledged after it. A batch that fails (one bad message, a deadlock, the database away)
+   * changed nothing, so each of its messages is then handled alone, exactly as without batches.
+   */
+  private async handleBatch(held: Held[], batch: BatchHandler): Promise<void> {
+    // Left unacknowledged: closing the channel gives them back to the queue.
+    if (this.closed) return;
+    const decoded: { held: Held; message: MessageEnvelope }[] = [];
+    const alone: Held[] = [];
+    for (const h of held) {
+      try {
+        decoded.push({ held: h, message: decodeMessage(fromAmqp(h.delivery)) });
+      } catch {
+        alone.push(h); // malformed: handled alone, it is dead-lettered there
+      }
+    }
+    if (decoded.length > 1) {
+      try {
+        await batch(decoded.map((d) => d.message));
+        for (const { held: h } of decoded) settle(() => h.attached.channel.ack(h.delivery));
+        decoded.length = 0;
+      } catch {
+        // Nothing of the batch was applied: each message on its own, with its own retries.
+      }
+    }
+    alone.push(...decoded.map((d) => d.held));
+    await Promise.all(alone.map((h) => this.handle(h.attached, h.delivery)));
   }
 
   private async declareRetry(attached: Attached, delayMs: number): Promise<string> {

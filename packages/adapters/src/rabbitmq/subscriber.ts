@@ -4,6 +4,7 @@ import {
   type MessageSubscriber,
   type PoisonGuard,
   type RetryPolicy,
+  type SubscribeOptions,
   type Subscription,
 } from '@gozon/core';
 import type { RabbitConnection } from './connection.js';
@@ -21,9 +22,18 @@ export interface RabbitSubscriberOptions {
    * `PoisonMessage`. Without it a message that crashes the process comes back forever.
    */
   readonly poison?: PoisonGuard | undefined;
+  /** Most first deliveries one call of a batch handler takes (when `subscribe` is given one). */
+  readonly batchSize: number;
+  /** Batches handled at once; deliveries that arrive while all are busy wait for the next. */
+  readonly batchConcurrency: number;
 }
 
-export const defaultSubscriberOptions: RabbitSubscriberOptions = { prefetch: 50, retry: defaultRetryPolicy };
+export const defaultSubscriberOptions: RabbitSubscriberOptions = {
+  prefetch: 50,
+  retry: defaultRetryPolicy,
+  batchSize: 32,
+  batchConcurrency: 4,
+};
 
 /**
  * Consumes with manual acknowledgement after the handler resolved (and so after its transaction
@@ -45,8 +55,16 @@ export class RabbitSubscriber implements MessageSubscriber {
     return new RabbitSubscriber(this.connection, { ...this.options, poison });
   }
 
-  async subscribe(queue: string, handler: MessageHandler): Promise<Subscription> {
-    const consumer = new Consumer(this.connection, queue, handler, this.options);
+  async subscribe(queue: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
+    const { batch } = options;
+    const consumer = new Consumer(this.connection, queue, handler, {
+      ...this.options,
+      batch: batch && {
+        handler: batch,
+        maxSize: this.options.batchSize,
+        concurrency: this.options.batchConcurrency,
+      },
+    });
     await consumer.start();
     return consumer;
   }

@@ -16,6 +16,7 @@ import {
   type MessagePublisher,
   type OutboxStore,
   type RetryPolicy,
+  type MessageEnvelope,
   type Subscription,
 } from '@gozon/core';
 import type { SystemFixture } from '../contract/flow.contract.js';
@@ -110,18 +111,40 @@ export const createRealSystem = async (options: RealSystemOptions = {}): Promise
         inFlight -= 1;
       }
     };
+  // Batches as the services run them: what waits together is handled in one transaction.
+  const countedBatch =
+    (queue: string, handler: (messages: readonly MessageEnvelope[]) => Promise<void>) =>
+    async (messages: readonly MessageEnvelope[]): Promise<void> => {
+      inFlight += 1;
+      deliveries[queue]?.push(...messages.map((m) => m.id));
+      try {
+        await handler(messages);
+      } finally {
+        inFlight -= 1;
+      }
+    };
   const subscriptions: Subscription[] = [
     await subscriber.subscribe(
       Routes.orderPayments,
       counted(Routes.orderPayments, async (m) => {
         await charge.execute(m);
       }),
+      {
+        batch: countedBatch(Routes.orderPayments, async (m) => {
+          await charge.executeAll(m);
+        }),
+      },
     ),
     await subscriber.subscribe(
       Routes.paymentStatus,
       counted(Routes.paymentStatus, async (m) => {
         await applyOutcome.execute(m);
       }),
+      {
+        batch: countedBatch(Routes.paymentStatus, async (m) => {
+          await applyOutcome.executeAll(m);
+        }),
+      },
     ),
   ];
 

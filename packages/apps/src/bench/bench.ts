@@ -1,6 +1,7 @@
 // `npm run bench`: end-to-end throughput and latency of GoZon on the real Postgres and RabbitMQ,
 // beside this machine's raw limits measured in the same run. `--quick` for a smoke run (< 1 min).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerSystem } from '../e2e/system.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
@@ -12,6 +13,10 @@ import { chart, machine, table, type BenchResults, type LatencyRow } from './rep
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
 const outDir = outIndex > 0 ? (process.argv[outIndex + 1] as string) : quick ? 'bench-results' : 'docs/bench';
+// The services log at info, as they run; by default each writes to a file of its own, so reading
+// their output costs the load generator (which shares the cores) nothing. `--pipe-output` pipes
+// it into this process instead, as the end-to-end tests do.
+const pipeOutput = process.argv.includes('--pipe-output');
 const t = quick
   ? { raw: 2, publish: 3_000, proxy: 2, closed: 6, open: 4, users: 20, concurrency: 16 }
   : { raw: 10, publish: 20_000, proxy: 5, closed: 20, open: 15, users: 200, concurrency: 32 };
@@ -43,8 +48,11 @@ const main = async (): Promise<void> => {
     `raw: ${outboxTps.toFixed(0)} tx/s, ${publishPerSecond.toFixed(0)} msg/s, proxy ${bare.proxied.toFixed(0)} req/s; relay ${relayPublishPerSecond.toFixed(0)} msg/s`,
   );
 
-  phase('starting GoZon (separate processes, fresh databases and vhost)');
-  const system = await ServerSystem.start({ logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info' });
+  const logDir = pipeOutput ? undefined : await mkdtemp(join(tmpdir(), 'gozon-bench-logs-'));
+  phase(
+    `starting GoZon (separate processes, fresh databases and vhost; output ${logDir ? `to ${logDir}/<part>.log` : 'piped to the bench'})`,
+  );
+  const system = await ServerSystem.start({ logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info', logDir });
   const client = new HttpClient();
   const gateway = system.gatewayUrl;
   try {
@@ -205,7 +213,7 @@ const report = async (r: BenchResults): Promise<void> => {
   const m = r.machine;
   await writeFile(
     join(outDir, 'README.md'),
-    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores.\n`,
+    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
   );
   console.log(`\nwritten: ${join(outDir, 'results.json')}, chart.svg, README.md`);
 };

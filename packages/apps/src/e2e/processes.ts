@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +20,32 @@ const OUTPUT_LIMIT = 8 * 1024 * 1024;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One `gozon <part>` child process, with its output kept for the test to read. */
+/** The last `limit` bytes of the file at `path` ('' if it cannot be read). */
+const tailOf = (path: string, limit: number): string => {
+  try {
+    const size = statSync(path).size;
+    const length = Math.min(size, limit);
+    const buffer = Buffer.alloc(length);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, length, size - length);
+    } finally {
+      closeSync(fd);
+    }
+    return buffer.toString();
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * One `gozon <part>` child process, with its output kept for the test to read: through a pipe
+ * into this process's memory, or, given `outputFile`, written by the child straight to that file,
+ * which costs this process nothing while the child runs (what a load generator wants).
+ */
 export class GozonProcess {
   private child: ChildProcess | undefined;
-  output = '';
+  private kept = '';
   exitCode: number | null | undefined;
 
   constructor(
@@ -32,16 +55,30 @@ export class GozonProcess {
     readonly cwd?: string,
     /** Arguments after the part, e.g. `dlq list`. */
     readonly args: readonly string[] = [],
+    /** Where the child writes its stdout and stderr (appended), instead of a pipe to this process. */
+    readonly outputFile?: string,
   ) {}
+
+  /** What the process has written so far (its last few megabytes). */
+  get output(): string {
+    return this.outputFile ? tailOf(this.outputFile, OUTPUT_LIMIT) : this.kept;
+  }
 
   /** Starts the process and waits until its `/readyz` (or `/healthz`) answers 200. */
   async start(timeoutMs = 60_000): Promise<void> {
     this.exitCode = undefined;
-    const child = spawn(process.execPath, [BIN, this.part, ...this.args], {
-      env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
-      cwd: this.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const file = this.outputFile ? openSync(this.outputFile, 'a') : undefined;
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [BIN, this.part, ...this.args], {
+        env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
+        cwd: this.cwd,
+        stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'],
+      });
+    } finally {
+      // The child holds its own copy of the descriptor.
+      if (file !== undefined) closeSync(file);
+    }
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
@@ -61,8 +98,8 @@ export class GozonProcess {
 
   /** Keeps the output, up to its last few megabytes (a long run logs much). */
   private keep(chunk: Buffer): void {
-    this.output += chunk.toString();
-    if (this.output.length > OUTPUT_LIMIT) this.output = this.output.slice(-OUTPUT_LIMIT / 2);
+    this.kept += chunk.toString();
+    if (this.kept.length > OUTPUT_LIMIT) this.kept = this.kept.slice(-OUTPUT_LIMIT / 2);
   }
 
   /** The operating system's id of the running process, if it runs. */

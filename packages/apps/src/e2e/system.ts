@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost, type TestVhost } from '@gozon/adapters/testing/rabbitmq';
 import { freePort, GozonProcess } from './processes.js';
@@ -14,6 +15,11 @@ export interface ServerSystemOptions {
   readonly cuttableDatabases?: boolean;
   /** `LOG_LEVEL` of every process (default info). */
   readonly logLevel?: string;
+  /**
+   * A directory where each process writes its output, `<part>.log`, instead of piping it to this
+   * process (whose CPU a load generator needs); `output` then reads the file.
+   */
+  readonly logDir?: string;
 }
 
 /** The links between the services and the servers they use, as the options asked for. */
@@ -95,11 +101,14 @@ export class ServerSystem {
       web: local(webPort),
       gateway: local(gatewayPort),
     };
+    const logFile = (part: PartName) => (options.logDir ? join(options.logDir, `${part}.log`) : undefined);
+    const spawnPart = (part: PartName, partEnv: NodeJS.ProcessEnv, health: string) =>
+      new GozonProcess(part, partEnv, health, undefined, [], logFile(part));
     const parts = {
-      payments: new GozonProcess('payments', paymentsEnv, `${urls.payments}/readyz`),
-      orders: new GozonProcess('orders', ordersEnv, `${urls.orders}/readyz`),
-      web: new GozonProcess('web', env, `${urls.web}/healthz`),
-      gateway: new GozonProcess('gateway', env, `${urls.gateway}/healthz`),
+      payments: spawnPart('payments', paymentsEnv, `${urls.payments}/readyz`),
+      orders: spawnPart('orders', ordersEnv, `${urls.orders}/readyz`),
+      web: spawnPart('web', env, `${urls.web}/healthz`),
+      gateway: spawnPart('gateway', env, `${urls.gateway}/healthz`),
     };
     const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost }, links);
     try {

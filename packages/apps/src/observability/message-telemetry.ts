@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import { isPermanentFailure, type MessageEnvelope, type MessageHandler } from '@gozon/core';
+import { isPermanentFailure, type BatchHandler, type MessageEnvelope, type MessageHandler } from '@gozon/core';
 import type { Logger } from 'pino';
 import { extractContext, traceFields, traceHeaders } from './tracing.js';
 
@@ -68,5 +68,69 @@ export const handleWithTelemetry = (
       if (error === undefined) options.log.info(line, 'message handled');
       else options.log.warn({ ...line, err: error instanceof Error ? error.message : String(error) }, 'message failed');
     }
+  };
+};
+
+/**
+ * Wraps a use case's batch form as a batch handler: a consumer span per message, as above, and,
+ * once the batch committed, each message measured and logged in its own line (with the batch's
+ * size and duration). A failed batch logs nothing: each of its messages is then handled alone,
+ * through the one-message handler, which logs it.
+ */
+export const handleBatchWithTelemetry = (
+  options: MessageTelemetryOptions,
+  executeAll: (messages: readonly MessageEnvelope[]) => Promise<string[]>,
+): BatchHandler => {
+  return async (messages) => {
+    const started = process.hrtime.bigint();
+    const parents = messages.map((message) => extractContext(message.headers));
+    const spans = messages.map((message, i) =>
+      options.tracer.startSpan(
+        `${options.queue} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.destination.name': options.queue,
+            'messaging.message.id': message.id,
+            'messaging.message.conversation_id': message.correlationId,
+            'messaging.operation.type': 'process',
+            'messaging.batch.message_count': messages.length,
+          },
+        },
+        parents[i],
+      ),
+    );
+    const traced = messages.map((message, i): MessageEnvelope => ({
+      ...message,
+      headers: { ...message.headers, ...traceHeaders(trace.setSpan(parents[i]!, spans[i]!)) },
+    }));
+    let outcomes: string[];
+    try {
+      outcomes = await executeAll(traced);
+    } catch (err) {
+      for (const span of spans) span.end();
+      throw err;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    messages.forEach((message, i) => {
+      const span = spans[i]!;
+      const outcome = outcomes[i] ?? 'failed';
+      span.setAttribute('gozon.outcome', outcome);
+      span.end();
+      options.observe?.({ type: message.type, outcome, seconds });
+      options.log.info(
+        {
+          queue: options.queue,
+          type: message.type,
+          message_id: message.id,
+          correlation_id: message.correlationId,
+          outcome,
+          duration_ms: Math.round(seconds * 1e6) / 1e3,
+          batch: messages.length,
+          ...traceFields(span),
+        },
+        'message handled',
+      );
+    });
   };
 };

@@ -15,7 +15,7 @@ import {
 } from '@gozon/core';
 import { InMemorySystem, InMemoryUnitOfWork } from '@gozon/adapters/in-memory';
 import { createOrdersApp } from '../orders/orders-app.js';
-import { handleWithTelemetry } from './message-telemetry.js';
+import { handleBatchWithTelemetry, handleWithTelemetry } from './message-telemetry.js';
 import { MeasuredPublisher } from './measured-publisher.js';
 import { ServiceMetrics } from './metrics.js';
 import { requestTelemetry } from './request-telemetry.js';
@@ -182,6 +182,47 @@ describe('observability units: telemetry and metrics', () => {
         [40, 'failed', 'db down'],
         [40, 'rejected', 'bad'],
       ]);
+    });
+
+    it('handles a batch with a span of its own for each message, logged after the commit, one line each', async () => {
+      const { lines, log } = capture();
+      const second: MessageEnvelope = { ...request, id: 'm-2', correlationId: 'order-2', headers: {} };
+      const seen: MessageEnvelope[] = [];
+      const observed: string[] = [];
+      const handler = handleBatchWithTelemetry(
+        { queue: Routes.orderPayments, log, tracer: trace.getTracer('test'), observe: (m) => observed.push(m.outcome) },
+        async (messages) => {
+          seen.push(...messages);
+          expect(lines).to.have.length(0, 'nothing logged before the batch committed');
+          return ['charged', 'duplicate'];
+        },
+      );
+      await handler([request, second]);
+      const [, traceId, spanId] = idOf(seen[0]?.headers['traceparent']) ?? [];
+      const [, otherTrace, otherSpan] = idOf(seen[1]?.headers['traceparent']) ?? [];
+      expect(traceId).to.equal(parent.traceId);
+      expect(otherTrace)
+        .to.match(/^[0-9a-f]{32}$/)
+        .and.not.equal(parent.traceId);
+      expect(seen[0]?.headers['other']).to.equal('kept');
+      expect(lines.map((l) => [l['msg'], l['message_id'], l['outcome'], l['batch'], l['span_id']])).to.deep.equal([
+        ['message handled', 'm-1', 'charged', 2, spanId],
+        ['message handled', 'm-2', 'duplicate', 2, otherSpan],
+      ]);
+      expect(observed).to.deep.equal(['charged', 'duplicate']);
+    });
+
+    it('logs nothing for a failed batch and rethrows: each message is then handled, and logged, alone', async () => {
+      const { lines, log } = capture();
+      const observed: string[] = [];
+      const failure = new Error('deadlock detected');
+      const handler = handleBatchWithTelemetry(
+        { queue: Routes.orderPayments, log, tracer: trace.getTracer('test'), observe: (m) => observed.push(m.outcome) },
+        async () => Promise.reject(failure),
+      );
+      expect(await handler([request, { ...request, id: 'm-2' }]).catch((e: unknown) => e)).to.equal(failure);
+      expect(lines).to.deep.equal([]);
+      expect(observed).to.deep.equal([]);
     });
   });
 

@@ -3,6 +3,7 @@ import {
   MessageTypes,
   PoisonMessage,
   Routes,
+  type BatchHandler,
   type MessageEnvelope,
   type MessageHandler,
   type MessagePublisher,
@@ -13,7 +14,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { ServiceName } from '../container/modules.js';
 import type { Infrastructure } from '../runtime/infrastructure.js';
-import { handleWithTelemetry } from './message-telemetry.js';
+import { handleBatchWithTelemetry, handleWithTelemetry } from './message-telemetry.js';
 import { MeasuredPublisher } from './measured-publisher.js';
 import { ServiceMetrics } from './metrics.js';
 import { requestTelemetry } from './request-telemetry.js';
@@ -31,6 +32,8 @@ export interface ServiceTelemetry {
   publisher(inner: MessagePublisher): MessagePublisher;
   /** The consumer's handler around its use case: consumer span, log line, handling histogram. */
   handler(execute: (message: MessageEnvelope) => Promise<string>): MessageHandler;
+  /** The same around the use case's batch form: one transaction for several messages. */
+  batchHandler(executeAll: (messages: readonly MessageEnvelope[]) => Promise<string[]>): BatchHandler;
   /** For `ApplyPaymentOutcome`: how long the order took to settle. */
   onOrderSettled(order: OrderSettled): void;
 }
@@ -60,6 +63,16 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
       serviceLog.error({ queue, message_id: err.messageId, redeliveries: err.redeliveries }, err.message);
   });
 
+  const messageOptions = {
+    queue,
+    log: serviceLog,
+    tracer,
+    observe: ({ type, outcome, seconds }: { type: string; outcome: string; seconds: number }) => {
+      metrics.handling.observe({ type, outcome }, seconds);
+      if (outcome === 'duplicate') metrics.duplicates.inc({ type });
+    },
+  };
+
   return {
     metrics,
     queue,
@@ -71,19 +84,8 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
     }),
     scrape: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
     publisher: (inner) => new MeasuredPublisher(inner, metrics),
-    handler: (execute) =>
-      handleWithTelemetry(
-        {
-          queue,
-          log: serviceLog,
-          tracer,
-          observe: ({ type, outcome, seconds }) => {
-            metrics.handling.observe({ type, outcome }, seconds);
-            if (outcome === 'duplicate') metrics.duplicates.inc({ type });
-          },
-        },
-        execute,
-      ),
+    handler: (execute) => handleWithTelemetry(messageOptions, execute),
+    batchHandler: (executeAll) => handleBatchWithTelemetry(messageOptions, executeAll),
     onOrderSettled: (order) =>
       metrics.orderSettled.observe(
         { status: order.status },

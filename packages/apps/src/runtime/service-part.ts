@@ -98,9 +98,11 @@ export const startService = async (
 
   const useCase =
     service === 'orders' ? container.get(Tokens.applyPaymentOutcome) : container.get(Tokens.chargeOnPaymentRequested);
+  // Messages that wait together are handled in one transaction (one commit for all).
   const subscription: Subscription = await container.get(Tokens.subscriber).subscribe(
     telemetry.queue,
     telemetry.handler((message) => useCase.execute(message)),
+    { batch: telemetry.batchHandler((messages) => useCase.executeAll(messages)) },
   );
 
   const server = new HttpServer(app.callback(), port);

@@ -23,6 +23,11 @@ export interface OutboxStore {
   claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
   /** Marks rows published; they are never claimed again. */
   markPublished(ids: readonly string[]): Promise<void>;
+  /**
+   * Marks `published` as `markPublished` does, then leases as `claim` does, in one go: a busy
+   * relay's step between two batches, one round trip instead of two. Neither happens if it fails.
+   */
+  markAndClaim(published: readonly string[], limit: number, leaseMs: number): Promise<ClaimedMessage[]>;
   /** Gives leased rows back at once, e.g. after a failed publish. */
   release(ids: readonly string[]): Promise<void>;
   /** How many rows wait to be published (for tests and metrics). */

@@ -13,6 +13,21 @@ export interface MessagePublisher {
  */
 export type MessageHandler = (message: MessageEnvelope) => Promise<void>;
 
+/**
+ * Handles several delivered messages in one transaction: resolves once every one of them is
+ * applied and committed together, or throws having applied none of them. Each message must get
+ * the same effect as the one-message handler would give it.
+ */
+export type BatchHandler = (messages: readonly MessageEnvelope[]) => Promise<void>;
+
+export interface SubscribeOptions {
+  /**
+   * Takes messages that wait together (a busy queue) in one call, one commit for all; when it
+   * throws, each of them goes to the one-message handler, with its own retries and dead-lettering.
+   */
+  readonly batch?: BatchHandler;
+}
+
 export interface Subscription {
   /** Stops taking new deliveries and waits for those in hand to finish. */
   close(): Promise<void>;
@@ -20,6 +35,6 @@ export interface Subscription {
 
 /** Delivers messages from a queue, at least once. */
 export interface MessageSubscriber {
-  /** Starts consuming `queue`, handing each message to `handler`. */
-  subscribe(queue: string, handler: MessageHandler): Promise<Subscription>;
+  /** Starts consuming `queue`, handing each message to `handler` (or several to `options.batch`). */
+  subscribe(queue: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Subscription>;
 }

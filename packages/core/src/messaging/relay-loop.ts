@@ -45,11 +45,13 @@ export class RelayLoop {
     for (const wakeUp of [...this.sleepers]) wakeUp();
   }
 
-  /** Stops after the steps in progress, if any. */
+  /** Stops after the steps in progress, if any, and marks what they published. */
   async stop(): Promise<void> {
     this.running = false;
     for (const wakeUp of [...this.sleepers]) wakeUp();
     await this.done;
+    // Unmarked rows are published again once their lease runs out: harmless, but avoidable.
+    await this.step.flush().catch((err: unknown) => this.options.onError?.(err));
   }
 
   private async loop(): Promise<void> {

@@ -19,6 +19,10 @@ class ListStore implements OutboxStore {
   async markPublished(ids: readonly string[]): Promise<void> {
     ids.forEach((id) => this.published.add(id));
   }
+  async markAndClaim(published: readonly string[], limit: number): Promise<ClaimedMessage[]> {
+    published.forEach((id) => this.published.add(id));
+    return this.claim(limit);
+  }
   async release(ids: readonly string[]): Promise<void> {
     ids.forEach((id) => this.leased.delete(id));
   }
@@ -41,18 +45,35 @@ const row = (n: number): ClaimedMessage => ({
 });
 
 describe('RelayOutbox', () => {
-  it('publishes a batch in order and marks it only after the publish resolved', async () => {
+  it('publishes a batch in order and marks it only after the publish resolved, with the next claim', async () => {
     const store = new ListStore([1, 2, 3].map(row));
     const seen: string[][] = [];
     const publisher: MessagePublisher = {
       publish: async (batch: readonly OutgoingMessage[]) => {
-        expect(store.published.size).to.equal(0);
+        expect([...store.published]).to.deep.equal(seen.flat());
         seen.push(batch.map((m) => m.envelope.id));
       },
     };
-    expect(await new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 1000 }).execute()).to.equal(2);
-    expect(seen).to.deep.equal([['m1', 'm2']]);
+    const calls: string[] = [];
+    const { markPublished, markAndClaim } = store;
+    store.markPublished = async (ids) => {
+      calls.push(`mark [${ids.join(',')}]`);
+      return markPublished.call(store, ids);
+    };
+    store.markAndClaim = async (ids, limit) => {
+      calls.push(`mark [${ids.join(',')}] and claim`);
+      return markAndClaim.call(store, ids, limit);
+    };
+    const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 1000 });
+    expect(await relay.execute()).to.equal(2);
+    expect(await relay.execute()).to.equal(1);
+    expect(seen).to.deep.equal([['m1', 'm2'], ['m3']]);
     expect([...store.published]).to.deep.equal(['m1', 'm2']);
+    await relay.flush();
+    await relay.flush();
+    expect([...store.published]).to.deep.equal(['m1', 'm2', 'm3']);
+    // One call per batch; the last batch's mark waits for the next step, or for `flush`.
+    expect(calls).to.deep.equal(['mark [] and claim', 'mark [m1,m2] and claim', 'mark [m3]']);
   });
 
   it('marks nothing and gives the batch back when the publish fails', async () => {
@@ -68,17 +89,18 @@ describe('RelayOutbox', () => {
 
   it('marks a confirmed batch whose marking failed before claiming again, without publishing it twice', async () => {
     const store = new ListStore([1, 2, 3].map(row));
-    const mark = store.markPublished.bind(store);
+    const markAndClaim = store.markAndClaim.bind(store);
     let markFailures = 2;
-    store.markPublished = async (ids) => {
-      if (markFailures-- > 0) throw new Error('database went away');
-      return mark(ids);
+    store.markAndClaim = async (ids, limit) => {
+      if (ids.length > 0 && markFailures-- > 0) throw new Error('database went away');
+      return markAndClaim(ids, limit);
     };
     const seen: string[] = [];
     const publisher: MessagePublisher = {
       publish: async (batch: readonly OutgoingMessage[]) => void seen.push(...batch.map((m) => m.envelope.id)),
     };
     const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 1000 });
+    expect(await relay.execute()).to.equal(2);
     expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);
     // Still down: the confirmed rows stay remembered, and nothing new is claimed.
     expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);

@@ -4,7 +4,7 @@ import { OrderId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
-import { parsePaymentOutcome } from '../messaging/messages.js';
+import { parsePaymentOutcome, type PaymentOutcome } from '../messaging/messages.js';
 import type { OrdersTx } from './ports.js';
 
 export const ORDERS_CONSUMER = 'orders';
@@ -28,30 +28,55 @@ export class ApplyPaymentOutcome {
   ) {}
 
   async execute(message: MessageEnvelope): Promise<OutcomeResult> {
-    const outcome = parsePaymentOutcome(message.type, message.payload);
-    const orderId = OrderId(outcome.body.order_id);
+    const [result] = await this.executeAll([message]);
+    return result as OutcomeResult;
+  }
 
-    let settled: OrderSettled | undefined;
-    const result = await this.uow.run(async (tx): Promise<OutcomeResult> => {
-      if (!(await tx.inbox.record(ORDERS_CONSUMER, message.id))) return 'duplicate';
-      const order = await tx.orders.get(orderId);
-      if (!order) {
-        throw new DomainError('validation', 'order_not_found', `payment outcome for unknown order ${orderId}`);
+  /**
+   * Applies several outcomes in one transaction, all or none, each as `execute` would. Orders are
+   * locked in one order (by id), so concurrent batches never wait on each other in a cycle.
+   */
+  async executeAll(messages: readonly MessageEnvelope[]): Promise<OutcomeResult[]> {
+    const outcomes = messages.map((message, i) => {
+      const outcome = parsePaymentOutcome(message.type, message.payload);
+      return { message, outcome, orderId: OrderId(outcome.body.order_id), i };
+    });
+    const order = [...outcomes].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+    const settled: OrderSettled[] = [];
+    const results = await this.uow.run(async (tx) => {
+      const applied: OutcomeResult[] = [];
+      for (const { message, outcome, orderId, i } of order) {
+        applied[i] = await this.apply(tx, message, outcome, orderId, settled);
       }
-      if (!order.amount.equals(Money.of(outcome.body.amount))) {
-        throw new DomainError('validation', 'amount_mismatch', `payment outcome amount differs from order ${orderId}`);
-      }
-      const now = this.clock.now();
-      const changed = outcome.type === 'payment.succeeded' ? order.finish(now) : order.cancel(outcome.body.reason, now);
-      if (!changed) return 'unchanged';
-      order.pullEvents();
-      await tx.orders.save(order);
-      const { status, createdAt, updatedAt } = order.snapshot();
-      if (status !== 'NEW') settled = { status, createdAt, updatedAt };
-      return 'applied';
+      return applied;
     });
     // Only once committed: a rolled-back attempt is retried and would be counted twice.
-    if (settled) this.onSettled(settled);
-    return result;
+    for (const order of settled) this.onSettled(order);
+    return results;
+  }
+
+  private async apply(
+    tx: OrdersTx,
+    message: MessageEnvelope,
+    outcome: PaymentOutcome,
+    orderId: OrderId,
+    settled: OrderSettled[],
+  ): Promise<OutcomeResult> {
+    if (!(await tx.inbox.record(ORDERS_CONSUMER, message.id))) return 'duplicate';
+    const order = await tx.orders.get(orderId);
+    if (!order) {
+      throw new DomainError('validation', 'order_not_found', `payment outcome for unknown order ${orderId}`);
+    }
+    if (!order.amount.equals(Money.of(outcome.body.amount))) {
+      throw new DomainError('validation', 'amount_mismatch', `payment outcome amount differs from order ${orderId}`);
+    }
+    const now = this.clock.now();
+    const changed = outcome.type === 'payment.succeeded' ? order.finish(now) : order.cancel(outcome.body.reason, now);
+    if (!changed) return 'unchanged';
+    order.pullEvents();
+    await tx.orders.save(order);
+    const { status, createdAt, updatedAt } = order.snapshot();
+    if (status !== 'NEW') settled.push({ status, createdAt, updatedAt });
+    return 'applied';
   }
 }

@@ -16,6 +16,25 @@ import type { PaymentsTx } from './ports.js';
 
 export const PAYMENTS_CONSUMER = 'payments';
 
+interface Request {
+  readonly message: MessageEnvelope;
+  readonly orderId: OrderId;
+  readonly userId: UserId;
+  readonly amount: Money;
+}
+
+const parse = (message: MessageEnvelope): Request => {
+  const request = parsePaymentRequested(message.type, message.payload);
+  return {
+    message,
+    orderId: OrderId(request.order_id),
+    userId: UserId(request.user_id),
+    amount: Money.amount(request.amount),
+  };
+};
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export type ChargeResult = 'charged' | 'declined' | 'repeated' | 'duplicate';
 
 /**
@@ -31,40 +50,54 @@ export class ChargeOnPaymentRequested {
   ) {}
 
   async execute(message: MessageEnvelope): Promise<ChargeResult> {
-    const request = parsePaymentRequested(message.type, message.payload);
-    const orderId = OrderId(request.order_id);
-    const userId = UserId(request.user_id);
-    const amount = Money.amount(request.amount);
+    const request = parse(message);
+    return this.uow.run((tx) => this.charge(tx, request));
+  }
 
+  /**
+   * Handles several requests in one transaction, all or none, each as `execute` would. Accounts
+   * are locked in one order (by user), so concurrent batches never wait on each other in a cycle.
+   */
+  async executeAll(messages: readonly MessageEnvelope[]): Promise<ChargeResult[]> {
+    const requests = messages.map(parse);
+    const order = requests
+      .map((request, i) => ({ request, i }))
+      .sort((a, b) => compare(a.request.userId, b.request.userId) || compare(a.request.orderId, b.request.orderId));
     return this.uow.run(async (tx) => {
-      if (!(await tx.inbox.record(PAYMENTS_CONSUMER, message.id))) return 'duplicate';
-      const now = this.clock.now();
-      let payment = await tx.payments.get(orderId);
-      const repeated = payment !== null;
-      if (!payment) {
-        const account = await tx.accounts.get(userId);
-        payment = Payment.decide({ orderId, userId, amount, account, now });
-        if (account && payment.succeeded) await tx.accounts.save(account);
-        await tx.payments.add(payment);
-      }
-      const decided = payment.snapshot();
-      const body: PaymentSucceeded | PaymentFailed = decided.failureReason
-        ? { order_id: orderId, user_id: decided.userId, amount: decided.amount, reason: decided.failureReason }
-        : { order_id: orderId, user_id: decided.userId, amount: decided.amount };
-      await tx.outbox.append({
-        routingKey: Routes.paymentStatus,
-        envelope: {
-          id: this.ids.next(),
-          type: decided.failureReason ? MessageTypes.paymentFailed : MessageTypes.paymentSucceeded,
-          correlationId: orderId,
-          causationId: message.id,
-          occurredAt: now.toISOString(),
-          payload: body,
-          headers: message.headers,
-        },
-      });
-      if (repeated) return 'repeated';
-      return payment.succeeded ? 'charged' : 'declined';
+      const results: ChargeResult[] = [];
+      for (const { request, i } of order) results[i] = await this.charge(tx, request);
+      return results;
     });
+  }
+
+  private async charge(tx: PaymentsTx, { message, orderId, userId, amount }: Request): Promise<ChargeResult> {
+    if (!(await tx.inbox.record(PAYMENTS_CONSUMER, message.id))) return 'duplicate';
+    const now = this.clock.now();
+    let payment = await tx.payments.get(orderId);
+    const repeated = payment !== null;
+    if (!payment) {
+      const account = await tx.accounts.get(userId);
+      payment = Payment.decide({ orderId, userId, amount, account, now });
+      if (account && payment.succeeded) await tx.accounts.save(account);
+      await tx.payments.add(payment);
+    }
+    const decided = payment.snapshot();
+    const body: PaymentSucceeded | PaymentFailed = decided.failureReason
+      ? { order_id: orderId, user_id: decided.userId, amount: decided.amount, reason: decided.failureReason }
+      : { order_id: orderId, user_id: decided.userId, amount: decided.amount };
+    await tx.outbox.append({
+      routingKey: Routes.paymentStatus,
+      envelope: {
+        id: this.ids.next(),
+        type: decided.failureReason ? MessageTypes.paymentFailed : MessageTypes.paymentSucceeded,
+        correlationId: orderId,
+        causationId: message.id,
+        occurredAt: now.toISOString(),
+        payload: body,
+        headers: message.headers,
+      },
+    });
+    if (repeated) return 'repeated';
+    return payment.succeeded ? 'charged' : 'declined';
   }
 }
