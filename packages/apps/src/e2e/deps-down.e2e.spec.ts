@@ -1,26 +1,10 @@
 import { expect } from 'chai';
 import { GozonClient, type Order } from './client.js';
-import { scrape, total, type Sample } from './scrape.js';
+import { scrape, scrapeUntil, total } from './scrape.js';
 import { ServerSystem } from './system.js';
 import type { TcpLink } from './tcp-link.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Scrapes `base` until `check` holds of its samples; fails with what it saw last. */
-const eventually = async (
-  base: string,
-  check: (samples: Sample[]) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<Sample[]> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const samples = await scrape(base);
-    if (check(samples)) return samples;
-    if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms`);
-    await sleep(250);
-  }
-};
 
 const readyz = async (base: string): Promise<number> => (await fetch(`${base}/readyz`)).status;
 
@@ -181,7 +165,7 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
     const placed = await Promise.all((await Promise.all(before)).map((res) => api.json<Order>(res, 201)));
     const during = await Promise.all(Array.from({ length: 10 }, () => api.order(user, 30)));
     for (const order of await Promise.all(during.map((o) => api.getOrder(o.id)))) expect(order.status).to.equal('NEW');
-    await eventually(system.urls.orders, (s) => total(s, 'gozon_outbox_pending_messages') >= 10, 'outbox holding');
+    await scrapeUntil(system.urls.orders, (s) => total(s, 'gozon_outbox_pending_messages') >= 10, 'outbox holding');
     // The contract: ready only while its database and broker connections work.
     await untilReady(services(), 503, 10_000);
     // What needs only the database still works.
@@ -196,7 +180,7 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
     );
     await untilReady(services(), 200, 15_000);
     for (const base of services())
-      await eventually(base, (s) => total(s, 'gozon_outbox_pending_messages') === 0, `${base} outbox drained`);
+      await scrapeUntil(base, (s) => total(s, 'gozon_outbox_pending_messages') === 0, `${base} outbox drained`);
     await expectLedger(user, 600, finals);
     expectAllRunning();
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { GozonClient } from './client.js';
-import { scrape, total, type Sample } from './scrape.js';
+import { scrape, scrapeUntil, total, type Sample } from './scrape.js';
 import { ServerSystem } from './system.js';
 
 type LogLine = Record<string, unknown>;
@@ -17,22 +17,6 @@ const logLines = (output: string): LogLine[] =>
   });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Scrapes `base` until `check` holds of its samples; fails with the last value seen. */
-const eventually = async (
-  base: string,
-  check: (samples: Sample[]) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<Sample[]> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const samples = await scrape(base);
-    if (check(samples)) return samples;
-    if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms`);
-    await sleep(250);
-  }
-};
 
 describe('operability: metrics, logs and trace context across processes', function () {
   this.timeout(180_000);
@@ -55,7 +39,7 @@ describe('operability: metrics, logs and trace context across processes', functi
     const finals = await api.final(placed.map((o) => o.id));
     expect(finals.map((o) => o.status)).to.deep.equal(['FINISHED', 'FINISHED', 'CANCELLED']);
 
-    const orders = await eventually(
+    const orders = await scrapeUntil(
       system.urls.orders,
       (s) =>
         total(s, 'gozon_order_settle_duration_seconds_count') -
@@ -173,7 +157,7 @@ describe('operability: metrics, logs and trace context across processes', functi
     let placed: string[] = [];
     try {
       placed = (await Promise.all([api.order(user, 10), api.order(user, 20)])).map((o) => o.id);
-      const waiting = await eventually(
+      const waiting = await scrapeUntil(
         system.urls.orders,
         (s) =>
           total(s, 'gozon_orders_oldest_awaiting_age_seconds') >= 1.5 && total(s, 'gozon_orders_awaiting_outcome') >= 2,
@@ -186,7 +170,7 @@ describe('operability: metrics, logs and trace context across processes', functi
       await system.parts.payments.start();
     }
     await api.final(placed);
-    await eventually(
+    await scrapeUntil(
       system.urls.orders,
       (s) =>
         total(s, 'gozon_orders_oldest_awaiting_age_seconds') === 0 && total(s, 'gozon_orders_awaiting_outcome') === 0,
@@ -202,7 +186,7 @@ describe('operability: metrics, logs and trace context across processes', functi
     try {
       // Orders are still taken: the payment requests wait in the outbox.
       placed = (await Promise.all([api.order(user, 10), api.order(user, 20)])).map((o) => o.id);
-      const ageing = await eventually(
+      const ageing = await scrapeUntil(
         system.urls.orders,
         (s) =>
           total(s, 'gozon_outbox_oldest_pending_age_seconds') >= 1.5 && total(s, 'gozon_outbox_pending_messages') >= 2,
@@ -212,7 +196,7 @@ describe('operability: metrics, logs and trace context across processes', functi
     } finally {
       await link.restore();
     }
-    await eventually(
+    await scrapeUntil(
       system.urls.orders,
       (s) =>
         total(s, 'gozon_outbox_oldest_pending_age_seconds') === 0 && total(s, 'gozon_outbox_pending_messages') === 0,

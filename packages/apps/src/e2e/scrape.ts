@@ -30,3 +30,21 @@ export const scrape = async (base: string): Promise<Sample[]> => {
   if (res.status !== 200) throw new Error(`GET ${base}/metrics answered ${res.status}`);
   return parseExposition(await res.text());
 };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Scrapes `base` until `check` holds of its samples; fails with what it saw last. */
+export const scrapeUntil = async (
+  base: string,
+  check: (samples: Sample[]) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<Sample[]> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const samples = await scrape(base);
+    if (check(samples)) return samples;
+    if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+};
