@@ -1,4 +1,13 @@
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { isPermanentFailure, type BatchHandler, type MessageEnvelope, type MessageHandler } from '@gozon/core';
 import type { Logger } from 'pino';
 import { extractContext, traceFields, traceHeaders } from './tracing.js';
@@ -10,6 +19,28 @@ export interface MessageTelemetryOptions {
   /** Told of every message handled: its type, the use case's answer (or how it failed), how long. */
   readonly observe?: (handled: { type: string; outcome: string; seconds: number }) => void;
 }
+
+/** The consumer span of one message, a child of the context it came with. */
+const consumerSpan = (
+  options: MessageTelemetryOptions,
+  message: MessageEnvelope,
+  parent: Context,
+  extra: Attributes = {},
+): Span =>
+  options.tracer.startSpan(
+    `${options.queue} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.destination.name': options.queue,
+        'messaging.message.id': message.id,
+        'messaging.message.conversation_id': message.correlationId,
+        'messaging.operation.type': 'process',
+        ...extra,
+      },
+    },
+    parent,
+  );
 
 /**
  * Wraps a message use case as a handler: a consumer span continues the trace the message
@@ -25,19 +56,7 @@ export const handleWithTelemetry = (
   return async (message) => {
     const started = process.hrtime.bigint();
     const parent = extractContext(message.headers);
-    const span = options.tracer.startSpan(
-      `${options.queue} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.destination.name': options.queue,
-          'messaging.message.id': message.id,
-          'messaging.message.conversation_id': message.correlationId,
-          'messaging.operation.type': 'process',
-        },
-      },
-      parent,
-    );
+    const span = consumerSpan(options, message, parent);
     const active = trace.setSpan(parent, span);
     const traced: MessageEnvelope = { ...message, headers: { ...message.headers, ...traceHeaders(active) } };
     let outcome = 'failed';
@@ -85,20 +104,7 @@ export const handleBatchWithTelemetry = (
     const started = process.hrtime.bigint();
     const parents = messages.map((message) => extractContext(message.headers));
     const spans = messages.map((message, i) =>
-      options.tracer.startSpan(
-        `${options.queue} process`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.destination.name': options.queue,
-            'messaging.message.id': message.id,
-            'messaging.message.conversation_id': message.correlationId,
-            'messaging.operation.type': 'process',
-            'messaging.batch.message_count': messages.length,
-          },
-        },
-        parents[i],
-      ),
+      consumerSpan(options, message, parents[i]!, { 'messaging.batch.message_count': messages.length }),
     );
     const traced = messages.map((message, i): MessageEnvelope => ({
       ...message,
