@@ -17,6 +17,10 @@ const outDir = outIndex > 0 ? (process.argv[outIndex + 1] as string) : quick ? '
 // their output costs the load generator (which shares the cores) nothing. `--pipe-output` pipes
 // it into this process instead, as the end-to-end tests do.
 const pipeOutput = process.argv.includes('--pipe-output');
+// `--cpu-prof DIR`: every GoZon process writes a V8 CPU profile into DIR when it stops (open it in
+// Chrome's DevTools or speedscope for a flame graph).
+const profIndex = process.argv.indexOf('--cpu-prof');
+const profDir = profIndex > 0 ? (process.argv[profIndex + 1] as string) : undefined;
 const t = quick
   ? { raw: 2, publish: 3_000, proxy: 2, closed: 6, open: 4, users: 20, concurrency: 16 }
   : { raw: 10, publish: 20_000, proxy: 5, closed: 20, open: 15, users: 200, concurrency: 32 };
@@ -52,7 +56,11 @@ const main = async (): Promise<void> => {
   phase(
     `starting GoZon (separate processes, fresh databases and vhost; output ${logDir ? `to ${logDir}/<part>.log` : 'piped to the bench'})`,
   );
-  const system = await ServerSystem.start({ logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info', logDir });
+  const system = await ServerSystem.start({
+    logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    logDir,
+    nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+  });
   const client = new HttpClient();
   const gateway = system.gatewayUrl;
   try {

@@ -57,6 +57,8 @@ export class GozonProcess {
     readonly args: readonly string[] = [],
     /** Where the child writes its stdout and stderr (appended), instead of a pipe to this process. */
     readonly outputFile?: string,
+    /** Options for node itself, before the script (e.g. `--cpu-prof`). */
+    readonly nodeArgs: readonly string[] = [],
   ) {}
 
   /** What the process has written so far (its last few megabytes). */
@@ -70,7 +72,7 @@ export class GozonProcess {
     const file = this.outputFile ? openSync(this.outputFile, 'a') : undefined;
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [BIN, this.part, ...this.args], {
+      child = spawn(process.execPath, [...this.nodeArgs, BIN, this.part, ...this.args], {
         env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
         cwd: this.cwd,
         stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'],

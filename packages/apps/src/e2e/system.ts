@@ -20,6 +20,8 @@ export interface ServerSystemOptions {
    * process (whose CPU a load generator needs); `output` then reads the file.
    */
   readonly logDir?: string;
+  /** Options for node itself in every process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** The links between the services and the servers they use, as the options asked for. */
@@ -103,7 +105,7 @@ export class ServerSystem {
     };
     const logFile = (part: PartName) => (options.logDir ? join(options.logDir, `${part}.log`) : undefined);
     const spawnPart = (part: PartName, partEnv: NodeJS.ProcessEnv, health: string) =>
-      new GozonProcess(part, partEnv, health, undefined, [], logFile(part));
+      new GozonProcess(part, partEnv, health, undefined, [], logFile(part), options.nodeArgs);
     const parts = {
       payments: spawnPart('payments', paymentsEnv, `${urls.payments}/readyz`),
       orders: spawnPart('orders', ordersEnv, `${urls.orders}/readyz`),
