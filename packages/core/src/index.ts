@@ -6,6 +6,7 @@ export * from './shared/clock.js';
 export * from './shared/id-generator.js';
 export * from './shared/unit-of-work.js';
 export * from './shared/idempotency.js';
+export * from './shared/batch-reads.js';
 
 export * from './messaging/envelope.js';
 export * from './messaging/messages.js';

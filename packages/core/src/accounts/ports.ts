@@ -5,9 +5,11 @@ import type { Account, AccountSnapshot } from './account.js';
 export interface AccountRepository {
   /** The account, locked against concurrent writers until the transaction ends, or null. */
   get(userId: UserId): Promise<Account | null>;
+  /** Optional: the accounts of those users that have one, each locked as `get` locks it, in order of user. */
+  getMany?(userIds: readonly UserId[]): Promise<Map<UserId, Account>>;
   /** Inserts a new account; throws `account_exists` (conflict) if the user has one. */
   add(account: Account): Promise<void>;
-  /** Writes a changed account. */
+  /** Writes a changed account (an adapter may hold the write back until the commit). */
   save(account: Account): Promise<void>;
 }
 

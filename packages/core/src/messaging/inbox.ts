@@ -6,4 +6,10 @@ export interface Inbox {
    * recording the same id waits for this one and then sees it.
    */
   record(consumer: string, messageId: string): Promise<boolean>;
+  /**
+   * Optional: records several ids at once, as `record` would one after the other (a repeat within
+   * the list is a repeat); true for each id seen for the first time. Batch consumers use it when
+   * it is there, to spend one round trip on a whole batch instead of one per message.
+   */
+  recordAll?(consumer: string, messageIds: readonly string[]): Promise<boolean[]>;
 }

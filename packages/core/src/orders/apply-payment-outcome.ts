@@ -1,3 +1,4 @@
+import { loadAll, recordAll } from '../shared/batch-reads.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { OrderId } from '../shared/ids.js';
@@ -5,6 +6,7 @@ import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { MessageEnvelope } from '../messaging/envelope.js';
 import { parsePaymentOutcome, type PaymentOutcome } from '../messaging/messages.js';
+import type { Order } from './order.js';
 import type { OrdersTx } from './ports.js';
 
 export const ORDERS_CONSUMER = 'orders';
@@ -33,8 +35,9 @@ export class ApplyPaymentOutcome {
   }
 
   /**
-   * Applies several outcomes in one transaction, all or none, each as `execute` would. Orders are
-   * locked in one order (by id), so concurrent batches never wait on each other in a cycle.
+   * Applies several outcomes in one transaction, all or none, each as `execute` would. The inbox
+   * records and the orders are loaded for the whole batch at once (orders locked in one order, by
+   * id, so concurrent batches never wait on each other in a cycle), then each outcome is applied.
    */
   async executeAll(messages: readonly MessageEnvelope[]): Promise<OutcomeResult[]> {
     const outcomes = messages.map((message, i) => {
@@ -44,9 +47,20 @@ export class ApplyPaymentOutcome {
     const order = [...outcomes].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
     const settled: OrderSettled[] = [];
     const results = await this.uow.run(async (tx) => {
+      const fresh = await recordAll(
+        tx.inbox,
+        ORDERS_CONSUMER,
+        order.map(({ message }) => message.id),
+      );
+      const orders = await loadAll(
+        tx.orders,
+        order.filter((_, j) => fresh[j]).map(({ orderId }) => orderId),
+      );
       const applied: OutcomeResult[] = [];
-      for (const { message, outcome, orderId, i } of order) {
-        applied[i] = await this.apply(tx, message, outcome, orderId, settled);
+      for (const [j, { outcome, orderId, i }] of order.entries()) {
+        applied[i] = fresh[j]
+          ? await this.apply(tx, orders.get(orderId) ?? null, outcome, orderId, settled)
+          : 'duplicate';
       }
       return applied;
     });
@@ -57,13 +71,11 @@ export class ApplyPaymentOutcome {
 
   private async apply(
     tx: OrdersTx,
-    message: MessageEnvelope,
+    order: Order | null,
     outcome: PaymentOutcome,
     orderId: OrderId,
     settled: OrderSettled[],
   ): Promise<OutcomeResult> {
-    if (!(await tx.inbox.record(ORDERS_CONSUMER, message.id))) return 'duplicate';
-    const order = await tx.orders.get(orderId);
     if (!order) {
       throw new DomainError('validation', 'order_not_found', `payment outcome for unknown order ${orderId}`);
     }

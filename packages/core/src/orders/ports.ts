@@ -8,7 +8,12 @@ import type { Order, OrderSnapshot } from './order.js';
 export interface OrderRepository {
   /** The order, locked for the rest of the transaction, or null. */
   get(id: OrderId): Promise<Order | null>;
-  /** Inserts a new order or writes a changed one. */
+  /** Optional: the orders of those ids that exist, each locked as `get` locks it, in order of id. */
+  getMany?(ids: readonly OrderId[]): Promise<Map<OrderId, Order>>;
+  /**
+   * Inserts a new order or writes a changed one. An adapter may hold writes back until the
+   * transaction commits (their errors then surface from the unit of work's `run`).
+   */
   save(order: Order): Promise<void>;
 }
 

@@ -1,3 +1,5 @@
+import type { Account } from '../accounts/account.js';
+import { loadAll, recordAll } from '../shared/batch-reads.js';
 import type { Clock } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/id-generator.js';
 import { OrderId, UserId } from '../shared/ids.js';
@@ -50,13 +52,15 @@ export class ChargeOnPaymentRequested {
   ) {}
 
   async execute(message: MessageEnvelope): Promise<ChargeResult> {
-    const request = parse(message);
-    return this.uow.run((tx) => this.charge(tx, request));
+    const [result] = await this.executeAll([message]);
+    return result as ChargeResult;
   }
 
   /**
-   * Handles several requests in one transaction, all or none, each as `execute` would. Accounts
-   * are locked in one order (by user), so concurrent batches never wait on each other in a cycle.
+   * Handles several requests in one transaction, all or none, each as `execute` would. It reads
+   * first and writes after: the inbox records, the payments already decided and the accounts to
+   * debit are each loaded for the whole batch at once (accounts locked in one order, by user, so
+   * concurrent batches never wait on each other in a cycle), then each request is decided in turn.
    */
   async executeAll(messages: readonly MessageEnvelope[]): Promise<ChargeResult[]> {
     const requests = messages.map(parse);
@@ -64,22 +68,44 @@ export class ChargeOnPaymentRequested {
       .map((request, i) => ({ request, i }))
       .sort((a, b) => compare(a.request.userId, b.request.userId) || compare(a.request.orderId, b.request.orderId));
     return this.uow.run(async (tx) => {
+      const fresh = await recordAll(
+        tx.inbox,
+        PAYMENTS_CONSUMER,
+        order.map(({ request }) => request.message.id),
+      );
+      const wanted = order.filter((_, j) => fresh[j]).map(({ request }) => request);
+      const payments = await loadAll(
+        tx.payments,
+        wanted.map((request) => request.orderId),
+      );
+      const accounts = await loadAll(
+        tx.accounts,
+        wanted.filter((request) => !payments.has(request.orderId)).map((request) => request.userId),
+      );
       const results: ChargeResult[] = [];
-      for (const { request, i } of order) results[i] = await this.charge(tx, request);
+      for (const [j, { request, i }] of order.entries()) {
+        results[i] = fresh[j] ? await this.charge(tx, request, payments, accounts) : 'duplicate';
+      }
       return results;
     });
   }
 
-  private async charge(tx: PaymentsTx, { message, orderId, userId, amount }: Request): Promise<ChargeResult> {
-    if (!(await tx.inbox.record(PAYMENTS_CONSUMER, message.id))) return 'duplicate';
+  private async charge(
+    tx: PaymentsTx,
+    { message, orderId, userId, amount }: Request,
+    payments: Map<OrderId, Payment>,
+    accounts: Map<UserId, Account>,
+  ): Promise<ChargeResult> {
     const now = this.clock.now();
-    let payment = await tx.payments.get(orderId);
+    let payment = payments.get(orderId) ?? null;
     const repeated = payment !== null;
     if (!payment) {
-      const account = await tx.accounts.get(userId);
+      const account = accounts.get(userId) ?? null;
       payment = Payment.decide({ orderId, userId, amount, account, now });
       if (account && payment.succeeded) await tx.accounts.save(account);
       await tx.payments.add(payment);
+      // A second request for this order in the same batch finds it decided.
+      payments.set(orderId, payment);
     }
     const decided = payment.snapshot();
     const body: PaymentSucceeded | PaymentFailed = decided.failureReason

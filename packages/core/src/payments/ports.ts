@@ -9,7 +9,12 @@ import type { Payment } from './payment.js';
 export interface PaymentRepository {
   /** The payment decided for an order, or null. */
   get(orderId: OrderId): Promise<Payment | null>;
-  /** Inserts a payment; throws `payment_exists` (conflict) if the order has one already. */
+  /** Optional: the payments decided for those orders, where there is one. */
+  getMany?(orderIds: readonly OrderId[]): Promise<Map<OrderId, Payment>>;
+  /**
+   * Inserts a payment; throws `payment_exists` (conflict) if the order has one already, from the
+   * call or, where the adapter holds writes back until the commit, from the unit of work's `run`.
+   */
   add(payment: Payment): Promise<void>;
 }
 
