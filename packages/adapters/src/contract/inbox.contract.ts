@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { recordAll } from '@gozon/core';
 import { Boom, rejectionOf, type Factory, type MessagingTx, type StoreFixture } from './fixtures.js';
 
 /** The inbox: one row per (consumer, message id), written with the effect or not at all. */
@@ -36,6 +37,25 @@ export const describeInboxContract = <Tx extends MessagingTx>(name: string, make
       });
       expect(await rejectionOf(attempt)).to.be.instanceOf(Boom);
       expect(await record('payments', id)).to.equal(true);
+    });
+
+    it('records a batch at once, as one record after another: repeats earlier or within it are refused', async () => {
+      const [a, b, c] = [1, 2, 3].map(() => globalThis.crypto.randomUUID()) as [string, string, string];
+      expect(await record('payments', b)).to.equal(true);
+      const fresh = await store.uow.run((tx) => recordAll(tx.inbox, 'payments', [c, a, b, a]));
+      expect(fresh).to.deep.equal([true, true, false, false]);
+      expect(await record('payments', c)).to.equal(false);
+      expect(await record('orders', c)).to.equal(true);
+    });
+
+    it('forgets a batch whose transaction failed', async () => {
+      const ids = [1, 2].map(() => globalThis.crypto.randomUUID());
+      const attempt = store.uow.run(async (tx) => {
+        await recordAll(tx.inbox, 'payments', ids);
+        throw new Boom();
+      });
+      expect(await rejectionOf(attempt)).to.be.instanceOf(Boom);
+      expect(await store.uow.run((tx) => recordAll(tx.inbox, 'payments', ids))).to.deep.equal([true, true]);
     });
 
     it('lets exactly one of many concurrent deliveries of a message through', async () => {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import type { Order } from '@gozon/core';
-import { UserId } from '@gozon/core';
+import { DomainError, loadAll, UserId } from '@gozon/core';
 import {
   anOrder,
+  aPaymentRequest,
   Boom,
   FIXED_NOW,
   rejectionOf,
@@ -67,6 +68,46 @@ export const describeOrderStoreContract = (name: string, make: Factory<OrdersSto
       );
       expect(listed.every((o) => o.userId === user)).to.equal(true);
       expect(await store.queries.listByUser(UserId('nobody-has-this-user'))).to.deep.equal([]);
+    });
+
+    it('loads many orders at once, leaving out ids that have none', async () => {
+      const orders = [anOrder(), anOrder({ amount: 7 })];
+      await store.uow.run(async (tx) => {
+        for (const order of orders) await tx.orders.save(order);
+      });
+      const missing = anOrder().id;
+      const loaded = await store.uow.run((tx) => loadAll(tx.orders, [orders[1]!.id, missing, orders[0]!.id]));
+      expect([...loaded.keys()].sort()).to.deep.equal(orders.map((o) => o.id).sort());
+      for (const order of orders) expect(loaded.get(order.id)?.snapshot()).to.deep.equal(order.snapshot());
+    });
+
+    it('writes an order saved twice in one transaction as last saved', async () => {
+      const order = anOrder();
+      await store.uow.run(async (tx) => {
+        await tx.orders.save(order);
+        order.finish(new Date(FIXED_NOW.getTime() + 1_000));
+        await tx.orders.save(order);
+      });
+      expect((await store.queries.byId(order.id))?.status).to.equal('FINISHED');
+    });
+
+    it('keeps neither the order nor its outbox row when the outbox refuses the message', async () => {
+      const taken = aPaymentRequest();
+      await store.uow.run((tx) => tx.outbox.append(taken));
+      const order = anOrder();
+      const attempt = store.uow.run(async (tx) => {
+        await tx.orders.save(order);
+        await tx.outbox.append(aPaymentRequest());
+        await tx.outbox.append({
+          ...aPaymentRequest(),
+          envelope: { ...aPaymentRequest().envelope, id: taken.envelope.id },
+        });
+      });
+      expect(await rejectionOf(attempt))
+        .to.be.instanceOf(DomainError)
+        .with.property('code', 'message_exists');
+      expect(await store.queries.byId(order.id)).to.equal(null);
+      expect(await store.outbox.pending()).to.equal(1);
     });
 
     it('keeps nothing of a transaction that failed', async () => {

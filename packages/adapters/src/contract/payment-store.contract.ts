@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Account, DomainError, Money, Payment, type Account as AccountT } from '@gozon/core';
+import { Account, DomainError, loadAll, Money, Payment, type Account as AccountT } from '@gozon/core';
 import {
   Boom,
   FIXED_NOW,
@@ -74,6 +74,55 @@ export const describePaymentStoreContract = (name: string, make: Factory<Payment
       const loaded = await store.uow.run((tx) => tx.payments.get(orderId));
       expect(loaded?.snapshot().status).to.equal('FAILED');
       expect(loaded?.snapshot().failureReason).to.equal('account_not_found');
+    });
+
+    it('loads many accounts and payments at once, leaving out those that do not exist', async () => {
+      const [rich, poor] = [await openWith(900), await openWith(5)];
+      const nobody = uniqueUser();
+      const accounts = await store.uow.run((tx) => loadAll(tx.accounts, [poor.userId, nobody, rich.userId]));
+      expect([...accounts.values()].map((a) => a.snapshot()).sort((a, b) => a.balance - b.balance)).to.deep.equal([
+        poor.snapshot(),
+        rich.snapshot(),
+      ]);
+      const orderId = newOrderId();
+      const payment = Payment.decide({
+        orderId,
+        userId: rich.userId,
+        amount: Money.amount(1),
+        account: null,
+        now: FIXED_NOW,
+      });
+      await store.uow.run((tx) => tx.payments.add(payment));
+      const payments = await store.uow.run((tx) => loadAll(tx.payments, [newOrderId(), orderId]));
+      expect([...payments.keys()]).to.deep.equal([orderId]);
+      expect(payments.get(orderId)?.snapshot()).to.deep.equal(payment.snapshot());
+    });
+
+    it('writes an account saved twice in one transaction as last saved', async () => {
+      const account = await openWith(1000);
+      await store.uow.run(async (tx) => {
+        const loaded = (await tx.accounts.get(account.userId)) as AccountT;
+        loaded.deposit(Money.amount(1));
+        await tx.accounts.save(loaded);
+        loaded.deposit(Money.amount(10));
+        await tx.accounts.save(loaded);
+      });
+      expect((await store.queries.byUser(account.userId))?.balance).to.equal(1011);
+    });
+
+    it('refuses two payments for one order in one transaction, keeping neither', async () => {
+      const account = await openWith(500);
+      const orderId = newOrderId();
+      const decide = () =>
+        Payment.decide({ orderId, userId: account.userId, amount: Money.amount(100), account: null, now: FIXED_NOW });
+      const err = await rejectionOf(
+        store.uow.run(async (tx) => {
+          await tx.payments.add(decide());
+          await tx.payments.add(decide());
+        }),
+      );
+      expect(err).to.be.instanceOf(DomainError).with.property('code', 'payment_exists');
+      expect(await store.uow.run((tx) => tx.payments.get(orderId))).to.equal(null);
     });
 
     it('rolls back a debit and its payment together', async () => {

@@ -7,11 +7,13 @@ import {
   type IdempotencyStore,
   type Inbox,
   type OrderRepository,
+  type OrderId,
   type OrdersTx,
   type Outbox,
   type PaymentRepository,
   type PaymentsTx,
   type UnitOfWork,
+  type UserId,
 } from '@gozon/core';
 import type { InMemoryDatabase } from './database.js';
 
@@ -36,6 +38,15 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
           const row = db.orders.get(id);
           return row ? Order.rehydrate({ ...row }) : null;
         },
+        getMany: async (ids) => {
+          guard();
+          const found = new Map<OrderId, Order>();
+          for (const id of ids) {
+            const row = db.orders.get(id);
+            if (row) found.set(id, Order.rehydrate({ ...row }));
+          }
+          return found;
+        },
         save: async (order) => {
           guard();
           db.orders.set(order.id, order.snapshot());
@@ -46,6 +57,15 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
           guard();
           const row = db.accounts.get(userId);
           return row ? Account.rehydrate(row) : null;
+        },
+        getMany: async (userIds) => {
+          guard();
+          const found = new Map<UserId, Account>();
+          for (const userId of userIds) {
+            const row = db.accounts.get(userId);
+            if (row) found.set(userId, Account.rehydrate(row));
+          }
+          return found;
         },
         add: async (account) => {
           guard();
@@ -64,6 +84,15 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
           guard();
           const row = db.payments.get(orderId);
           return row ? Payment.rehydrate({ ...row }) : null;
+        },
+        getMany: async (orderIds) => {
+          guard();
+          const found = new Map<OrderId, Payment>();
+          for (const orderId of orderIds) {
+            const row = db.payments.get(orderId);
+            if (row) found.set(orderId, Payment.rehydrate({ ...row }));
+          }
+          return found;
         },
         add: async (payment) => {
           guard();
@@ -89,13 +118,20 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
           });
         },
       };
+      const record = (consumer: string, messageId: string): boolean => {
+        const k = key(consumer, messageId);
+        if (db.inbox.has(k)) return false;
+        db.inbox.set(k, { at: new Date() });
+        return true;
+      };
       const inbox: Inbox = {
         record: async (consumer, messageId) => {
           guard();
-          const k = key(consumer, messageId);
-          if (db.inbox.has(k)) return false;
-          db.inbox.set(k, { at: new Date() });
-          return true;
+          return record(consumer, messageId);
+        },
+        recordAll: async (consumer, messageIds) => {
+          guard();
+          return messageIds.map((messageId) => record(consumer, messageId));
         },
       };
       const idempotency: IdempotencyStore = {

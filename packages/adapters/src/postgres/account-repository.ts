@@ -1,10 +1,23 @@
 import { Account, conflict, type AccountRepository, type UserId } from '@gozon/core';
+import { PendingWrites, type RowWrite } from './pending-writes.js';
 import { isUniqueViolation, type SqlClient } from './sql.js';
 import { toAccount } from './rows.js';
 
-/** Accounts on the transaction's client. */
+/** New balances of existing accounts. */
+export const ACCOUNT_BALANCES: RowWrite = {
+  table: 'accounts',
+  sql: (rows) =>
+    `UPDATE accounts AS a SET balance = r.balance, updated_at = now()
+     FROM json_to_recordset(${rows}) AS r(user_id text, balance bigint) WHERE a.user_id = r.user_id`,
+  mustMatch: 'an account saved does not exist; add it before saving it',
+};
+
+/** Accounts on the transaction's client; saves go with the transaction's other writes. */
 export class PgAccountRepository implements AccountRepository {
-  constructor(private readonly client: SqlClient) {}
+  constructor(
+    private readonly client: SqlClient,
+    private readonly writes: PendingWrites = new PendingWrites(false),
+  ) {}
 
   async get(userId: UserId): Promise<Account | null> {
     // The row lock is what serialises concurrent debits of one balance.
@@ -12,6 +25,21 @@ export class PgAccountRepository implements AccountRepository {
       userId,
     ]);
     return rows[0] ? Account.rehydrate(toAccount(rows[0])) : null;
+  }
+
+  async getMany(userIds: readonly UserId[]): Promise<Map<UserId, Account>> {
+    const found = new Map<UserId, Account>();
+    if (userIds.length === 0) return found;
+    // Locked in one order, so two transactions locking overlapping sets never wait on each other in a cycle.
+    const { rows } = await this.client.query(
+      'SELECT user_id, balance FROM accounts WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE',
+      [userIds],
+    );
+    for (const row of rows) {
+      const account = Account.rehydrate(toAccount(row));
+      found.set(account.userId, account);
+    }
+    return found;
   }
 
   async add(account: Account): Promise<void> {
@@ -26,10 +54,7 @@ export class PgAccountRepository implements AccountRepository {
 
   async save(account: Account): Promise<void> {
     const a = account.snapshot();
-    const { rowCount } = await this.client.query(
-      'UPDATE accounts SET balance = $2, updated_at = now() WHERE user_id = $1',
-      [a.userId, a.balance],
-    );
-    if (rowCount !== 1) throw new Error(`account ${a.userId} does not exist; add it before saving it`);
+    this.writes.add(ACCOUNT_BALANCES, a.userId, { user_id: a.userId, balance: a.balance });
+    await this.writes.settle(this.client);
   }
 }

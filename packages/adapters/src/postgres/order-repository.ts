@@ -1,10 +1,25 @@
 import { isUuid, Order, type OrderId, type OrderRepository } from '@gozon/core';
+import { PendingWrites, type RowWrite } from './pending-writes.js';
 import { ORDER_COLUMNS, toOrder } from './rows.js';
 import type { SqlClient } from './sql.js';
 
-/** Orders on the transaction's client. */
+/** Orders, new or changed: only what may change is overwritten; id, user, amount and creation time are set once. */
+export const ORDER_ROWS: RowWrite = {
+  table: 'orders',
+  sql: (rows) =>
+    `INSERT INTO orders (${ORDER_COLUMNS})
+     SELECT ${ORDER_COLUMNS} FROM json_to_recordset(${rows}) AS r(id uuid, user_id text, amount bigint,
+       description text, status text, failure_reason text, created_at timestamptz, updated_at timestamptz)
+     ON CONFLICT (id) DO UPDATE
+       SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason, updated_at = EXCLUDED.updated_at`,
+};
+
+/** Orders on the transaction's client; writes go with the transaction's other writes. */
 export class PgOrderRepository implements OrderRepository {
-  constructor(private readonly client: SqlClient) {}
+  constructor(
+    private readonly client: SqlClient,
+    private readonly writes: PendingWrites = new PendingWrites(false),
+  ) {}
 
   async get(id: OrderId): Promise<Order | null> {
     if (!isUuid(id)) return null;
@@ -13,14 +28,33 @@ export class PgOrderRepository implements OrderRepository {
     return rows[0] ? Order.rehydrate(toOrder(rows[0])) : null;
   }
 
+  async getMany(ids: readonly OrderId[]): Promise<Map<OrderId, Order>> {
+    const found = new Map<OrderId, Order>();
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return found;
+    const { rows } = await this.client.query(
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [valid],
+    );
+    for (const row of rows) {
+      const order = Order.rehydrate(toOrder(row));
+      found.set(order.id, order);
+    }
+    return found;
+  }
+
   async save(order: Order): Promise<void> {
     const o = order.snapshot();
-    // Only what may change is overwritten; id, user, amount and creation time are set once.
-    await this.client.query(
-      `INSERT INTO orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (id) DO UPDATE
-         SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason, updated_at = EXCLUDED.updated_at`,
-      [o.id, o.userId, o.amount, o.description, o.status, o.failureReason, o.createdAt, o.updatedAt],
-    );
+    this.writes.add(ORDER_ROWS, o.id, {
+      id: o.id,
+      user_id: o.userId,
+      amount: o.amount,
+      description: o.description,
+      status: o.status,
+      failure_reason: o.failureReason,
+      created_at: o.createdAt,
+      updated_at: o.updatedAt,
+    });
+    await this.writes.settle(this.client);
   }
 }

@@ -1,46 +1,47 @@
 import { conflict, type OutgoingMessage, type Outbox } from '@gozon/core';
-import { json } from './rows.js';
-import { isUniqueViolation, type SqlClient } from './sql.js';
+import { PendingWrites, type RowWrite } from './pending-writes.js';
+import type { SqlClient } from './sql.js';
 
 /** The channel relays listen on for "the outbox has new rows". */
 export const DEFAULT_OUTBOX_CHANNEL = 'gozon_outbox';
 
-const INSERT = `INSERT INTO outbox (message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers)
-  VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)`;
+/** Outbox rows, in the order appended (their positions follow it). */
+export const OUTBOX_ROWS: RowWrite = {
+  table: 'outbox',
+  sql: (rows) =>
+    `INSERT INTO outbox (message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers)
+     SELECT message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers
+     FROM json_to_recordset(${rows}) AS r(message_id text, routing_key text, type text, correlation_id text,
+       causation_id text, occurred_at timestamptz, payload jsonb, headers jsonb)`,
+  onUniqueViolation: (detail) => conflict('message_exists', `a message is in the outbox already (${detail})`),
+};
 
-const INSERT_AND_NOTIFY = `WITH appended AS (${INSERT} RETURNING 1) SELECT pg_notify($9, '') FROM appended`;
-
-/** The transaction side of the outbox: rows become visible to relays when the transaction commits. */
+/**
+ * The transaction side of the outbox: rows become visible to relays when the transaction commits.
+ * They go with the transaction's other writes, and with them a NOTIFY on the channel: Postgres
+ * delivers it only when (and if) the transaction commits, and folds repeats into one.
+ */
 export class PgOutbox implements Outbox {
   /** `channel` null: append without notifying (relays then rely on polling). */
   constructor(
     private readonly client: SqlClient,
     private readonly channel: string | null = DEFAULT_OUTBOX_CHANNEL,
+    private readonly writes: PendingWrites = new PendingWrites(false),
   ) {}
 
   async append(message: OutgoingMessage): Promise<void> {
     const e = message.envelope;
-    const params = [
-      e.id,
-      message.routingKey,
-      e.type,
-      e.correlationId,
-      e.causationId ?? null,
-      e.occurredAt,
-      json(e.payload),
-      json(e.headers ?? {}),
-    ];
-    try {
-      // With a channel, the row and its NOTIFY go in one statement: one round trip, not two.
-      // Postgres delivers a notification only when (and if) the transaction commits, and folds
-      // repeats within one transaction into one.
-      await this.client.query(
-        this.channel === null ? INSERT : INSERT_AND_NOTIFY,
-        this.channel === null ? params : [...params, this.channel],
-      );
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('message_exists', `message ${e.id} is in the outbox already`);
-      throw err;
-    }
+    this.writes.add(OUTBOX_ROWS, e.id, {
+      message_id: e.id,
+      routing_key: message.routingKey,
+      type: e.type,
+      correlation_id: e.correlationId,
+      causation_id: e.causationId ?? null,
+      occurred_at: e.occurredAt,
+      payload: e.payload,
+      headers: e.headers ?? {},
+    });
+    if (this.channel !== null) this.writes.announce(this.channel);
+    await this.writes.settle(this.client);
   }
 }

@@ -1,7 +1,27 @@
 import { expect } from 'chai';
 import { Boom, rejectionOf } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { PgDatabase, type SqlClient } from './index.js';
+import { Account, loadAll, Money, Order, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { aPaymentRequest, FIXED_NOW } from '../contract/fixtures.js';
+import { ordersUnitOfWork, paymentsUnitOfWork, PgDatabase, type SqlClient, type SqlDatabase } from './index.js';
+
+/** `db`, telling `seen` the first words of every statement it and its transactions send. */
+const counting = (db: SqlDatabase, seen: string[]): SqlDatabase => {
+  const note = (text: string) => seen.push(text.trim().split(/\s+/).slice(0, 2).join(' '));
+  return {
+    query: (text, params) => (note(text), db.query(text, params)),
+    exec: (script) => db.exec(script),
+    close: () => db.close(),
+    transaction: (work) =>
+      db.transaction((client) => {
+        note('BEGIN');
+        return work({
+          query: (text, params) => (note(text), client.query(text, params)),
+          exec: (script) => client.exec(script),
+        }).then((result) => (note('COMMIT'), result));
+      }),
+  };
+};
 
 describe('postgres transactions', function () {
   this.timeout(30_000);
@@ -11,6 +31,59 @@ describe('postgres transactions', function () {
   });
   after(async () => {
     await t?.drop();
+  });
+
+  it('sends a unit of work that only writes as one statement, and one that reads first as BEGIN, reads, one write, COMMIT', async () => {
+    const seen: string[] = [];
+    const uow = ordersUnitOfWork(counting(t.db, seen));
+    const order = Order.place({
+      id: OrderId(globalThis.crypto.randomUUID()),
+      userId: UserId('round-trips'),
+      amount: Money.amount(5),
+      description: '',
+      now: FIXED_NOW,
+    });
+    const request = aPaymentRequest();
+    await uow.run(async (tx) => {
+      await tx.orders.save(order);
+      await tx.outbox.append(request);
+    });
+    expect(seen).to.deep.equal(['WITH w0']);
+    seen.length = 0;
+    await uow.run(async (tx) => {
+      expect(await recordAll(tx.inbox, 'orders', [request.envelope.id, 'another'])).to.deep.equal([true, true]);
+      const loaded = (await loadAll(tx.orders, [order.id])).get(order.id) as Order;
+      loaded.finish(FIXED_NOW);
+      await tx.orders.save(loaded);
+      await tx.outbox.append(aPaymentRequest());
+    });
+    expect(seen).to.deep.equal(['BEGIN', 'INSERT INTO', 'SELECT id,', 'WITH w0', 'COMMIT']);
+    const { rows } = await t.db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [order.id]);
+    expect(rows[0]?.status).to.equal('FINISHED');
+  });
+
+  it('refuses to save an account that does not exist, at the commit', async () => {
+    const payments = await createTestDatabase('payments');
+    try {
+      const missing = Payment.decide({
+        orderId: OrderId(globalThis.crypto.randomUUID()),
+        userId: UserId('nobody'),
+        amount: Money.amount(1),
+        account: null,
+        now: FIXED_NOW,
+      });
+      const err = await rejectionOf(
+        paymentsUnitOfWork(payments.db).run(async (tx) => {
+          await tx.payments.add(missing);
+          await tx.accounts.save(Account.open(UserId('nobody')));
+        }),
+      );
+      expect(String(err)).to.match(/does not exist/);
+      const { rows } = await payments.db.query('SELECT 1 FROM payments');
+      expect(rows).to.have.length(0);
+    } finally {
+      await payments.drop();
+    }
   });
 
   it('refuses a query on a transaction that has ended', async () => {

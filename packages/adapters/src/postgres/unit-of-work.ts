@@ -5,20 +5,83 @@ import { PgInbox } from './inbox.js';
 import { DEFAULT_OUTBOX_CHANNEL, PgOutbox } from './outbox.js';
 import { PgOrderRepository } from './order-repository.js';
 import { PgPaymentRepository } from './payment-repository.js';
+import { PendingWrites } from './pending-writes.js';
 import type { SqlClient, SqlDatabase } from './sql.js';
 
 /**
  * A unit of work on one pooled connection from BEGIN to COMMIT or ROLLBACK. `bind` builds a fresh
- * context for each run, with every repository on that run's connection.
+ * context for each run, with every repository on that run's connection and its pending writes.
+ *
+ * Writes that need no answer are held back (`PendingWrites`) and sent as one statement before the
+ * next query or at the commit. The transaction itself begins with the first query: a unit of work
+ * that only writes (placing an order) is one statement in a transaction of its own, one round
+ * trip instead of four; one that reads first runs BEGIN, its reads, its writes at once, COMMIT.
  */
 export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
   constructor(
     private readonly db: SqlDatabase,
-    private readonly bind: (client: SqlClient) => Tx,
+    private readonly bind: (client: SqlClient, writes: PendingWrites) => Tx,
   ) {}
 
-  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.db.transaction((client) => work(this.bind(client)));
+  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const writes = new PendingWrites();
+    let ended = false;
+    let opening: Promise<SqlClient> | undefined;
+    let settled: Promise<void> = Promise.resolve();
+    let finish: { commit: () => void; rollback: (err: unknown) => void } | undefined;
+    const open = (): Promise<SqlClient> =>
+      (opening ??= new Promise<SqlClient>((resolve, reject) => {
+        settled = this.db.transaction(
+          (client) =>
+            new Promise<void>((commit, rollback) => {
+              finish = { commit: () => commit(), rollback };
+              resolve(client);
+            }),
+        );
+        // No connection, or BEGIN failed: the query that asked for it fails with that error.
+        settled.catch(reject);
+      }));
+    const lazy: SqlClient = {
+      query: async <R>(text: string, params?: readonly unknown[]) => {
+        if (ended) throw new Error('the transaction has already ended');
+        const client = await open();
+        await writes.flush(client);
+        return client.query<R>(text, params);
+      },
+      exec: async (script) => {
+        if (ended) throw new Error('the transaction has already ended');
+        const client = await open();
+        await writes.flush(client);
+        await client.exec(script);
+      },
+    };
+    const abandon = async (err: unknown): Promise<never> => {
+      ended = true;
+      finish?.rollback(err);
+      await settled.catch(() => undefined);
+      throw err;
+    };
+    let result: T;
+    try {
+      result = await work(this.bind(lazy, writes));
+    } catch (err) {
+      return abandon(err);
+    }
+    if (!opening && !writes.checked) {
+      // Nothing read: the writes are one statement, atomic in a transaction of its own.
+      ended = true;
+      await writes.flush(this.db);
+      return result;
+    }
+    try {
+      await writes.flush(await open());
+    } catch (err) {
+      return abandon(err);
+    }
+    ended = true;
+    finish?.commit();
+    await settled;
+    return result;
   }
 }
 
@@ -32,19 +95,19 @@ const channelOf = (options: PgTxOptions): string | null =>
 
 export const ordersTx =
   (options: PgTxOptions = {}) =>
-  (client: SqlClient): OrdersTx => ({
-    orders: new PgOrderRepository(client),
-    outbox: new PgOutbox(client, channelOf(options)),
+  (client: SqlClient, writes?: PendingWrites): OrdersTx => ({
+    orders: new PgOrderRepository(client, writes),
+    outbox: new PgOutbox(client, channelOf(options), writes),
     inbox: new PgInbox(client),
     idempotency: new PgIdempotencyStore(client),
   });
 
 export const paymentsTx =
   (options: PgTxOptions = {}) =>
-  (client: SqlClient): PaymentsTx => ({
-    accounts: new PgAccountRepository(client),
-    payments: new PgPaymentRepository(client),
-    outbox: new PgOutbox(client, channelOf(options)),
+  (client: SqlClient, writes?: PendingWrites): PaymentsTx => ({
+    accounts: new PgAccountRepository(client, writes),
+    payments: new PgPaymentRepository(client, writes),
+    outbox: new PgOutbox(client, channelOf(options), writes),
     inbox: new PgInbox(client),
     idempotency: new PgIdempotencyStore(client),
   });

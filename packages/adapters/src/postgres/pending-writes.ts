@@ -1,0 +1,118 @@
+import { isUniqueViolation, type SqlClient } from './sql.js';
+
+/**
+ * A kind of row a transaction writes, for any number of rows in one statement: the rows travel as
+ * one JSON array parameter, unpacked by `json_to_recordset`, so the statement's text (and its
+ * prepared plan) is the same for one row or a hundred.
+ */
+export interface RowWrite {
+  /** The table written; a unique violation on it is reported through `onUniqueViolation`. */
+  readonly table: string;
+  /** The statement for the rows in the JSON parameter `param`: an INSERT or UPDATE, no WITH or RETURNING. */
+  readonly sql: (param: string) => string;
+  /** Set when each row must change exactly one row (an update of a row that must exist): the error's text. */
+  readonly mustMatch?: string;
+  /** The port's error for a unique violation on `table` (e.g. a conflict). */
+  readonly onUniqueViolation?: (detail: string) => Error;
+}
+
+interface Statement {
+  readonly text: string;
+  readonly params: unknown[];
+  readonly parts: readonly { readonly kind: RowWrite; readonly rows: number }[];
+}
+
+/**
+ * The writes of one transaction that need no answer, held back and sent together as one statement
+ * (a data-modifying WITH per kind of row) before the transaction's next query or at its commit.
+ * A unit of work that only writes (placing an order: its row and its outbox row) is then a single
+ * statement, atomic without BEGIN and COMMIT; a batch that reads first and writes after sends all
+ * its writes in one round trip. A row written twice (the same key) is written once, as last given.
+ *
+ * Immediate writes (`deferred: false`) are sent at once, one `add` per statement: what a
+ * repository does on a client outside any unit of work.
+ */
+export class PendingWrites {
+  private readonly kinds = new Map<RowWrite, Map<string, object>>();
+  private channel: string | null = null;
+
+  constructor(readonly deferred = true) {}
+
+  /**
+   * Holds `row` (a JSON object whose keys name the columns) for the next flush. A second row with
+   * the same key replaces the first (the last write of a row wins) unless the kind is an insert
+   * with a unique key (`onUniqueViolation`): that is refused at once, as the database would.
+   */
+  add(kind: RowWrite, key: string, row: object): void {
+    let rows = this.kinds.get(kind);
+    if (!rows) this.kinds.set(kind, (rows = new Map()));
+    if (rows.has(key) && kind.onUniqueViolation) throw kind.onUniqueViolation(`${key} twice in one transaction`);
+    rows.delete(key);
+    rows.set(key, row);
+  }
+
+  /** Sends a NOTIFY on `channel` with the next flush (delivered at commit). */
+  announce(channel: string): void {
+    this.channel = channel;
+  }
+
+  get empty(): boolean {
+    return this.kinds.size === 0;
+  }
+
+  /** Whether the next flush checks what it changed after the statement, which then needs a transaction around it. */
+  get checked(): boolean {
+    return [...this.kinds.keys()].some((kind) => kind.mustMatch !== undefined);
+  }
+
+  /** Sends what is pending as one statement on `client` (nothing if none is). */
+  async flush(client: SqlClient): Promise<void> {
+    const statement = this.take();
+    if (!statement) return;
+    let counts: Record<string, unknown> | undefined;
+    try {
+      ({
+        rows: [counts],
+      } = await client.query<Record<string, unknown>>(statement.text, statement.params));
+    } catch (err) {
+      throw translate(err, statement);
+    }
+    statement.parts.forEach(({ kind, rows }, i) => {
+      if (kind.mustMatch !== undefined && Number(counts?.[`w${i}`]) !== rows) throw new Error(kind.mustMatch);
+    });
+  }
+
+  /** After `add`: sends it at once when writes are immediate. */
+  async settle(client: SqlClient): Promise<void> {
+    if (!this.deferred) await this.flush(client);
+  }
+
+  private take(): Statement | null {
+    if (this.kinds.size === 0) return null;
+    // In a fixed order, so a given mix of kinds always makes the same text (and prepared plan).
+    const kinds = [...this.kinds].sort(([a], [b]) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
+    const channel = this.channel;
+    this.kinds.clear();
+    this.channel = null;
+    const params: unknown[] = [];
+    const parts = kinds.map(([kind, rows]) => {
+      params.push(JSON.stringify([...rows.values()]));
+      return { kind, rows: rows.size };
+    });
+    const ctes = parts.map(({ kind }, i) => `w${i} AS (${kind.sql(`$${i + 1}::json`)} RETURNING 1)`);
+    const selected = parts.map((_, i) => `(SELECT count(*) FROM w${i}) AS w${i}`);
+    if (channel !== null) {
+      params.push(channel);
+      selected.push(`pg_notify($${params.length}, '') AS notified`);
+    }
+    return { text: `WITH ${ctes.join(', ')} SELECT ${selected.join(', ')}`, params, parts };
+  }
+}
+
+/** A unique violation on a table whose kind has an error of its own becomes that error. */
+const translate = (err: unknown, statement: Statement): unknown => {
+  if (!isUniqueViolation(err)) return err;
+  const { table, detail } = err as { table?: unknown; detail?: unknown };
+  const kind = statement.parts.find((part) => part.kind.table === table)?.kind;
+  return kind?.onUniqueViolation ? kind.onUniqueViolation(typeof detail === 'string' ? detail : '') : err;
+};
