@@ -16,6 +16,7 @@ export * from './messaging/publisher.js';
 export * from './messaging/codec.js';
 export * from './messaging/relay-outbox.js';
 export * from './messaging/relay-loop.js';
+export * from './messaging/commit-dispatcher.js';
 export * from './messaging/retry-policy.js';
 export * from './messaging/poison.js';
 export * from './messaging/batcher.js';

@@ -1,4 +1,4 @@
-import { conflict, type OutgoingMessage, type Outbox } from '@gozon/core';
+import { conflict, type CommitDispatcher, type OutgoingMessage, type Outbox } from '@gozon/core';
 import { PendingWrites, type RowWrite } from './pending-writes.js';
 import type { SqlClient } from './sql.js';
 
@@ -16,6 +16,18 @@ export const OUTBOX_ROWS: RowWrite = {
   onUniqueViolation: (detail) => conflict('message_exists', `a message is in the outbox already (${detail})`),
 };
 
+/** Outbox rows appended already leased (for `lease_ms`, on the database's clock) to the process that will publish them. */
+export const LEASED_OUTBOX_ROWS: RowWrite = {
+  table: 'outbox',
+  sql: (rows) =>
+    `INSERT INTO outbox (message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers, leased_until)
+     SELECT message_id, routing_key, type, correlation_id, causation_id, occurred_at, payload, headers,
+       now() + lease_ms * interval '1 millisecond'
+     FROM json_to_recordset(${rows}) AS r(message_id text, routing_key text, type text, correlation_id text,
+       causation_id text, occurred_at timestamptz, payload jsonb, headers jsonb, lease_ms integer)`,
+  onUniqueViolation: (detail) => conflict('message_exists', `a message is in the outbox already (${detail})`),
+};
+
 /**
  * The transaction side of the outbox: rows become visible to relays when the transaction commits.
  * They go with the transaction's other writes, and with them a NOTIFY on the channel: Postgres
@@ -27,11 +39,15 @@ export class PgOutbox implements Outbox {
     private readonly client: SqlClient,
     private readonly channel: string | null = DEFAULT_OUTBOX_CHANNEL,
     private readonly writes: PendingWrites = new PendingWrites(false),
+    /** Publishes the message itself once the transaction commits (see `CommitDispatcher`). */
+    private readonly dispatcher?: CommitDispatcher,
   ) {}
 
   async append(message: OutgoingMessage): Promise<void> {
     const e = message.envelope;
-    this.writes.add(OUTBOX_ROWS, e.id, {
+    // Only a unit of work knows when its transaction commits; elsewhere the relay publishes.
+    const dispatcher = this.writes.deferred ? this.dispatcher : undefined;
+    const row = {
       message_id: e.id,
       routing_key: message.routingKey,
       type: e.type,
@@ -40,8 +56,14 @@ export class PgOutbox implements Outbox {
       occurred_at: e.occurredAt,
       payload: e.payload,
       headers: e.headers ?? {},
-    });
-    if (this.channel !== null) this.writes.announce(this.channel);
+    };
+    if (dispatcher) {
+      this.writes.add(LEASED_OUTBOX_ROWS, e.id, { ...row, lease_ms: dispatcher.options.leaseMs });
+      this.writes.afterCommit.push(() => dispatcher.dispatch([message]));
+    } else {
+      this.writes.add(OUTBOX_ROWS, e.id, row);
+      if (this.channel !== null) this.writes.announce(this.channel);
+    }
     await this.writes.settle(this.client);
   }
 }

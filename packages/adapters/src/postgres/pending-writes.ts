@@ -35,6 +35,8 @@ interface Statement {
 export class PendingWrites {
   private readonly kinds = new Map<RowWrite, Map<string, object>>();
   private channel: string | null = null;
+  /** What to do once the transaction has committed (never if it rolls back). */
+  readonly afterCommit: (() => void)[] = [];
 
   constructor(readonly deferred = true) {}
 
@@ -80,6 +82,17 @@ export class PendingWrites {
     statement.parts.forEach(({ kind, rows }, i) => {
       if (kind.mustMatch !== undefined && Number(counts?.[`w${i}`]) !== rows) throw new Error(kind.mustMatch);
     });
+  }
+
+  /** Runs what waited for the commit; a failure of one does not stop the others. */
+  committed(): void {
+    for (const task of this.afterCommit.splice(0)) {
+      try {
+        task();
+      } catch {
+        // After the commit nothing may fail the unit of work; the tasks report their own errors.
+      }
+    }
   }
 
   /** After `add`: sends it at once when writes are immediate. */

@@ -1,9 +1,16 @@
 import { expect } from 'chai';
 import { Boom, rejectionOf } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { Account, loadAll, Money, Order, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { Account, CommitDispatcher, loadAll, Money, Order, OrderId, Payment, recordAll, UserId } from '@gozon/core';
 import { aPaymentRequest, FIXED_NOW } from '../contract/fixtures.js';
-import { ordersUnitOfWork, paymentsUnitOfWork, PgDatabase, type SqlClient, type SqlDatabase } from './index.js';
+import {
+  ordersUnitOfWork,
+  paymentsUnitOfWork,
+  PgDatabase,
+  PgOutboxStore,
+  type SqlClient,
+  type SqlDatabase,
+} from './index.js';
 
 /** `db`, telling `seen` the first words of every statement it and its transactions send. */
 const counting = (db: SqlDatabase, seen: string[]): SqlDatabase => {
@@ -84,6 +91,44 @@ describe('postgres transactions', function () {
     } finally {
       await payments.drop();
     }
+  });
+
+  it('with a dispatcher: publishes a committed message after the commit, its row leased meanwhile and marked after', async () => {
+    const published: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const store = new PgOutboxStore(t.db);
+    const dispatcher = new CommitDispatcher(
+      store,
+      {
+        publish: async (messages) => {
+          await gate;
+          published.push(...messages.map((m) => m.envelope.id));
+        },
+      },
+      { leaseMs: 10_000, markDelayMs: 1 },
+    );
+    const uow = ordersUnitOfWork(t.db, { dispatcher });
+    const kept = aPaymentRequest();
+    const dropped = aPaymentRequest();
+    await uow.run((tx) => tx.outbox.append(kept));
+    await rejectionOf(
+      uow.run(async (tx) => {
+        await tx.outbox.append(dropped);
+        throw new Boom();
+      }),
+    );
+    // Leased to the dispatcher: no relay takes it while it is being published.
+    const claimed = (await store.claim(100, 10_000)).map((c) => c.envelope.id);
+    expect(claimed).to.not.include(kept.envelope.id);
+    release();
+    await dispatcher.stop();
+    expect(published).to.deep.equal([kept.envelope.id]);
+    const { rows } = await t.db.query<{ message_id: string; published: boolean }>(
+      'SELECT message_id, published_at IS NOT NULL AS published FROM outbox WHERE message_id = ANY($1::text[])',
+      [[kept.envelope.id, dropped.envelope.id]],
+    );
+    expect(rows).to.deep.equal([{ message_id: kept.envelope.id, published: true }]);
   });
 
   it('refuses a query on a transaction that has ended', async () => {

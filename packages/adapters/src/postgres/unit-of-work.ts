@@ -1,4 +1,4 @@
-import type { OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
+import type { CommitDispatcher, OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
 import { PgAccountRepository } from './account-repository.js';
 import { PgIdempotencyStore } from './idempotency-store.js';
 import { PgInbox } from './inbox.js';
@@ -71,6 +71,7 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
       // Nothing read: the writes are one statement, atomic in a transaction of its own.
       ended = true;
       await writes.flush(this.db);
+      writes.committed();
       return result;
     }
     try {
@@ -81,6 +82,7 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
     ended = true;
     finish?.commit();
     await settled;
+    writes.committed();
     return result;
   }
 }
@@ -88,6 +90,11 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
 export interface PgTxOptions {
   /** Where appends are announced; null to rely on polling alone. */
   readonly outboxChannel?: string | null;
+  /**
+   * Publishes appended messages once their transaction commits; their rows are appended leased to
+   * it for its `leaseMs` and not announced (the relay takes them only if that lease runs out).
+   */
+  readonly dispatcher?: CommitDispatcher;
 }
 
 const channelOf = (options: PgTxOptions): string | null =>
@@ -97,7 +104,7 @@ export const ordersTx =
   (options: PgTxOptions = {}) =>
   (client: SqlClient, writes?: PendingWrites): OrdersTx => ({
     orders: new PgOrderRepository(client, writes),
-    outbox: new PgOutbox(client, channelOf(options), writes),
+    outbox: new PgOutbox(client, channelOf(options), writes, options.dispatcher),
     inbox: new PgInbox(client),
     idempotency: new PgIdempotencyStore(client),
   });
@@ -107,7 +114,7 @@ export const paymentsTx =
   (client: SqlClient, writes?: PendingWrites): PaymentsTx => ({
     accounts: new PgAccountRepository(client, writes),
     payments: new PgPaymentRepository(client, writes),
-    outbox: new PgOutbox(client, channelOf(options), writes),
+    outbox: new PgOutbox(client, channelOf(options), writes, options.dispatcher),
     inbox: new PgInbox(client),
     idempotency: new PgIdempotencyStore(client),
   });

@@ -12,6 +12,7 @@ import {
   randomIds,
   RelayOutbox,
   systemClock,
+  type CommitDispatcher,
   type MessagePublisher,
   type OrderSettled,
   type MessageSubscriber,
@@ -40,17 +41,17 @@ export const clockModule = (): ContainerModule =>
  * A service's storage on the SQL seam: a Postgres server (pg) or the embedded PGlite, the same
  * adapters and migrations either way.
  */
-export const sqlModule = (service: ServiceName, db: SqlDatabase): ContainerModule =>
+export const sqlModule = (service: ServiceName, db: SqlDatabase, dispatcher?: CommitDispatcher): ContainerModule =>
   new ContainerModule(({ bind }) => {
     bind(Tokens.database).toConstantValue(db);
     bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db));
     // On the pool, not a transaction: each count commits before the handling it guards starts.
     bind(Tokens.deliveryCounter).toConstantValue(new PgDeliveryCounter(db));
     if (service === 'orders') {
-      bind(Tokens.ordersUow).toConstantValue(ordersUnitOfWork(db));
+      bind(Tokens.ordersUow).toConstantValue(ordersUnitOfWork(db, { dispatcher }));
       bind(Tokens.orderQueries).toConstantValue(new PgOrderQueries(db));
     } else {
-      bind(Tokens.paymentsUow).toConstantValue(paymentsUnitOfWork(db));
+      bind(Tokens.paymentsUow).toConstantValue(paymentsUnitOfWork(db, { dispatcher }));
       bind(Tokens.accountQueries).toConstantValue(new PgAccountQueries(db));
     }
   });

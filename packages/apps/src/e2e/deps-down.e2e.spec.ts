@@ -152,7 +152,11 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
     await untilReady(services(), 200, 10_000);
     const after = await api.order(user, 100);
     const finals = await settleAll(user, [accepted, after], 15_000);
-    expect(finals.map((o) => o.status)).to.deep.equal(['FINISHED', 'FINISHED']);
+    // The POST /orders answered 503 when its statement's answer timed out; the statement itself may
+    // still reach the database once it answers again and take effect (as any request whose last
+    // round trip timed out): the order is then taken, paid once and in the ledger.
+    expect(finals.length).to.be.within(2, 3);
+    expect(finals.every((o) => o.status === 'FINISHED')).to.equal(true);
     await expectLedger(user, 1_000, finals);
     expectAllRunning();
   });

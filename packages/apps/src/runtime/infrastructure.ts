@@ -14,6 +14,11 @@ export interface Infrastructure {
    */
   readonly guardedSubscriber?: ((counter: DeliveryCounter) => MessageSubscriber) | undefined;
   readonly broker: string;
+  /**
+   * Whether a service publishes what a transaction appended to its outbox as soon as it commits
+   * (`CommitDispatcher`), the relay taking only what that misses, rather than waking its relay.
+   */
+  readonly dispatchOnCommit?: boolean;
   /** True while the broker connection works. */
   brokerUp(): boolean;
   /** Calls `onNotify` after each commit that appended to the outbox; returns a stopper. */

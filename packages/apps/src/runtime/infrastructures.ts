@@ -23,6 +23,8 @@ export interface Broker {
   readonly publisher: Infrastructure['publisher'];
   readonly subscriber: Infrastructure['subscriber'];
   readonly guardedSubscriber?: Infrastructure['guardedSubscriber'];
+  /** Whether services publish what they append as soon as it commits (see `Infrastructure`). */
+  readonly dispatchOnCommit: boolean;
   up(): boolean;
   /** Routes failures of `queue` to `observer` (each service observes the queue it consumes). */
   observeFailures(queue: string, observer: FailureObserver): void;
@@ -58,6 +60,8 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
     );
     return {
       label: 'embedded (in-process direct bus)',
+      // The direct bus hands a message to its consumer within publish: the relay's pace suits it.
+      dispatchOnCommit: false,
       publisher: bus,
       subscriber: bus,
       up: () => true,
@@ -81,6 +85,7 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
   });
   return {
     label: `rabbitmq (AMQP_URL ${redactUrl(config.amqpUrl)}, exchange ${config.exchange})`,
+    dispatchOnCommit: true,
     publisher,
     subscriber,
     guardedSubscriber: (counter) => subscriber.withPoisonGuard({ counter, maxRedeliveries: config.maxRedeliveries }),
@@ -147,6 +152,7 @@ export const serviceInfrastructure = async (
     subscriber: broker.subscriber,
     guardedSubscriber: broker.guardedSubscriber,
     broker: broker.label,
+    dispatchOnCommit: broker.dispatchOnCommit,
     brokerUp: () => broker.up(),
     observeFailures: broker.observeFailures,
     queueDepth: broker.queueDepth,

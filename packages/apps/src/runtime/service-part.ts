@@ -1,6 +1,6 @@
 import { Container } from 'inversify';
-import { RelayLoop, type Subscription } from '@gozon/core';
-import { defaultRetention, migrate, PgRetention, type RetentionWindows } from '@gozon/adapters/postgres';
+import { CommitDispatcher, defaultCommitDispatcherOptions, RelayLoop, type Subscription } from '@gozon/core';
+import { defaultRetention, migrate, PgOutboxStore, PgRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 import type { Logger } from 'pino';
 import { clockModule, messagingModule, sqlModule, useCaseModule, type ServiceName } from '../container/modules.js';
 import { Tokens } from '../container/tokens.js';
@@ -38,11 +38,21 @@ export const startService = async (
   if (applied.length > 0) log.info({ service, migrations: applied }, 'migrations applied');
 
   const telemetry = serviceTelemetry(service, infra, log);
+  const publisher = telemetry.publisher(infra.publisher);
+  let wakeRelay = (): void => undefined;
+  // What a transaction appends is published once it commits; the relay takes only what that misses.
+  const dispatcher = infra.dispatchOnCommit
+    ? new CommitDispatcher(new PgOutboxStore(infra.db), publisher, {
+        ...defaultCommitDispatcherOptions,
+        onError: (err) => log.warn({ err: String(err) }, 'publishing on commit failed; the outbox relay takes over'),
+        onReleased: () => wakeRelay(),
+      })
+    : undefined;
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(clockModule(), sqlModule(service, infra.db));
+  container.load(clockModule(), sqlModule(service, infra.db, dispatcher));
   // On RabbitMQ, redeliveries of this service's queue are counted in its own database.
   const subscriber = infra.guardedSubscriber?.(container.get(Tokens.deliveryCounter)) ?? infra.subscriber;
-  container.load(messagingModule(telemetry.publisher(infra.publisher), subscriber));
+  container.load(messagingModule(publisher, subscriber));
   container.load(useCaseModule(service, { onOrderSettled: telemetry.onOrderSettled }));
 
   const ready = async (): Promise<boolean> => {
@@ -86,6 +96,7 @@ export const startService = async (
     onError: (err) => log.warn({ err: String(err) }, 'outbox relay step failed; backing off'),
   });
   relay.start();
+  wakeRelay = () => relay.wake();
   const unlisten = await infra.listen(() => relay.wake());
   const retention = new PgRetention(infra.db, retentionConfig.windows);
   const sweeper = setInterval(() => {
@@ -116,6 +127,7 @@ export const startService = async (
       clearInterval(sweeper);
       await server.stop();
       await subscription.close();
+      await dispatcher?.stop();
       await relay.stop();
       await unlisten();
       await infra.close();
