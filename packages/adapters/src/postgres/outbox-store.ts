@@ -3,18 +3,39 @@ import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
 import type { SqlDatabase } from './sql.js';
 
 // SKIP LOCKED lets concurrent relays take disjoint batches instead of queueing on each other;
-// RETURNING hands back the attempts as they were before this claim.
-const claimSql = (filter = ''): string =>
-  `UPDATE outbox SET leased_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1
+// RETURNING hands back the attempts as they were before this claim. The limit is written into the
+// text rather than bound: statements are prepared, and after a few runs Postgres may keep a
+// generic plan, which cannot see a bound LIMIT and guesses a tenth of the table; with the mark in
+// front it then hash-joins a sequential scan of the whole outbox, making every claim O(backlog).
+const claimSql = (limit: number, filter = ''): string =>
+  `UPDATE outbox SET leased_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1
    WHERE message_id IN (
      SELECT message_id FROM outbox
      WHERE published_at IS NULL AND leased_until <= now() ${filter}
      ORDER BY position
-     LIMIT $1
+     LIMIT ${limit}
      FOR UPDATE SKIP LOCKED)
    RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`;
 
-const CLAIM = claimSql();
+const statements = new Map<number, { claim: string; markAndClaim: string }>();
+
+/** The claim statements for batches of `limit` (a relay uses one size, so these are few). */
+const claimStatements = (limit: number): { claim: string; markAndClaim: string } => {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit ${limit} is not a positive integer`);
+  let found = statements.get(limit);
+  if (found === undefined) {
+    // Both parts of markAndClaim see the same snapshot, so its claim must skip the rows being
+    // marked itself (they are leased, unless the publish outlasted the lease).
+    found = {
+      claim: claimSql(limit),
+      markAndClaim: `WITH marked AS (
+         UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($2::text[]))
+       ${claimSql(limit, 'AND message_id <> ALL($2::text[])')}`,
+    };
+    statements.set(limit, found);
+  }
+  return found;
+};
 
 /**
  * The relay's side of a Postgres outbox. Each call is one short statement in its own
@@ -24,21 +45,15 @@ export class PgOutboxStore implements OutboxStore {
   constructor(private readonly db: SqlDatabase) {}
 
   async claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-    const { rows } = await this.db.query(CLAIM, [limit, leaseMs]);
+    const { rows } = await this.db.query(claimStatements(limit).claim, [leaseMs]);
     // RETURNING keeps no order of its own.
     return rows.map(toClaimed).sort((a, b) => a.position - b.position);
   }
 
   async markAndClaim(published: readonly string[], limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
     if (published.length === 0) return this.claim(limit, leaseMs);
-    // One statement: both parts see the same snapshot, so the claim must skip the rows being
-    // marked itself (they are leased, unless the publish outlasted the lease).
-    const { rows } = await this.db.query(
-      `WITH marked AS (
-         UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($3::text[]))
-       ${claimSql('AND message_id <> ALL($3::text[])')}`,
-      [limit, leaseMs, published],
-    );
+    // One statement, one round trip.
+    const { rows } = await this.db.query(claimStatements(limit).markAndClaim, [leaseMs, published]);
     return rows.map(toClaimed).sort((a, b) => a.position - b.position);
   }
 
