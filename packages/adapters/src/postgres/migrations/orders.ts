@@ -1,4 +1,10 @@
-import { deliveryAttempts, idempotencyResponseText, messagingTables, retentionIndexes } from './messaging.js';
+import {
+  deliveryAttempts,
+  idempotencyResponseText,
+  messagingTables,
+  outboxFillfactor,
+  retentionIndexes,
+} from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The orders service's schema, in order. */
@@ -32,4 +38,5 @@ CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW'
   retentionIndexes,
   deliveryAttempts,
   idempotencyResponseText,
+  outboxFillfactor,
 ];

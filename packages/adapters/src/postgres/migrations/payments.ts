@@ -1,4 +1,10 @@
-import { deliveryAttempts, idempotencyResponseText, messagingTables, retentionIndexes } from './messaging.js';
+import {
+  deliveryAttempts,
+  idempotencyResponseText,
+  messagingTables,
+  outboxFillfactor,
+  retentionIndexes,
+} from './messaging.js';
 import type { Migration } from './migration.js';
 
 /** The payments service's schema, in order. */
@@ -30,4 +36,5 @@ CREATE TABLE payments (
   retentionIndexes,
   deliveryAttempts,
   idempotencyResponseText,
+  outboxFillfactor,
 ];
