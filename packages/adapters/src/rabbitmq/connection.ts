@@ -1,4 +1,5 @@
 import { connect, type ChannelModel } from 'amqplib';
+import { coalesceWrites } from './coalesce-writes.js';
 import { redactUrl, scrubError } from './redact.js';
 import { declareTopology, type TopologyOptions } from './topology.js';
 
@@ -85,7 +86,9 @@ export class RabbitConnection {
   private async connectOnce(): Promise<void> {
     // amqplib leaves Nagle's algorithm on: small publishes, confirms and acks would then wait on
     // delayed ACKs (tens of ms a hop). Messages are sent whole, so send them at once.
+    // Frames written together still leave together (see `coalesceWrites`).
     const model = await connect(this.options.url, { noDelay: true });
+    coalesceWrites(model);
     model.on('error', (err: Error) => this.report('connection', err));
     try {
       if (this.options.topology) {
