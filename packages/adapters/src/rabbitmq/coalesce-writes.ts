@@ -18,15 +18,15 @@ interface Internals {
  * `writev` instead of a system call and, with Nagle off, a TCP segment per frame: for a batch of
  * 200 publishes that takes about a fifth of the client's and a tenth of the broker's CPU off each
  * message. Nothing waits for it: the socket is corked only while the muxer runs. Where amqplib's
- * internals are not as expected, the connection is left as it is.
+ * internals are not as expected, the connection is left as it is; returns whether it applied.
  */
-export const coalesceWrites = (model: ChannelModel): void => {
+export const coalesceWrites = (model: ChannelModel): boolean => {
   const { muxer, stream } = (model as unknown as Internals).connection ?? {};
   const readIncoming = muxer?._readIncoming;
   const cork = stream?.cork;
   const uncork = stream?.uncork;
   if (!muxer || typeof readIncoming !== 'function' || typeof cork !== 'function' || typeof uncork !== 'function')
-    return;
+    return false;
   muxer._readIncoming = function (this: Muxer): void {
     cork.call(stream);
     try {
@@ -35,4 +35,5 @@ export const coalesceWrites = (model: ChannelModel): void => {
       uncork.call(stream);
     }
   };
+  return true;
 };

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { Routes } from '@gozon/core';
 import { aPaymentRequest, eventually, rejectionOf } from '../contract/index.js';
 import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js';
+import { connect } from 'amqplib';
+import { coalesceWrites } from './coalesce-writes.js';
 import { RabbitPublisher } from './publisher.js';
 
 describe('RabbitPublisher on RabbitMQ', function () {
@@ -31,6 +33,17 @@ describe('RabbitPublisher on RabbitMQ', function () {
     });
     expect(got.properties.headers).to.include({ traceparent: message.envelope.headers['traceparent'] });
     expect(JSON.parse(Buffer.from(got.body).toString('utf8'))).to.deep.equal(message.envelope.payload);
+  });
+
+  it("finds amqplib's muxer where it coalesces its writes (a version that moved it would lose the gain silently)", async () => {
+    const model = await connect(bed.vhost.url);
+    try {
+      expect(coalesceWrites(model)).to.equal(true);
+      const channel = await model.createConfirmChannel();
+      await channel.close();
+    } finally {
+      await model.close();
+    }
   });
 
   it('resolves a batch of 1,000 only once all of it is on the queue', async () => {
