@@ -3,8 +3,11 @@
 //
 //   node packages/apps/dist/bench/proxy-ratio.js [--runs 5] [--seconds 2] [--concurrency 16]
 //
-// `--profile gateway|proxy` instead loads one of them alone for `--seconds`, in this thread with
-// tracing installed as `gozon gateway` has it, for `node --cpu-prof`.
+// `--profile gateway|proxy --out FILE.cpuprofile` instead loads one of them alone, in this thread
+// with tracing installed as `gozon gateway` has it: a second's warm-up, then `--seconds` under the
+// CPU profiler (start-up and warm-up left out), and prints the requests answered while profiled.
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { installTracing } from '../observability/tracing.js';
 import { closedLoop, HttpClient } from './http-client.js';
 import { proxyBenchPath, proxyRatesTraced, startProxyTargets } from './raw-limits.js';
@@ -17,6 +20,7 @@ const runs = Number(option('runs', '5'));
 const seconds = Number(option('seconds', '2'));
 const concurrency = Number(option('concurrency', '16'));
 const profile = option('profile', '');
+const out = option('out', `${profile}.cpuprofile`);
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,12 +35,21 @@ if (profile === 'gateway' || profile === 'proxy') {
   const targets = await startProxyTargets();
   const client = new HttpClient();
   const port = profile === 'gateway' ? targets.gatewayPort : targets.proxyPort;
-  const result = await closedLoop(concurrency, seconds, async () => {
-    return (await client.send(`http://127.0.0.1:${port}${proxyBenchPath}`, 'GET')).status === 200;
-  });
+  const hit = async () => (await client.send(`http://127.0.0.1:${port}${proxyBenchPath}`, 'GET')).status === 200;
+  await closedLoop(concurrency, 1, hit);
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  const result = await closedLoop(concurrency, seconds, hit);
+  const { profile: cpuProfile } = await session.post('Profiler.stop');
+  session.disconnect();
+  await writeFile(out, JSON.stringify(cpuProfile));
   client.close();
   await targets.close();
-  console.log(`${profile}: ${result.perSecond.toFixed(0)} req/s (${result.failed} failed)`);
+  console.log(
+    `${profile}: ${result.ok} requests, ${result.perSecond.toFixed(0)} req/s (${result.failed} failed) → ${out}`,
+  );
 } else {
   const ratios: number[] = [];
   for (let run = 1; run <= runs; run += 1) {
