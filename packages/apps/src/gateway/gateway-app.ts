@@ -1,4 +1,5 @@
-import { Agent } from 'node:http';
+import { Agent, type IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import Koa from 'koa';
 import proxy from 'koa-proxies';
 import type { Context, Middleware } from 'koa';
@@ -11,13 +12,20 @@ export interface Upstreams {
 
 const failure = (code: string, message: string) => ({ error: { code, message } });
 
-/** The gateway's route label: the upstream a path goes to (never the raw path). */
-export const gatewayRoute = (ctx: Context): string => {
-  if (ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics') return ctx.path;
-  if (/^\/orders(\/|$)/.test(ctx.path)) return '/orders*';
-  if (/^\/payments(\/|$)/.test(ctx.path)) return '/payments*';
+/** Whether `path` is `prefix` or below it. */
+const under = (path: string, prefix: string): boolean =>
+  path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f);
+
+/** The route label of a path: the upstream it goes to (never the raw path). */
+const routeOf = (path: string): string => {
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (under(path, '/orders')) return '/orders*';
+  if (under(path, '/payments')) return '/payments*';
   return '/*';
 };
+
+/** The gateway's route label: the upstream a path goes to (never the raw path). */
+export const gatewayRoute = (ctx: Context): string => routeOf(ctx.path);
 
 /** Paths of the services' own that are not for the outside, whatever the web app would do with them. */
 const INTERNAL = new Set(['/metrics']);
@@ -27,6 +35,24 @@ const OWN = new Map<string, object>([
   ['/healthz', { status: 'ok' }],
   ['/readyz', { status: 'ready' }],
 ]);
+
+const appended = (previous: string | string[] | undefined, value: string): string =>
+  previous ? `${String(previous)},${value}` : value;
+
+/**
+ * The `X-Forwarded-*` headers http-proxy's `xfwd` would set, in one step: the caller's address,
+ * port and scheme appended to what earlier proxies said, the host it asked for kept.
+ */
+const forwardedHeaders = (req: IncomingMessage): void => {
+  const { headers, socket } = req;
+  const encrypted = (socket as Partial<TLSSocket>).encrypted === true;
+  const host = headers.host;
+  const port = (host && /:(\d+)/.exec(host)?.[1]) || (encrypted ? '443' : '80');
+  headers['x-forwarded-for'] = appended(headers['x-forwarded-for'], socket.remoteAddress ?? '');
+  headers['x-forwarded-port'] = appended(headers['x-forwarded-port'], port);
+  headers['x-forwarded-proto'] = appended(headers['x-forwarded-proto'], encrypted ? 'https' : 'http');
+  headers['x-forwarded-host'] ||= host ?? '';
+};
 
 /**
  * The public entry: `/orders*` and `/payments*` to the services, everything else to web. The
@@ -40,10 +66,34 @@ export const createGatewayApp = (upstreams: Upstreams, telemetry?: Middleware): 
   // Outermost: it starts (or continues) the trace and sets the request id the upstreams get.
   if (telemetry) app.use(telemetry);
 
-  // Proxy failures surface as a bare status; give them the contract's error shape.
+  // An upstream that stops answering fails the request (502) instead of hanging it. The route is
+  // chosen before, so each proxy matches every path. (`proxyTimeout`, of http-proxy, is not in koa-proxies' types.)
+  const to = (target: string) => {
+    const options = { target, changeOrigin: false, agent, proxyTimeout: 30_000 };
+    return proxy('/', options);
+  };
+  const upstream = new Map([
+    ['/orders*', to(upstreams.ordersUrl)],
+    ['/payments*', to(upstreams.paymentsUrl)],
+    ['/*', to(upstreams.webUrl)],
+  ]);
+  // One look at the path picks the way: the gateway's own probes, a path kept inside, or an upstream.
   app.use(async (ctx, next) => {
+    const path = ctx.path;
+    const own = OWN.get(path);
+    if (own && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.body = own;
+      return;
+    }
+    if (INTERNAL.has(path)) {
+      ctx.status = 404;
+      ctx.body = failure('not_found', `no route for ${ctx.method} ${path}`);
+      return;
+    }
+    forwardedHeaders(ctx.req);
+    // Proxy failures surface as a bare status (or a rejection); give them the contract's error shape.
     try {
-      await next();
+      await upstream.get(routeOf(path))!(ctx, next);
     } catch {
       if (!ctx.res.headersSent) ctx.status = 502;
     }
@@ -53,29 +103,6 @@ export const createGatewayApp = (upstreams: Upstreams, telemetry?: Middleware): 
         ? failure('upstream_unavailable', 'the service behind this path is not reachable; try again shortly')
         : failure('bad_gateway', 'the service behind this path failed to answer');
     if (ctx.status !== 503) ctx.status = 502;
-  });
-
-  // An upstream that stops answering fails the request (502) instead of hanging it.
-  const to = (target: string) => ({ target, changeOrigin: false, agent, xfwd: true, proxyTimeout: 30_000 });
-  const toOrders = proxy('/orders', to(upstreams.ordersUrl));
-  const toPayments = proxy('/payments', to(upstreams.paymentsUrl));
-  const toWeb = proxy('/', to(upstreams.webUrl));
-  // One look at the path picks the way: the gateway's own probes, a path kept inside, or an upstream.
-  app.use(async (ctx, next) => {
-    const own = OWN.get(ctx.path);
-    if (own && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
-      ctx.body = own;
-      return;
-    }
-    if (INTERNAL.has(ctx.path)) {
-      ctx.status = 404;
-      ctx.body = failure('not_found', `no route for ${ctx.method} ${ctx.path}`);
-      return;
-    }
-    const route = gatewayRoute(ctx);
-    if (route === '/orders*') return toOrders(ctx, next);
-    if (route === '/payments*') return toPayments(ctx, next);
-    return toWeb(ctx, next);
   });
   return { app, agent };
 };
