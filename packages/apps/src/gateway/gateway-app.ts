@@ -28,6 +28,8 @@ const routeOf = (path: string): string => {
 /** The gateway's route label: the upstream a path goes to (never the raw path). */
 export const gatewayRoute = (ctx: Context): string => routeOf(ctx.path);
 
+const EVERY_PATH = /^\//;
+
 /** Paths of the services' own that are not for the outside, whatever the web app would do with them. */
 const INTERNAL = new Set(['/metrics']);
 
@@ -108,8 +110,9 @@ export const createGatewayApp = (
   // Outermost: it starts (or continues) the trace and sets the request id the upstreams get.
   if (telemetry) app.use(telemetry);
 
-  // The route is chosen before, so each proxy matches every path.
-  const to = (target: string) => proxy('/', { target, changeOrigin: false, agent });
+  // The route is chosen before, so each proxy matches every path: as a RegExp, which koa-proxies
+  // takes as it is, where a string pattern it compiles again on every request.
+  const to = (target: string) => proxy(EVERY_PATH, { target, changeOrigin: false, agent });
   const upstream = new Map([
     ['/orders*', to(upstreams.ordersUrl)],
     ['/payments*', to(upstreams.paymentsUrl)],
