@@ -1,6 +1,7 @@
 import { Agent, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { parse } from 'node:url';
 import Koa from 'koa';
 import proxy from 'koa-proxies';
 import type { Context, Middleware } from 'koa';
@@ -111,8 +112,11 @@ export const createGatewayApp = (
   if (telemetry) app.use(telemetry);
 
   // The route is chosen before, so each proxy matches every path: as a RegExp, which koa-proxies
-  // takes as it is, where a string pattern it compiles again on every request.
-  const to = (target: string) => proxy(EVERY_PATH, { target, changeOrigin: false, agent });
+  // takes as it is, where a string pattern it compiles again on every request. Likewise, http-proxy
+  // parses a target URL given as a string on every request, and takes a parsed one as it is (its
+  // own parser's result; koa-proxies' types know of strings only).
+  const to = (target: string) =>
+    proxy(EVERY_PATH, { target: parse(target) as unknown as string, changeOrigin: false, agent });
   const upstream = new Map([
     ['/orders*', to(upstreams.ordersUrl)],
     ['/payments*', to(upstreams.paymentsUrl)],
