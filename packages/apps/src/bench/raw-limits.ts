@@ -86,14 +86,16 @@ const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 /**
- * A bare Koa app answering a small JSON body: direct, behind a bare keep-alive koa-proxies proxy,
- * and behind GoZon's gateway as it runs (telemetry and request log lines included; the log goes to
- * /dev/null here, to a pipe or terminal in a real process).
+ * A bare Koa app answering a small JSON body, a bare keep-alive koa-proxies proxy in front of it,
+ * and GoZon's gateway as it runs (telemetry and request log lines included; the log goes to
+ * /dev/null here, to a pipe or terminal in a real process) in front of it too.
  */
-export const rawProxyRate = async (
-  seconds: number,
-  concurrency: number,
-): Promise<{ direct: number; proxied: number; gateway: number }> => {
+export const startProxyTargets = async (): Promise<{
+  upstreamPort: number;
+  proxyPort: number;
+  gatewayPort: number;
+  close: () => Promise<void>;
+}> => {
   const upstream = new Koa();
   upstream.use((ctx) => {
     ctx.body = { user_id: 'bench', balance: 100 };
@@ -104,7 +106,7 @@ export const rawProxyRate = async (
   const gateway = new Koa();
   gateway.use(proxy('/', { target: `http://127.0.0.1:${upstreamPort}`, agent }));
   const gatewayServer = createServer(gateway.callback());
-  const gatewayPort = await listen(gatewayServer);
+  const proxyPort = await listen(gatewayServer);
   const target = `http://127.0.0.1:${upstreamPort}`;
   // The gateway's logger as `gozon gateway` makes it (level, redaction, trace fields), into /dev/null.
   const ours = gatewayApp(
@@ -112,22 +114,41 @@ export const rawProxyRate = async (
     createLogger('gozon', false, pino.destination('/dev/null')),
   );
   const oursServer = createServer(ours.app.callback());
-  const oursPort = await listen(oursServer);
+  const gatewayPort = await listen(oursServer);
+  return {
+    upstreamPort,
+    proxyPort,
+    gatewayPort,
+    close: async () => {
+      agent.destroy();
+      ours.agent.destroy();
+      await new Promise((resolve) => oursServer.close(resolve));
+      await new Promise((resolve) => gatewayServer.close(resolve));
+      await new Promise((resolve) => upstreamServer.close(resolve));
+    },
+  };
+};
+
+/** The path every proxy benchmark asks for: a balance read, as the gateway routes it. */
+export const proxyBenchPath = '/payments/accounts/x/balance';
+
+/** Requests per second direct, behind the bare proxy and behind GoZon's gateway (`startProxyTargets`). */
+export const rawProxyRate = async (
+  seconds: number,
+  concurrency: number,
+): Promise<{ direct: number; proxied: number; gateway: number }> => {
+  const targets = await startProxyTargets();
   const client = new HttpClient();
   try {
     const hit = (port: number) => async () =>
-      (await client.send(`http://127.0.0.1:${port}/payments/accounts/x/balance`, 'GET')).status === 200;
-    const direct = await closedLoop(concurrency, seconds, hit(upstreamPort));
-    const proxied = await closedLoop(concurrency, seconds, hit(gatewayPort));
-    const viaGozon = await closedLoop(concurrency, seconds, hit(oursPort));
+      (await client.send(`http://127.0.0.1:${port}${proxyBenchPath}`, 'GET')).status === 200;
+    const direct = await closedLoop(concurrency, seconds, hit(targets.upstreamPort));
+    const proxied = await closedLoop(concurrency, seconds, hit(targets.proxyPort));
+    const viaGozon = await closedLoop(concurrency, seconds, hit(targets.gatewayPort));
     return { direct: direct.perSecond, proxied: proxied.perSecond, gateway: viaGozon.perSecond };
   } finally {
     client.close();
-    agent.destroy();
-    ours.agent.destroy();
-    await new Promise((resolve) => oursServer.close(resolve));
-    await new Promise((resolve) => gatewayServer.close(resolve));
-    await new Promise((resolve) => upstreamServer.close(resolve));
+    await targets.close();
   }
 };
 

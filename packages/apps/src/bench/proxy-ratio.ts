@@ -1,0 +1,64 @@
+// The bench's gateway figure alone, repeated: GoZon's gateway against the bare keep-alive koa-proxies
+// proxy, each run in its own worker thread exactly as `npm run bench` measures it.
+//
+//   node packages/apps/dist/bench/proxy-ratio.js [--runs 5] [--seconds 2] [--concurrency 16]
+//
+// `--profile gateway|proxy --out FILE.cpuprofile` instead loads one of them alone, in this thread
+// with tracing installed as `gozon gateway` has it: a second's warm-up, then `--seconds` under the
+// CPU profiler (start-up and warm-up left out), and prints the requests answered while profiled.
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { installTracing } from '../observability/tracing.js';
+import { closedLoop, HttpClient } from './http-client.js';
+import { proxyBenchPath, proxyRatesTraced, startProxyTargets } from './raw-limits.js';
+
+const option = (name: string, fallback: string): string => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+};
+const runs = Number(option('runs', '5'));
+const seconds = Number(option('seconds', '2'));
+const concurrency = Number(option('concurrency', '16'));
+const profile = option('profile', '');
+const out = option('out', `${profile}.cpuprofile`);
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+if (profile === 'gateway' || profile === 'proxy') {
+  installTracing('gozon-gateway', {}, false);
+  const targets = await startProxyTargets();
+  const client = new HttpClient();
+  const port = profile === 'gateway' ? targets.gatewayPort : targets.proxyPort;
+  const hit = async () => (await client.send(`http://127.0.0.1:${port}${proxyBenchPath}`, 'GET')).status === 200;
+  await closedLoop(concurrency, 1, hit);
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  const result = await closedLoop(concurrency, seconds, hit);
+  const { profile: cpuProfile } = await session.post('Profiler.stop');
+  session.disconnect();
+  await writeFile(out, JSON.stringify(cpuProfile));
+  client.close();
+  await targets.close();
+  console.log(
+    `${profile}: ${result.ok} requests, ${result.perSecond.toFixed(0)} req/s (${result.failed} failed) → ${out}`,
+  );
+} else {
+  const ratios: number[] = [];
+  for (let run = 1; run <= runs; run += 1) {
+    const rates = await proxyRatesTraced(seconds, concurrency);
+    const ratio = rates.gateway / rates.proxied;
+    ratios.push(ratio);
+    console.log(
+      `run ${run}: direct ${rates.direct.toFixed(0)}, bare proxy ${rates.proxied.toFixed(0)}, gateway ${rates.gateway.toFixed(0)} req/s; ratio ${ratio.toFixed(3)}`,
+    );
+  }
+  console.log(`median ratio ${median(ratios).toFixed(3)} over ${runs} runs`);
+}
