@@ -131,6 +131,22 @@ describe('postgres transactions', function () {
     expect(rows).to.deep.equal([{ message_id: kept.envelope.id, published: true }]);
   });
 
+  it('rolls back and frees the connection when the work fails while its first query is still beginning', async () => {
+    const db = PgDatabase.connect(t.url, { max: 1 });
+    try {
+      const uow = ordersUnitOfWork(db);
+      const attempt = uow.run(async (tx) => {
+        void tx.inbox.record('orders', 'never-awaited').catch(() => undefined);
+        throw new Boom();
+      });
+      expect(await rejectionOf(attempt)).to.be.instanceOf(Boom);
+      // The one connection is free again, and nothing of the failed work was kept.
+      expect(await uow.run((tx) => tx.inbox.record('orders', 'never-awaited'))).to.equal(true);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses a query on a transaction that has ended', async () => {
     let leaked: SqlClient | null = null;
     await t.db.transaction(async (client) => {

@@ -57,8 +57,12 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
     };
     const abandon = async (err: unknown): Promise<never> => {
       ended = true;
-      finish?.rollback(err);
-      await settled.catch(() => undefined);
+      if (opening) {
+        // A query may have asked for the transaction without waiting for it: let it begin, then roll back.
+        await opening.catch(() => undefined);
+        finish?.rollback(err);
+        await settled.catch(() => undefined);
+      }
       throw err;
     };
     let result: T;
