@@ -7,13 +7,11 @@ import {
   type IdempotencyStore,
   type Inbox,
   type OrderRepository,
-  type OrderId,
   type OrdersTx,
   type Outbox,
   type PaymentRepository,
   type PaymentsTx,
   type UnitOfWork,
-  type UserId,
 } from '@gozon/core';
 import type { InMemoryDatabase } from './database.js';
 
@@ -21,6 +19,20 @@ import type { InMemoryDatabase } from './database.js';
 export type InMemoryTx = OrdersTx & PaymentsTx;
 
 const key = (...parts: string[]): string => parts.join('\u0000');
+
+/** The aggregates of those `keys` that have a row in `rows`. */
+const loadFrom = <K extends string, R, V>(
+  rows: { get(key: string): R | undefined },
+  keys: readonly K[],
+  rehydrate: (row: R) => V,
+): Map<K, V> => {
+  const found = new Map<K, V>();
+  for (const k of keys) {
+    const row = rows.get(k);
+    if (row) found.set(k, rehydrate(row));
+  }
+  return found;
+};
 
 export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
   constructor(private readonly db: InMemoryDatabase) {}
@@ -40,12 +52,7 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
         },
         getMany: async (ids) => {
           guard();
-          const found = new Map<OrderId, Order>();
-          for (const id of ids) {
-            const row = db.orders.get(id);
-            if (row) found.set(id, Order.rehydrate({ ...row }));
-          }
-          return found;
+          return loadFrom(db.orders, ids, (row) => Order.rehydrate({ ...row }));
         },
         save: async (order) => {
           guard();
@@ -60,12 +67,7 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
         },
         getMany: async (userIds) => {
           guard();
-          const found = new Map<UserId, Account>();
-          for (const userId of userIds) {
-            const row = db.accounts.get(userId);
-            if (row) found.set(userId, Account.rehydrate(row));
-          }
-          return found;
+          return loadFrom(db.accounts, userIds, (row) => Account.rehydrate(row));
         },
         add: async (account) => {
           guard();
@@ -87,12 +89,7 @@ export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
         },
         getMany: async (orderIds) => {
           guard();
-          const found = new Map<OrderId, Payment>();
-          for (const orderId of orderIds) {
-            const row = db.payments.get(orderId);
-            if (row) found.set(orderId, Payment.rehydrate({ ...row }));
-          }
-          return found;
+          return loadFrom(db.payments, orderIds, (row) => Payment.rehydrate({ ...row }));
         },
         add: async (payment) => {
           guard();
