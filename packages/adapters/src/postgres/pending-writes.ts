@@ -1,4 +1,7 @@
-import { isUniqueViolation, type SqlClient } from './sql.js';
+import { isUniqueViolation, sqlState, type SqlClient } from './sql.js';
+
+/** SQLSTATE of `gozon_expect_rows` (migration 014) when a write changed the wrong number of rows. */
+const EXPECTATION_FAILED = 'P0002';
 
 /**
  * A kind of row a transaction writes, for any number of rows in one statement: the rows travel as
@@ -10,7 +13,10 @@ export interface RowWrite {
   readonly table: string;
   /** The statement for the rows in the JSON parameter `param`: an INSERT or UPDATE, no WITH or RETURNING. */
   readonly sql: (param: string) => string;
-  /** Set when each row must change exactly one row (an update of a row that must exist): the error's text. */
+  /**
+   * Set when each row must change exactly one row (an update of a row that must exist): the error's
+   * text. The statement checks it itself (`gozon_expect_rows`, migration 014) and fails as a whole.
+   */
   readonly mustMatch?: string;
   /** The port's error for a unique violation on `table` (e.g. a conflict). */
   readonly onUniqueViolation?: (detail: string) => Error;
@@ -62,26 +68,15 @@ export class PendingWrites {
     return this.kinds.size === 0;
   }
 
-  /** Whether the next flush checks what it changed after the statement, which then needs a transaction around it. */
-  get checked(): boolean {
-    return [...this.kinds.keys()].some((kind) => kind.mustMatch !== undefined);
-  }
-
   /** Sends what is pending as one statement on `client` (nothing if none is). */
   async flush(client: SqlClient): Promise<void> {
     const statement = this.take();
     if (!statement) return;
-    let counts: Record<string, unknown> | undefined;
     try {
-      ({
-        rows: [counts],
-      } = await client.query<Record<string, unknown>>(statement.text, statement.params));
+      await client.query(statement.text, statement.params);
     } catch (err) {
       throw translate(err, statement);
     }
-    statement.parts.forEach(({ kind, rows }, i) => {
-      if (kind.mustMatch !== undefined && Number(counts?.[`w${i}`]) !== rows) throw new Error(kind.mustMatch);
-    });
   }
 
   /** Runs what waited for the commit; a failure of one does not stop the others. */
@@ -113,7 +108,14 @@ export class PendingWrites {
       return { kind, rows: rows.size };
     });
     const ctes = parts.map(({ kind }, i) => `w${i} AS (${kind.sql(`$${i + 1}::json`)} RETURNING 1)`);
-    const selected = parts.map((_, i) => `(SELECT count(*) FROM w${i}) AS w${i}`);
+    // A kind whose rows must each change one row is checked inside the statement, so that the
+    // statement alone is all or nothing and needs no transaction, and a COMMIT sent right behind it
+    // commits only if the check passed.
+    const selected = parts.map(({ kind, rows }, i) => {
+      if (kind.mustMatch === undefined) return `(SELECT count(*) FROM w${i}) AS w${i}`;
+      params.push(rows, kind.mustMatch);
+      return `gozon_expect_rows((SELECT count(*) FROM w${i}), $${params.length - 1}, $${params.length}) AS w${i}`;
+    });
     if (channel !== null) {
       params.push(channel);
       selected.push(`pg_notify($${params.length}, '') AS notified`);
@@ -122,8 +124,12 @@ export class PendingWrites {
   }
 }
 
-/** A unique violation on a table whose kind has an error of its own becomes that error. */
+/** A failed row-count check becomes its kind's error; a unique violation on a table whose kind has an error of its own becomes that error. */
 const translate = (err: unknown, statement: Statement): unknown => {
+  if (sqlState(err) === EXPECTATION_FAILED) {
+    // The kind's `mustMatch` text, raised by the statement's own check.
+    return new Error((err as Error).message);
+  }
   if (!isUniqueViolation(err)) return err;
   const { table, detail } = err as { table?: unknown; detail?: unknown };
   const kind = statement.parts.find((part) => part.kind.table === table)?.kind;

@@ -53,6 +53,14 @@ const run = async <R>(
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
 };
 
+/** A COMMIT answered by a rollback: a statement of the transaction failed, and its caller did not hear. */
+export class RolledBack extends Error {
+  constructor() {
+    super('the transaction was rolled back: one of its statements failed');
+    this.name = 'RolledBack';
+  }
+}
+
 /** A `SqlDatabase` over a node-postgres pool: each transaction holds one pooled client. */
 export class PgDatabase implements SqlDatabase {
   constructor(readonly pool: pg.Pool) {}
@@ -66,6 +74,10 @@ export class PgDatabase implements SqlDatabase {
       // A connection whose server stopped answering (a hung host, a partition) would hold its
       // request, and its pooled client, forever.
       query_timeout: options.queryTimeoutMs,
+      // Statements are written at once, without waiting for the answer to the one before: a
+      // transaction sends BEGIN with its first reads and its last writes with COMMIT. Answers
+      // still come back in order, each to its own statement.
+      pipeline: true,
     });
     // Without a listener an idle client's error (server restart, killed backend) crashes the process.
     pool.on('error', options.onError ?? (() => undefined));
@@ -105,9 +117,14 @@ export class PgDatabase implements SqlDatabase {
       },
     };
     try {
-      await client.query('BEGIN');
+      // Not waited for: in pipeline mode the transaction's first statements follow it on the wire.
+      // Should BEGIN fail, so do they (the connection is broken or its transaction aborted).
+      const begun = client.query('BEGIN');
+      begun.catch(() => undefined);
       const result = await work(scoped);
-      await client.query('COMMIT');
+      await begun;
+      // COMMIT of a transaction in which a statement failed rolls it back, with no error.
+      if ((await client.query('COMMIT')).command !== 'COMMIT') throw new RolledBack();
       return result;
     } catch (err) {
       if (isQueryTimeout(err)) {

@@ -8,9 +8,16 @@ import {
   paymentsUnitOfWork,
   PgDatabase,
   PgOutboxStore,
+  RolledBack,
   type SqlClient,
   type SqlDatabase,
 } from './index.js';
+
+/** What a test sees of node-postgres's connection to count round trips on the wire. */
+interface WireConnection {
+  prependListener(event: 'readyForQuery', listener: () => void): void;
+  stream: { write: (chunk: Buffer, ...rest: unknown[]) => boolean };
+}
 
 /** `db`, telling `seen` the first words of every statement it and its transactions send. */
 const counting = (db: SqlDatabase, seen: string[]): SqlDatabase => {
@@ -67,6 +74,99 @@ describe('postgres transactions', function () {
     expect(seen).to.deep.equal(['BEGIN', 'INSERT INTO', 'SELECT id,', 'WITH w0', 'COMMIT']);
     const { rows } = await t.db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [order.id]);
     expect(rows[0]?.status).to.equal('FINISHED');
+  });
+
+  it('sends a batch that reads then writes in two round trips: BEGIN with its reads, its writes with COMMIT', async () => {
+    const db = PgDatabase.connect(t.url, { max: 1 });
+    // Round trips, counted on the wire: each time the server has answered everything it was sent
+    // (its last ReadyForQuery), the client waited for it once. Statements pipelined behind one
+    // another share the wait.
+    let roundTrips = 0;
+    const watched = new WeakSet<object>();
+    db.pool.on('acquire', (client) => {
+      if (watched.has(client)) return;
+      watched.add(client);
+      const connection = (client as unknown as { connection: WireConnection }).connection;
+      let awaiting = 0;
+      // Heard before the client's own listener, which may send the next statement at once.
+      connection.prependListener('readyForQuery', () => {
+        awaiting -= 1;
+        if (awaiting === 0) roundTrips += 1;
+      });
+      const write = connection.stream.write.bind(connection.stream);
+      connection.stream.write = (chunk: Buffer, ...rest: unknown[]) => {
+        // Frontend messages: a type byte, then a length that counts itself. A simple query ('Q')
+        // and an extended one's Sync ('S') are each answered by one ReadyForQuery.
+        for (let at = 0; at + 5 <= chunk.length; at += 1 + chunk.readInt32BE(at + 1)) {
+          const type = String.fromCharCode(chunk[at] as number);
+          if (type === 'Q' || type === 'S') awaiting += 1;
+        }
+        return write(chunk, ...rest);
+      };
+    });
+    try {
+      const uow = ordersUnitOfWork(db);
+      const order = Order.place({
+        id: OrderId(globalThis.crypto.randomUUID()),
+        userId: UserId('pipelined'),
+        amount: Money.amount(5),
+        description: '',
+        now: FIXED_NOW,
+      });
+      await uow.run(async (tx) => tx.orders.save(order));
+      roundTrips = 0;
+      await uow.run(async (tx) => {
+        const [fresh, orders] = await Promise.all([
+          recordAll(tx.inbox, 'orders', ['pipelined-1']),
+          loadAll(tx.orders, [order.id]),
+        ]);
+        expect(fresh).to.deep.equal([true]);
+        const loaded = orders.get(order.id) as Order;
+        loaded.finish(FIXED_NOW);
+        await tx.orders.save(loaded);
+        await tx.outbox.append(aPaymentRequest());
+      });
+      expect(roundTrips).to.equal(2);
+      const { rows } = await t.db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [order.id]);
+      expect(rows[0]?.status).to.equal('FINISHED');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('rolls back and reports the error of writes that fail with the COMMIT sent behind them', async () => {
+    const payments = await createTestDatabase('payments');
+    try {
+      const uow = paymentsUnitOfWork(payments.db);
+      const paid = Payment.decide({
+        orderId: OrderId(globalThis.crypto.randomUUID()),
+        userId: UserId('nobody'),
+        amount: Money.amount(1),
+        account: null,
+        now: FIXED_NOW,
+      });
+      await uow.run((tx) => tx.payments.add(paid));
+      const err = await rejectionOf(
+        uow.run(async (tx) => {
+          expect(await tx.inbox.record('payments', 'repeat-of-a-payment')).to.equal(true);
+          await tx.payments.add(paid);
+        }),
+      );
+      expect(err).to.include({ kind: 'conflict', code: 'payment_exists' });
+      // The inbox record went with the rollback: the message is still to be handled.
+      expect(await uow.run((tx) => tx.inbox.record('payments', 'repeat-of-a-payment'))).to.equal(true);
+    } finally {
+      await payments.drop();
+    }
+  });
+
+  it('fails a COMMIT that Postgres answered with a rollback, when a failed statement went unheard', async () => {
+    const err = await rejectionOf(
+      t.db.transaction(async (client) => {
+        await client.query('SELECT 1 / $1::int', [0]).catch(() => undefined);
+      }),
+    );
+    expect(err).to.be.instanceOf(RolledBack);
   });
 
   it('refuses to save an account that does not exist, at the commit', async () => {

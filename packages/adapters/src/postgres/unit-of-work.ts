@@ -12,10 +12,11 @@ import type { SqlClient, SqlDatabase } from './sql.js';
  * A unit of work on one pooled connection from BEGIN to COMMIT or ROLLBACK. `bind` builds a fresh
  * context for each run, with every repository on that run's connection and its pending writes.
  *
- * Writes that need no answer are held back (`PendingWrites`) and sent as one statement before the
- * next query or at the commit. The transaction itself begins with the first query: a unit of work
+ * Writes that need no answer are held back (`PendingWrites`) and sent as one statement with the
+ * next query or the COMMIT. The transaction itself begins with the first query: a unit of work
  * that only writes (placing an order) is one statement in a transaction of its own, one round
- * trip instead of four; one that reads first runs BEGIN, its reads, its writes at once, COMMIT.
+ * trip instead of four. On a database that pipelines (`PgDatabase`), one that reads first sends
+ * BEGIN with its first reads, then its writes with the COMMIT: two round trips.
  */
 export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
   constructor(
@@ -45,8 +46,17 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
       query: async <R>(text: string, params?: readonly unknown[]) => {
         if (ended) throw new Error('the transaction has already ended');
         const client = await open();
-        await writes.flush(client);
-        return client.query<R>(text, params);
+        // The held-back writes and the query go out together; a failed write is the error to
+        // report (the query behind it then fails only because the transaction has).
+        const flushed = writes.flush(client);
+        const answer = client.query<R>(text, params);
+        try {
+          await flushed;
+        } catch (err) {
+          answer.catch(() => undefined);
+          throw err;
+        }
+        return answer;
       },
       exec: async (script) => {
         if (ended) throw new Error('the transaction has already ended');
@@ -71,20 +81,31 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
     } catch (err) {
       return abandon(err);
     }
-    if (!opening && !writes.checked) {
+    if (!opening) {
       // Nothing read: the writes are one statement, atomic in a transaction of its own.
       ended = true;
       await writes.flush(this.db);
       writes.committed();
       return result;
     }
+    let client: SqlClient;
     try {
-      await writes.flush(await open());
+      client = await open();
     } catch (err) {
       return abandon(err);
     }
+    // The last writes and the COMMIT go out together. If the writes fail, the transaction is
+    // aborted and its COMMIT rolls it back; the writes' error is the one to report.
+    const flushed = writes.flush(client);
+    flushed.catch(() => undefined);
     ended = true;
     finish?.commit();
+    try {
+      await flushed;
+    } catch (err) {
+      await settled.catch(() => undefined);
+      throw err;
+    }
     await settled;
     writes.committed();
     return result;

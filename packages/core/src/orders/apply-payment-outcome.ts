@@ -36,8 +36,9 @@ export class ApplyPaymentOutcome {
 
   /**
    * Applies several outcomes in one transaction, all or none, each as `execute` would. The inbox
-   * records and the orders are loaded for the whole batch at once (orders locked in one order, by
-   * id, so concurrent batches never wait on each other in a cycle), then each outcome is applied.
+   * records and the orders are loaded for the whole batch at once, both reads asked together (orders
+   * locked in one order, by id, so concurrent batches never wait on each other in a cycle), then
+   * each outcome is applied.
    */
   async executeAll(messages: readonly MessageEnvelope[]): Promise<OutcomeResult[]> {
     const outcomes = messages.map((message, i) => {
@@ -47,15 +48,19 @@ export class ApplyPaymentOutcome {
     const order = [...outcomes].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
     const settled: OrderSettled[] = [];
     const results = await this.uow.run(async (tx) => {
-      const fresh = await recordAll(
-        tx.inbox,
-        ORDERS_CONSUMER,
-        order.map(({ message }) => message.id),
-      );
-      const orders = await loadAll(
-        tx.orders,
-        order.filter((_, j) => fresh[j]).map(({ orderId }) => orderId),
-      );
+      // Asked together, so an adapter that pipelines sends them in one round trip; an order is
+      // read (and locked) even for an outcome the inbox then finds repeated.
+      const [fresh, orders] = await Promise.all([
+        recordAll(
+          tx.inbox,
+          ORDERS_CONSUMER,
+          order.map(({ message }) => message.id),
+        ),
+        loadAll(
+          tx.orders,
+          order.map(({ orderId }) => orderId),
+        ),
+      ]);
       const applied: OutcomeResult[] = [];
       for (const [j, { outcome, orderId, i }] of order.entries()) {
         applied[i] = fresh[j]

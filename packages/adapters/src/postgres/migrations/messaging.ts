@@ -92,3 +92,23 @@ export const outboxFillfactor: Migration = {
 ALTER TABLE outbox SET (fillfactor = 70);
 `,
 };
+
+/**
+ * A check inside a statement: fails it (SQLSTATE P0002) when a write changed a different number of
+ * rows than it had to. The held-back writes check an account update this way within their own
+ * statement, so the statement alone is atomic and a COMMIT may follow it without waiting for it.
+ */
+export const expectRows: Migration = {
+  id: '014_expect_rows',
+  sql: `
+CREATE FUNCTION gozon_expect_rows(actual bigint, expected bigint, message text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF actual IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION USING MESSAGE = message, ERRCODE = 'P0002';
+  END IF;
+  RETURN actual;
+END
+$$;
+`,
+};

@@ -1,5 +1,6 @@
 import {
   deliveryAttempts,
+  expectRows,
   idempotencyResponseText,
   messagingTables,
   outboxFillfactor,
@@ -39,4 +40,5 @@ CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW'
   deliveryAttempts,
   idempotencyResponseText,
   outboxFillfactor,
+  expectRows,
 ];

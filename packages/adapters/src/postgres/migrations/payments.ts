@@ -1,5 +1,6 @@
 import {
   deliveryAttempts,
+  expectRows,
   idempotencyResponseText,
   messagingTables,
   outboxFillfactor,
@@ -37,4 +38,5 @@ CREATE TABLE payments (
   deliveryAttempts,
   idempotencyResponseText,
   outboxFillfactor,
+  expectRows,
 ];
