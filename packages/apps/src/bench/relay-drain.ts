@@ -39,7 +39,7 @@ export const relayDrainRate = async (messages: number): Promise<number> => {
     }
     await database.db.query('ANALYZE outbox');
     const publisher = new RabbitPublisher(connection);
-    const relay = new RelayOutbox(new PgOutboxStore(database.db), publisher, defaultRelayOptions);
+    const relay = new RelayOutbox(new PgOutboxStore(database.db, { lead: true }), publisher, defaultRelayOptions);
     const started = performance.now();
     let published = 0;
     // As many steps at once as a service runs, each until the outbox is empty.
