@@ -109,4 +109,82 @@ describe('postgres outbox under relays', function () {
     await store.release([id!]);
     expect((await store.claim(10, 50)).map((c) => c.attempts)).to.deep.equal([2]);
   });
+
+  describe('held alone (an advisory lock)', () => {
+    it('is held by one session at a time, and free again once given up or once its session ends', async () => {
+      const pools = [PgDatabase.connect(t.url, { max: 1 }), PgDatabase.connect(t.url, { max: 1 })];
+      try {
+        const [a, b] = pools.map((pool) => new PgOutboxStore(pool, { lead: true }));
+        const first = await a!.lead!();
+        expect(first?.held).to.equal(true);
+        expect(await b!.lead!()).to.equal(null);
+        await first!.resign();
+        const second = await b!.lead!();
+        expect(second?.held).to.equal(true);
+        // The session that holds it is killed, as when its process or connection dies.
+        await t.db.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND database =
+             (SELECT oid FROM pg_database WHERE datname = current_database()) AND granted`,
+        );
+        const deadline = Date.now() + 5_000;
+        while (second!.held && Date.now() < deadline) await sleep(20);
+        expect(second!.held).to.equal(false);
+        const third = await a!.lead!();
+        expect(third?.held).to.equal(true);
+        await third!.resign();
+      } finally {
+        await Promise.all(pools.map((p) => p.close()));
+      }
+    });
+
+    it('two relays publish every row exactly once, and each row is written once: marked, never leased', async () => {
+      const appended = await append(120);
+      const publishers = [new RecordingPublisher(), new RecordingPublisher()];
+      const pools = publishers.map(() => PgDatabase.connect(t.url, { max: 2 }));
+      try {
+        const relays = publishers.map(
+          (p, i) => new RelayOutbox(new PgOutboxStore(pools[i]!, { lead: true }), p, { batchSize: 7, leaseMs: 30_000 }),
+        );
+        await Promise.all(
+          relays.flatMap((relay) =>
+            [1, 2].map(async () => {
+              while ((await relay.execute()) > 0);
+            }),
+          ),
+        );
+        await Promise.all(relays.map((relay) => relay.flush()));
+        const sent = publishers.flatMap((p) => p.sent);
+        expect(sent.length).to.equal(appended.length);
+        expect(new Set(sent)).to.deep.equal(new Set(appended));
+        const { rows } = await t.db.query<{ n: unknown }>(
+          `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL AND leased_until = '-infinity' AND attempts = 0`,
+        );
+        expect(Number(rows[0]?.n)).to.equal(appended.length);
+      } finally {
+        await Promise.all(pools.map((p) => p.close()));
+      }
+    });
+
+    it('leaves rows a committing process holds to it, and takes them when their lease runs out', async () => {
+      const [held] = await append(1);
+      await t.db.query(`UPDATE outbox SET leased_until = now() + interval '300 milliseconds' WHERE message_id = $1`, [
+        held,
+      ]);
+      const free = await append(2);
+      const publisher = new RecordingPublisher();
+      const relay = new RelayOutbox(new PgOutboxStore(t.db, { lead: true }), publisher, {
+        batchSize: 10,
+        leaseMs: 30_000,
+      });
+      try {
+        while ((await relay.execute()) > 0);
+        expect(publisher.sent).to.deep.equal(free);
+        await sleep(400);
+        while ((await relay.execute()) > 0);
+        expect(publisher.sent).to.deep.equal([...free, held]);
+      } finally {
+        await relay.flush();
+      }
+    });
+  });
 });

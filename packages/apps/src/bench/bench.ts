@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ServerSystem } from '../e2e/system.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
 import { sample } from './process-stats.js';
-import { proxyRatesTraced, rawOutboxTps, rawPublishRate } from './raw-limits.js';
+import { proxyRatesTraced, rawOutboxTps, rawPublishRate, rawTopicPublishRate } from './raw-limits.js';
 import { relayDrainRate } from './relay-drain.js';
 import { chart, machine, table, type BenchResults, type LatencyRow } from './report.js';
 
@@ -45,6 +45,8 @@ const main = async (): Promise<void> => {
   progress(`raw outbox-shaped tx: ${outboxTps.toFixed(0)} tps`);
   const publishPerSecond = await rawPublishRate(t.publish);
   progress(`raw amqplib publish: ${publishPerSecond.toFixed(0)} msg/s`);
+  // A diagnostic only (the ratio stays against the raw figure): what routing costs without the relay.
+  const topicPublishPerSecond = await rawTopicPublishRate(t.publish);
   const bare = await proxyRatesTraced(t.proxy, t.concurrency);
   const relayPublishPerSecond = await relayDrainRate(t.publish);
   progress(`outbox relay draining a backlog: ${relayPublishPerSecond.toFixed(0)} msg/s`);
@@ -171,7 +173,13 @@ const main = async (): Promise<void> => {
       when: new Date().toISOString(),
       mode: quick ? 'quick' : 'full',
       machine: machine(),
-      raw: { outboxTps, publishPerSecond, bareDirectRps: bare.direct, bareProxyRps: bare.proxied },
+      raw: {
+        outboxTps,
+        publishPerSecond,
+        topicPublishPerSecond,
+        bareDirectRps: bare.direct,
+        bareProxyRps: bare.proxied,
+      },
       gatewayOnBareRps: bare.gateway,
       sustained: {
         acceptedPerSecond: closed.perSecond,

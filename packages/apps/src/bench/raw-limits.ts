@@ -7,6 +7,14 @@ import { Agent } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { connect } from 'amqplib';
+import { encodeMessage, MessageTypes, Routes } from '@gozon/core';
+import {
+  contentOf,
+  declareTopology,
+  DEFAULT_EXCHANGE,
+  defaultTopology,
+  publishOptions,
+} from '@gozon/adapters/rabbitmq';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
 import { pino } from 'pino';
@@ -70,6 +78,46 @@ export const rawPublishRate = async (messages: number): Promise<number> => {
           messageId: randomUUID(),
           type: 'payment.requested',
           contentType: 'application/json',
+        });
+        if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
+      }
+      await channel.waitForConfirms();
+    }
+    return messages / ((performance.now() - started) / 1000);
+  } finally {
+    await connection.close();
+    await vhost.delete();
+  }
+};
+
+/**
+ * A diagnostic beside `rawPublishRate`, not a replacement: the same amqplib loop, but publishing
+ * the relay's messages as the relay does (its AMQP properties, `mandatory`, persistent) through
+ * the contract's topic exchange into the contract's queue, declared as the services declare it.
+ * Its gap to `rawPublishRate` is what exchange routing and the contract's properties cost the
+ * broker; the relay's gap to it is the relay's own overhead.
+ */
+export const rawTopicPublishRate = async (messages: number): Promise<number> => {
+  const vhost = await createTestVhost();
+  const connection = await connect(vhost.url);
+  try {
+    const channel = await connection.createConfirmChannel();
+    await declareTopology(channel, defaultTopology);
+    const started = performance.now();
+    for (let sent = 0; sent < messages; sent += 200) {
+      for (let i = 0; i < 200; i += 1) {
+        const orderId = randomUUID();
+        const wire = encodeMessage({
+          id: randomUUID(),
+          type: MessageTypes.paymentRequested,
+          correlationId: orderId,
+          occurredAt: new Date().toISOString(),
+          payload: { order_id: orderId, user_id: 'bench-raw', amount: 100 },
+          headers: {},
+        });
+        const ok = channel.publish(DEFAULT_EXCHANGE, Routes.orderPayments, contentOf(wire), {
+          ...publishOptions(wire),
+          mandatory: true,
         });
         if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
       }

@@ -14,7 +14,14 @@ export interface BenchResults {
   readonly when: string;
   readonly mode: 'quick' | 'full';
   readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; os: string; node: string };
-  readonly raw: { outboxTps: number; publishPerSecond: number; bareDirectRps: number; bareProxyRps: number };
+  readonly raw: {
+    outboxTps: number;
+    publishPerSecond: number;
+    /** Diagnostic: the same amqplib loop through the contract's topic exchange with the relay's properties. */
+    topicPublishPerSecond?: number;
+    bareDirectRps: number;
+    bareProxyRps: number;
+  };
   /** GoZon's gateway in front of the same bare app as the bare proxy. */
   readonly gatewayOnBareRps: number;
   readonly sustained: {
@@ -53,6 +60,7 @@ export const table = (r: BenchResults): string => {
     '| --- | --- |',
     `| raw outbox-shaped transactions (pg) | ${n(r.raw.outboxTps)} tps |`,
     `| raw amqplib publish, batched confirms | ${n(r.raw.publishPerSecond)} msg/s |`,
+    `| (diagnostic) the same through the contract's topic exchange, relay's properties, mandatory | ${n(r.raw.topicPublishPerSecond ?? NaN)} msg/s |`,
     `| bare keep-alive Koa: direct / through a bare proxy | ${n(r.raw.bareDirectRps)} / ${n(r.raw.bareProxyRps)} req/s |`,
     `| orders accepted (closed loop, ${r.sustained.concurrency} clients) | ${n(r.sustained.acceptedPerSecond)} /s |`,
     `| **orders paid end to end, sustained** | **${n(r.sustained.paidPerSecond)} /s** (${n(r.ratios.paidToRawOutbox, 2)} × raw outbox tps) |`,

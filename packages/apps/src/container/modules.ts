@@ -44,7 +44,8 @@ export const clockModule = (): ContainerModule =>
 export const sqlModule = (service: ServiceName, db: SqlDatabase, dispatcher?: CommitDispatcher): ContainerModule =>
   new ContainerModule(({ bind }) => {
     bind(Tokens.database).toConstantValue(db);
-    bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db));
+    // Its relay holds the outbox alone (an advisory lock) and marks each row once, with no lease.
+    bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db, { lead: true }));
     // On the pool, not a transaction: each count commits before the handling it guards starts.
     bind(Tokens.deliveryCounter).toConstantValue(new PgDeliveryCounter(db));
     if (service === 'orders') {

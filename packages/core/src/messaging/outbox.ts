@@ -32,4 +32,28 @@ export interface OutboxStore {
   release(ids: readonly string[]): Promise<void>;
   /** How many rows wait to be published (for tests and metrics). */
   pending(): Promise<number>;
+  /**
+   * Optional. Makes this relay the only one reading the outbox, or resolves null while another
+   * holds it. A store that has it is read through the leadership, not claimed: one write per row
+   * (the mark) instead of two (the lease, then the mark). Stores without it are claimed as before.
+   */
+  lead?(): Promise<OutboxLeadership | null>;
+}
+
+/**
+ * A relay's exclusive hold on an outbox. Rows are read without a lease, so nothing but the hold
+ * keeps two relays apart; once it is lost (say its database session ended), another relay may
+ * read what this one has in flight and publish it too, which at-least-once delivery allows.
+ */
+export interface OutboxLeadership {
+  /** False once the hold is lost; the relay then stops reading and asks `lead` again. */
+  readonly held: boolean;
+  /**
+   * Marks `published` as `markPublished` does, then reads up to `limit` unpublished rows that no
+   * lease holds (rows a committing process publishes itself) with a position after `after`, oldest
+   * first, in one round trip. The read does not see the mark: pass only rows at or before `after`.
+   */
+  markAndRead(published: readonly string[], after: number, limit: number): Promise<ClaimedMessage[]>;
+  /** Gives the hold up. */
+  resign(): Promise<void>;
 }

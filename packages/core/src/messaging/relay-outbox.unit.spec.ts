@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { OutgoingMessage } from './envelope.js';
-import type { ClaimedMessage, OutboxStore } from './outbox.js';
+import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox.js';
 import type { MessagePublisher } from './publisher.js';
 import { RelayLoop } from './relay-loop.js';
 import { RelayOutbox } from './relay-outbox.js';
@@ -30,6 +30,49 @@ class ListStore implements OutboxStore {
     return this.rows.length - this.published.size;
   }
 }
+
+/** A store one relay can hold alone: its reads lease nothing, and it counts each row's writes. */
+class LedStore extends ListStore {
+  holder: OutboxLeadership | null = null;
+  readonly writes = new Map<string, number>();
+  async lead(): Promise<OutboxLeadership | null> {
+    if (this.holder?.held) return null;
+    let held = true;
+    const leadership: OutboxLeadership = {
+      get held() {
+        return held;
+      },
+      markAndRead: async (published, after, limit) => {
+        await this.markPublished(published);
+        return this.rows
+          .filter((r) => !this.published.has(r.envelope.id) && !this.leased.has(r.envelope.id) && r.position > after)
+          .slice(0, limit);
+      },
+      resign: async () => {
+        held = false;
+      },
+    };
+    return (this.holder = leadership);
+  }
+  override async markPublished(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.writes.set(id, (this.writes.get(id) ?? 0) + 1);
+    return super.markPublished(ids);
+  }
+  override async claim(): Promise<ClaimedMessage[]> {
+    throw new Error('a led outbox is not claimed');
+  }
+}
+
+const recording = (): MessagePublisher & { readonly sent: string[] } => {
+  const sent: string[] = [];
+  return {
+    sent,
+    publish: async (batch: readonly OutgoingMessage[]) => {
+      await new Promise((r) => setTimeout(r, 1));
+      sent.push(...batch.map((m) => m.envelope.id));
+    },
+  };
+};
 
 const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
   promise.then(
@@ -132,5 +175,65 @@ describe('RelayOutbox', () => {
     await loop.stop();
     expect(store.published.size).to.equal(25);
     expect(errors).to.have.length(2);
+  });
+
+  describe('on a store it can hold alone', () => {
+    it('reads without leasing, steps at once take disjoint batches, and each row is written once, after its publish', async () => {
+      const store = new LedStore(Array.from({ length: 9 }, (_, i) => row(i + 1)));
+      const publisher = recording();
+      const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 10_000 });
+      await Promise.all(
+        [1, 2, 3].map(async () => {
+          while ((await relay.execute()) > 0);
+        }),
+      );
+      await relay.flush();
+      expect([...publisher.sent].sort()).to.deep.equal(store.rows.map((r) => r.envelope.id).sort());
+      expect(publisher.sent).to.have.length(9);
+      expect(store.leased.size).to.equal(0);
+      expect([...store.writes.values()]).to.deep.equal(Array(9).fill(1));
+      // flush gave the outbox up.
+      expect(store.holder?.held).to.equal(false);
+    });
+
+    it('publishes nothing while another relay holds the outbox, and takes over once it is given up', async () => {
+      const store = new LedStore([1, 2].map(row));
+      const first = recording();
+      const second = recording();
+      const holder = new RelayOutbox(store, first, { batchSize: 10, leaseMs: 10_000 });
+      const other = new RelayOutbox(store, second, { batchSize: 10, leaseMs: 10_000 });
+      expect(await holder.execute()).to.equal(2);
+      store.rows.push(row(3));
+      expect(await other.execute()).to.equal(0);
+      await holder.flush();
+      expect(await other.execute()).to.equal(1);
+      expect(first.sent).to.deep.equal(['m1', 'm2']);
+      expect(second.sent).to.deep.equal(['m3']);
+    });
+
+    it('goes back for rows that appear behind the last one it read, and for a batch whose publish failed', async () => {
+      const store = new LedStore([1, 2, 4].map(row));
+      let fail = false;
+      const sent: string[] = [];
+      const publisher: MessagePublisher = {
+        publish: async (batch) => {
+          if (fail) throw new Error('nack');
+          sent.push(...batch.map((m) => m.envelope.id));
+        },
+      };
+      const relay = new RelayOutbox(store, publisher, { batchSize: 10, leaseMs: 10_000 });
+      expect(await relay.execute()).to.equal(3);
+      // Position 3 was taken before 4 but committed after it was read.
+      store.rows.splice(2, 0, row(3));
+      expect(await relay.execute()).to.equal(1);
+      store.rows.push(row(5));
+      fail = true;
+      expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);
+      fail = false;
+      expect(await relay.execute()).to.equal(1);
+      expect(await relay.execute()).to.equal(0);
+      expect(sent).to.deep.equal(['m1', 'm2', 'm4', 'm3', 'm5']);
+      expect([...store.published].sort()).to.deep.equal(['m1', 'm2', 'm3', 'm4', 'm5']);
+    });
   });
 });
