@@ -17,8 +17,7 @@ import {
 } from '@gozon/adapters/rabbitmq';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
-import { pino } from 'pino';
-import { createLogger } from '../logger.js';
+import { createLogger, logDestination } from '../logger.js';
 import { gatewayApp } from '../runtime/gateway-part.js';
 import { closedLoop, HttpClient } from './http-client.js';
 
@@ -156,10 +155,11 @@ export const startProxyTargets = async (): Promise<{
   const gatewayServer = createServer(gateway.callback());
   const proxyPort = await listen(gatewayServer);
   const target = `http://127.0.0.1:${upstreamPort}`;
-  // The gateway's logger as `gozon gateway` makes it (level, redaction, trace fields), into /dev/null.
+  // The gateway's logger as `gozon gateway` makes it (level, redaction, trace fields, its
+  // destination's batching), into /dev/null.
   const ours = gatewayApp(
     { ordersUrl: target, paymentsUrl: target, webUrl: target },
-    createLogger('gozon', false, pino.destination('/dev/null')),
+    createLogger('gozon', false, logDestination('/dev/null')),
   );
   const oursServer = createServer(ours.app.callback());
   const gatewayPort = await listen(oursServer);

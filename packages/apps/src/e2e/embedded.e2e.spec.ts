@@ -33,7 +33,8 @@ describe('npm start with no servers configured: gozon all on the embedded defaul
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('says at start-up which adapters each part runs on', () => {
+  it('says at start-up which adapters each part runs on', async () => {
+    await gozon.outputMatching(/gateway: listening on/);
     expect(gozon.output).to.match(/payments: listening on :\d+; storage embedded postgres \(PGlite/);
     expect(gozon.output).to.match(/orders: listening on :\d+; storage embedded postgres \(PGlite.*broker embedded/);
     expect(gozon.output).to.match(/gateway: listening on/);

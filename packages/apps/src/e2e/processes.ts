@@ -98,6 +98,16 @@ export class GozonProcess {
     }
   }
 
+  /**
+   * Waits until the output matches `pattern` and returns it: a process writes its log lines in
+   * batches, so a line may come up to the logger's flush period after what it tells of.
+   */
+  async outputMatching(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output) && Date.now() < deadline) await sleep(50);
+    return this.output;
+  }
+
   /** Keeps the output, up to its last few megabytes (a long run logs much). */
   private keep(chunk: Buffer): void {
     this.kept += chunk.toString();
