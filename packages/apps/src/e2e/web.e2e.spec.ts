@@ -12,7 +12,13 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
   let context: BrowserContext | undefined;
 
   before(async () => {
-    [system, browser] = await Promise.all([ServerSystem.start(), launchChromium()]);
+    // Both settle before either failure is thrown: a system started beside a browser that failed to
+    // launch is then still stopped by `after`, instead of keeping mocha alive.
+    const [started, launched] = await Promise.allSettled([ServerSystem.start(), launchChromium()]);
+    if (started.status === 'fulfilled') system = started.value;
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'rejected') throw started.reason;
+    if (launched.status === 'rejected') throw launched.reason;
     api = new GozonClient(system.gatewayUrl);
   });
   after(async () => {
