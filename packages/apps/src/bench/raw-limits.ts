@@ -6,7 +6,7 @@ import proxy from 'koa-proxies';
 import { Agent } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { connect } from 'amqplib';
+import { connect, type ConfirmChannel } from 'amqplib';
 import { encodeMessage, MessageTypes, Routes } from '@gozon/core';
 import {
   contentOf,
@@ -61,24 +61,24 @@ export const rawOutboxTps = async (seconds: number, concurrency = 8): Promise<nu
   }
 };
 
-/** `amqplib` publishing persistent messages with one confirm wait per batch of 200. */
-export const rawPublishRate = async (messages: number): Promise<number> => {
+/**
+ * Messages per second of `publish` called `messages` times on a confirm channel of a fresh vhost
+ * (set up first by `prepare`), with one confirm wait per batch of 200.
+ */
+const confirmedPublishRate = async (
+  messages: number,
+  prepare: (channel: ConfirmChannel) => Promise<unknown>,
+  publish: (channel: ConfirmChannel) => boolean,
+): Promise<number> => {
   const vhost = await createTestVhost();
   const connection = await connect(vhost.url);
   try {
     const channel = await connection.createConfirmChannel();
-    await channel.assertQueue('raw', { durable: true });
-    const body = Buffer.from(JSON.stringify({ order_id: randomUUID(), user_id: 'bench-raw', amount: 100 }));
+    await prepare(channel);
     const started = performance.now();
     for (let sent = 0; sent < messages; sent += 200) {
       for (let i = 0; i < 200; i += 1) {
-        const ok = channel.publish('', 'raw', body, {
-          persistent: true,
-          messageId: randomUUID(),
-          type: 'payment.requested',
-          contentType: 'application/json',
-        });
-        if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
+        if (!publish(channel)) await new Promise((resolve) => channel.once('drain', resolve));
       }
       await channel.waitForConfirms();
     }
@@ -89,6 +89,22 @@ export const rawPublishRate = async (messages: number): Promise<number> => {
   }
 };
 
+/** `amqplib` publishing persistent messages with one confirm wait per batch of 200. */
+export const rawPublishRate = (messages: number): Promise<number> => {
+  const body = Buffer.from(JSON.stringify({ order_id: randomUUID(), user_id: 'bench-raw', amount: 100 }));
+  return confirmedPublishRate(
+    messages,
+    (channel) => channel.assertQueue('raw', { durable: true }),
+    (channel) =>
+      channel.publish('', 'raw', body, {
+        persistent: true,
+        messageId: randomUUID(),
+        type: 'payment.requested',
+        contentType: 'application/json',
+      }),
+  );
+};
+
 /**
  * A diagnostic beside `rawPublishRate`, not a replacement: the same amqplib loop, but publishing
  * the relay's messages as the relay does (its AMQP properties, `mandatory`, persistent) through
@@ -96,38 +112,26 @@ export const rawPublishRate = async (messages: number): Promise<number> => {
  * Its gap to `rawPublishRate` is what exchange routing and the contract's properties cost the
  * broker; the relay's gap to it is the relay's own overhead.
  */
-export const rawTopicPublishRate = async (messages: number): Promise<number> => {
-  const vhost = await createTestVhost();
-  const connection = await connect(vhost.url);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await declareTopology(channel, defaultTopology);
-    const started = performance.now();
-    for (let sent = 0; sent < messages; sent += 200) {
-      for (let i = 0; i < 200; i += 1) {
-        const orderId = randomUUID();
-        const wire = encodeMessage({
-          id: randomUUID(),
-          type: MessageTypes.paymentRequested,
-          correlationId: orderId,
-          occurredAt: new Date().toISOString(),
-          payload: { order_id: orderId, user_id: 'bench-raw', amount: 100 },
-          headers: {},
-        });
-        const ok = channel.publish(DEFAULT_EXCHANGE, Routes.orderPayments, contentOf(wire), {
-          ...publishOptions(wire),
-          mandatory: true,
-        });
-        if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
-      }
-      await channel.waitForConfirms();
-    }
-    return messages / ((performance.now() - started) / 1000);
-  } finally {
-    await connection.close();
-    await vhost.delete();
-  }
-};
+export const rawTopicPublishRate = (messages: number): Promise<number> =>
+  confirmedPublishRate(
+    messages,
+    (channel) => declareTopology(channel, defaultTopology),
+    (channel) => {
+      const orderId = randomUUID();
+      const wire = encodeMessage({
+        id: randomUUID(),
+        type: MessageTypes.paymentRequested,
+        correlationId: orderId,
+        occurredAt: new Date().toISOString(),
+        payload: { order_id: orderId, user_id: 'bench-raw', amount: 100 },
+        headers: {},
+      });
+      return channel.publish(DEFAULT_EXCHANGE, Routes.orderPayments, contentOf(wire), {
+        ...publishOptions(wire),
+        mandatory: true,
+      });
+    },
+  );
 
 const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
