@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { Boom, rejectionOf } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { Account, CommitDispatcher, loadAll, Money, Order, OrderId, Payment, recordAll, UserId } from '@gozon/core';
-import { aPaymentRequest, FIXED_NOW } from '../contract/fixtures.js';
+import type { Order } from '@gozon/core';
+import { Account, CommitDispatcher, loadAll, Money, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { anOrder, aPaymentRequest, FIXED_NOW } from '../contract/fixtures.js';
 import {
   ordersUnitOfWork,
   paymentsUnitOfWork,
@@ -50,13 +51,7 @@ describe('postgres transactions', function () {
   it('sends a unit of work that only writes as one statement, and one that reads first as BEGIN, reads, one write, COMMIT', async () => {
     const seen: string[] = [];
     const uow = ordersUnitOfWork(counting(t.db, seen));
-    const order = Order.place({
-      id: OrderId(globalThis.crypto.randomUUID()),
-      userId: UserId('round-trips'),
-      amount: Money.amount(5),
-      description: '',
-      now: FIXED_NOW,
-    });
+    const order = anOrder({ amount: 5 });
     const request = aPaymentRequest();
     await uow.run(async (tx) => {
       await tx.orders.save(order);
@@ -106,13 +101,7 @@ describe('postgres transactions', function () {
     });
     try {
       const uow = ordersUnitOfWork(db);
-      const order = Order.place({
-        id: OrderId(globalThis.crypto.randomUUID()),
-        userId: UserId('pipelined'),
-        amount: Money.amount(5),
-        description: '',
-        now: FIXED_NOW,
-      });
+      const order = anOrder({ amount: 5 });
       await uow.run(async (tx) => tx.orders.save(order));
       roundTrips = 0;
       await uow.run(async (tx) => {
