@@ -3,6 +3,12 @@ export interface BatcherOptions {
   readonly maxSize: number;
   /** Batches run at once. */
   readonly concurrency: number;
+  /**
+   * How a free slot waits for the items that arrive together with the first: it is handed the
+   * start of the batch and calls it, now or a moment later (e.g. `setImmediate`, once the I/O of
+   * the current turn has been read). Without it a batch starts at once.
+   */
+  readonly gather?: (start: () => void) => void;
 }
 
 interface Waiting<T> {
@@ -13,11 +19,13 @@ interface Waiting<T> {
 /**
  * Groups items that arrive while earlier batches run, like a database's group commit: an item
  * that finds a batch slot free starts one at once (alone, when the system is quiet, so waiting
- * adds no delay), and whatever arrives while every slot is busy goes into the next batch.
+ * adds no delay), or once `gather` says so, and whatever arrives while every slot is busy goes
+ * into the next batch.
  */
 export class Batcher<T> {
   private readonly waiting: Waiting<T>[] = [];
   private running = 0;
+  private gathering = false;
 
   constructor(
     /** Handles one batch; it must settle each item itself (a rejection is ignored). */
@@ -29,7 +37,16 @@ export class Batcher<T> {
   add(item: T): Promise<void> {
     return new Promise<void>((done) => {
       this.waiting.push({ item, done });
-      this.pump();
+      const gather = this.options.gather;
+      if (!gather) this.pump();
+      else if (!this.gathering && this.running < this.options.concurrency) {
+        // While every slot is busy there is nothing to start: the next batch to finish pumps.
+        this.gathering = true;
+        gather(() => {
+          this.gathering = false;
+          this.pump();
+        });
+      }
     });
   }
 
