@@ -1,5 +1,6 @@
 import {
   Batcher,
+  type BatcherOptions,
   decideOnFailure,
   decodeMessage,
   screenRedelivery,
@@ -22,8 +23,7 @@ interface ConsumerOptions {
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
   readonly poison?: PoisonGuard | undefined;
   /** Handles first deliveries that wait together in one call; see `SubscribeOptions.batch`. */
-  readonly batch?:
-    { readonly handler: BatchHandler; readonly maxSize: number; readonly concurrency: number } | undefined;
+  readonly batch?: (BatcherOptions & { readonly handler: BatchHandler }) | undefined;
 }
 
 interface Held {
