@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerSystem } from '../e2e/system.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
-import { sample } from './process-stats.js';
+import { cpuPerOrder, cpuSnapshot, sample } from './process-stats.js';
 import { proxyRatesTraced, rawOutboxTps, rawPublishRate, rawTopicPublishRate } from './raw-limits.js';
 import { relayDrainRate } from './relay-drain.js';
 import { chart, machine, table, type BenchResults, type LatencyRow } from './report.js';
@@ -88,6 +88,7 @@ const main = async (): Promise<void> => {
 
     phase(`closed loop: ${t.concurrency} clients placing orders for ${t.closed} s`);
     const closedIds: string[] = [];
+    const closedCpuBefore = await cpuSnapshot(pids);
     const closed = await closedLoop(
       t.concurrency,
       t.closed,
@@ -105,6 +106,7 @@ const main = async (): Promise<void> => {
         progress(`closed loop: ${done} accepted in ${elapsed.toFixed(1)} s (${(done / elapsed).toFixed(0)}/s)`),
     );
     await drained(system, closedIds);
+    const closedCpu = cpuPerOrder(closedCpuBefore, await cpuSnapshot(pids), closedIds.length);
     const orders = system.databases.orders.db;
     const span = await orders.query<{ n: string; seconds: string }>(
       `SELECT count(*) FILTER (WHERE status = 'FINISHED') AS n,
@@ -119,6 +121,7 @@ const main = async (): Promise<void> => {
     for (const share of [0.25, 0.5, 0.75]) {
       const rate = Math.max(1, Math.round(paidPerSecond * share));
       phase(`open loop at ${rate} orders/s (${share * 100} % of the sustained maximum) for ${t.open} s`);
+      const cpuBefore = await cpuSnapshot(pids);
       const started = performance.now();
       const results = await openLoop(
         rate,
@@ -137,6 +140,7 @@ const main = async (): Promise<void> => {
       const ids = results.flatMap((r) => (r.id ? [r.id] : []));
       const elapsed = (performance.now() - started) / 1000;
       await drained(system, ids);
+      const cpu = cpuPerOrder(cpuBefore, await cpuSnapshot(pids), ids.length);
       const finals = await orders.query<{ ms: string }>(
         `SELECT EXTRACT(EPOCH FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE id = ANY($1::uuid[])`,
         [ids],
@@ -154,6 +158,7 @@ const main = async (): Promise<void> => {
           max: ms[ms.length - 1] ?? Number.NaN,
         },
         accept: { p50: percentile(accept, 50), p99: percentile(accept, 99) },
+        cpu,
       });
     }
 
@@ -186,6 +191,7 @@ const main = async (): Promise<void> => {
         paidPerSecond,
         relayPublishPerSecond,
         concurrency: t.concurrency,
+        cpu: closedCpu,
       },
       gateway: { directRps: direct.perSecond, viaGatewayRps: viaGateway.perSecond },
       latency,
@@ -229,7 +235,7 @@ const report = async (r: BenchResults): Promise<void> => {
   const m = r.machine;
   await writeFile(
     join(outDir, 'README.md'),
-    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
+    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. CPU per order comes from \`/proc\`: each GoZon process, every local \`postgres\` and \`beam.smp\` (RabbitMQ) process and the load generator (this process), from the first order sent until the last one is final, divided by the orders; cores busy is the whole machine's share over the same span. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
   );
   console.log(`\nwritten: ${join(outDir, 'results.json')}, chart.svg, README.md`);
 };

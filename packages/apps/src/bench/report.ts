@@ -1,4 +1,5 @@
 import { cpus, totalmem, type, release } from 'node:os';
+import type { CpuPerOrder } from './process-stats.js';
 
 export interface LatencyRow {
   readonly offeredRate: number;
@@ -8,6 +9,8 @@ export interface LatencyRow {
   readonly final: { p50: number; p95: number; p99: number; max: number };
   /** Scheduled send → 201, as a client sees it (no coordinated omission), ms. */
   readonly accept: { p50: number; p99: number };
+  /** What each order cost in CPU at this rate, from sending it until it was final. */
+  readonly cpu?: CpuPerOrder;
 }
 
 export interface BenchResults {
@@ -29,6 +32,8 @@ export interface BenchResults {
     paidPerSecond: number;
     relayPublishPerSecond: number;
     concurrency: number;
+    /** What each order of the closed loop cost in CPU, from sending it until it was final. */
+    cpu?: CpuPerOrder;
   };
   readonly gateway: { directRps: number; viaGatewayRps: number };
   readonly latency: readonly LatencyRow[];
@@ -53,6 +58,26 @@ const n = (value: number, digits = 0): string =>
     ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '–';
 
+/** The parts of the CPU-per-order table, in this order when they were measured. */
+const CPU_PARTS = ['gateway', 'orders', 'payments', 'web', 'postgres', 'rabbitmq', 'load generator', 'all'];
+
+/** CPU per order at the sustained maximum and at each open-loop rate, by part, with the cores' busy share. */
+const cpuTable = (r: BenchResults): string[] => {
+  const rows: Array<[string, CpuPerOrder]> = [];
+  if (r.sustained.cpu) rows.push([`closed loop (${n(r.sustained.acceptedPerSecond)} /s)`, r.sustained.cpu]);
+  for (const row of r.latency) if (row.cpu) rows.push([`${n(row.offeredRate)} /s`, row.cpu]);
+  if (rows.length === 0) return [];
+  const parts = CPU_PARTS.filter((part) => rows.some(([, cpu]) => cpu.perOrderMs[part] !== undefined));
+  return [
+    `| load | CPU ms per order: ${parts.join(' / ')} | cores busy |`,
+    '| --- | --- | --- |',
+    ...rows.map(
+      ([load, cpu]) =>
+        `| ${load} | ${parts.map((part) => n(cpu.perOrderMs[part] ?? Number.NaN, 2)).join(' / ')} | ${n(cpu.busyPercent)} % |`,
+    ),
+  ];
+};
+
 /** The table printed at the end, also the body of docs/bench/README.md. */
 export const table = (r: BenchResults): string => {
   const lines = [
@@ -74,6 +99,8 @@ export const table = (r: BenchResults): string => {
       (row) =>
         `| ${n(row.offeredRate)} /s | ${n(row.achievedRate)} /s | ${row.orders} | ${n(row.final.p50, 1)} / ${n(row.final.p95, 1)} / ${n(row.final.p99, 1)} / ${n(row.final.max, 1)} | ${n(row.accept.p50, 1)} / ${n(row.accept.p99, 1)} |`,
     ),
+    '',
+    ...cpuTable(r),
     '',
     '| process | CPU (of one core, during load) | peak RSS |',
     '| --- | --- | --- |',
