@@ -21,6 +21,16 @@ interface WireConnection {
 }
 
 /** `db`, telling `seen` the first words of every statement it and its transactions send. */
+/** A payment decided for a user without an account, for a new order. */
+const aPaymentOfNobody = (): Payment =>
+  Payment.decide({
+    orderId: OrderId(globalThis.crypto.randomUUID()),
+    userId: UserId('nobody'),
+    amount: Money.amount(1),
+    account: null,
+    now: FIXED_NOW,
+  });
+
 const counting = (db: SqlDatabase, seen: string[]): SqlDatabase => {
   const note = (text: string) => seen.push(text.trim().split(/\s+/).slice(0, 2).join(' '));
   return {
@@ -127,13 +137,7 @@ describe('postgres transactions', function () {
     const payments = await createTestDatabase('payments');
     try {
       const uow = paymentsUnitOfWork(payments.db);
-      const paid = Payment.decide({
-        orderId: OrderId(globalThis.crypto.randomUUID()),
-        userId: UserId('nobody'),
-        amount: Money.amount(1),
-        account: null,
-        now: FIXED_NOW,
-      });
+      const paid = aPaymentOfNobody();
       await uow.run((tx) => tx.payments.add(paid));
       const err = await rejectionOf(
         uow.run(async (tx) => {
@@ -161,13 +165,7 @@ describe('postgres transactions', function () {
   it('refuses to save an account that does not exist, at the commit', async () => {
     const payments = await createTestDatabase('payments');
     try {
-      const missing = Payment.decide({
-        orderId: OrderId(globalThis.crypto.randomUUID()),
-        userId: UserId('nobody'),
-        amount: Money.amount(1),
-        account: null,
-        now: FIXED_NOW,
-      });
+      const missing = aPaymentOfNobody();
       const err = await rejectionOf(
         paymentsUnitOfWork(payments.db).run(async (tx) => {
           await tx.payments.add(missing);
