@@ -151,6 +151,30 @@ describe('operability: metrics, logs and trace context across processes', functi
     for (const span of spans) expect(span).to.match(/^[0-9a-f]{16}$/);
   });
 
+  it("logs a page request in web's own line, with the gateway's request id and trace", async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const res = await fetch(`${system.gatewayUrl}/app.js`, {
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, 'x-request-id': `page-${traceId}` },
+    });
+    expect(res.status).to.equal(200);
+    await res.text();
+    const deadline = Date.now() + 10_000;
+    let lines: LogLine[] = [];
+    while (lines.length === 0 && Date.now() < deadline) {
+      await sleep(100);
+      lines = logLines(system.parts.web.output).filter((l) => l['msg'] === 'request' && l['trace_id'] === traceId);
+    }
+    expect(lines, 'web request line').to.have.length(1);
+    expect(lines[0]).to.include({
+      service: 'web',
+      method: 'GET',
+      route: '/*',
+      path: '/app.js',
+      status: 200,
+      request_id: `page-${traceId}`,
+    });
+  });
+
   it('shows orders waiting while payments is down, with the outbox of orders empty: the broker holds the requests', async () => {
     const user = await api.fundedUser(100);
     await system.parts.payments.kill('SIGTERM');

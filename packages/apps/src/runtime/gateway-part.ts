@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createGatewayApp, gatewayRoute, type Upstreams } from '../gateway/gateway-app.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
-import { createWebApp } from '../web/web-app.js';
+import { createWebApp, webRoot, webRoute } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
@@ -38,7 +38,12 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
 };
 
 export const startWeb = async (config: Config, log: Logger): Promise<Part> => {
-  const server = new HttpServer(createWebApp().callback(), config.webPort);
+  const telemetry = requestTelemetry({
+    log: log.child({ service: 'web' }),
+    tracer: trace.getTracer('gozon.web'),
+    route: webRoute,
+  });
+  const server = new HttpServer(createWebApp(webRoot(), telemetry).callback(), config.webPort);
   const port = await server.start();
   log.info(`web: listening on :${port}; static files from packages/web/public`);
   return {
