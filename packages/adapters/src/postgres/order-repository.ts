@@ -1,5 +1,6 @@
 import { isUuid, Order, type OrderId, type OrderRepository } from '@gozon/core';
 import { PendingWrites, type RowWrite } from './pending-writes.js';
+import { plannedPerCall } from './pg-database.js';
 import { ORDER_COLUMNS, toOrder } from './rows.js';
 import type { SqlClient } from './sql.js';
 
@@ -13,6 +14,10 @@ export const ORDER_ROWS: RowWrite = {
      ON CONFLICT (id) DO UPDATE
        SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason, updated_at = EXCLUDED.updated_at`,
 };
+
+const LOCK_MANY = plannedPerCall(
+  `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+);
 
 /** Orders on the transaction's client; writes go with the transaction's other writes. */
 export class PgOrderRepository implements OrderRepository {
@@ -32,10 +37,7 @@ export class PgOrderRepository implements OrderRepository {
     const found = new Map<OrderId, Order>();
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return found;
-    const { rows } = await this.client.query(
-      `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-      [valid],
-    );
+    const { rows } = await this.client.query(LOCK_MANY, [valid]);
     for (const row of rows) {
       const order = Order.rehydrate(toOrder(row));
       found.set(order.id, order);

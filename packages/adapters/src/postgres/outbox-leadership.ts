@@ -1,6 +1,7 @@
 import type { ClaimedMessage, OutboxLeadership } from '@gozon/core';
 import pg from 'pg';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
+import { plannedPerCall } from './pg-database.js';
 import type { SqlDatabase } from './sql.js';
 
 // Advisory locks are per database, so this one key serves every service's outbox.
@@ -45,7 +46,7 @@ class PgOutboxLeadership implements OutboxLeadership {
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`read limit ${limit} is not a positive integer`);
     let sql = statements.get(limit);
-    if (sql === undefined) statements.set(limit, (sql = readSql(limit)));
+    if (sql === undefined) statements.set(limit, (sql = plannedPerCall(readSql(limit))));
     const { rows } = await this.db.query(sql, [published, after]);
     return rows.map(toClaimed);
   }

@@ -1,6 +1,6 @@
 import type { ClaimedMessage, OutboxLeadership, OutboxStore } from '@gozon/core';
 import { leadOutbox } from './outbox-leadership.js';
-import { PgDatabase } from './pg-database.js';
+import { PgDatabase, plannedPerCall } from './pg-database.js';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
 import type { SqlDatabase } from './sql.js';
 
@@ -19,6 +19,11 @@ const claimSql = (limit: number, filter = ''): string =>
      FOR UPDATE SKIP LOCKED)
    RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`;
 
+// Planned for each call (see `plannedPerCall`), as is the mark in markAndClaim below.
+const MARK = plannedPerCall(
+  'UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($1::text[])',
+);
+
 const statements = new Map<number, { claim: string; markAndClaim: string }>();
 
 /** The claim statements for batches of `limit` (a relay uses one size, so these are few). */
@@ -30,9 +35,9 @@ const claimStatements = (limit: number): { claim: string; markAndClaim: string }
     // marked itself (they are leased, unless the publish outlasted the lease).
     found = {
       claim: claimSql(limit),
-      markAndClaim: `WITH marked AS (
+      markAndClaim: plannedPerCall(`WITH marked AS (
          UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($2::text[]))
-       ${claimSql(limit, 'AND message_id <> ALL($2::text[])')}`,
+       ${claimSql(limit, 'AND message_id <> ALL($2::text[])')}`),
     };
     statements.set(limit, found);
   }
@@ -83,10 +88,7 @@ export class PgOutboxStore implements OutboxStore {
     // By primary key alone: a `published_at IS NULL` filter lets the planner read the whole
     // unpublished index (a BitmapAnd) whenever its statistics underrate the backlog, making each
     // mark O(backlog). A row marked already keeps its first published_at.
-    await this.db.query(
-      'UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($1::text[])',
-      [ids],
-    );
+    await this.db.query(MARK, [ids]);
   }
 
   async release(ids: readonly string[]): Promise<void> {

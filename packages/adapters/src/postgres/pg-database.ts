@@ -28,6 +28,21 @@ const script = (text: string): pg.QueryConfig => ({ text, query_timeout: NO_TIME
 const prepared = new Map<string, string>();
 const MAX_PREPARED = 200;
 
+/** Statements planned for the values of each call: see `plannedPerCall`. */
+const perCall = new Set<string>();
+
+/**
+ * Marks a statement to go unnamed, so Postgres plans it for each call's values instead of keeping
+ * a generic plan. For lookups of a list of keys (`= ANY($1)`) in a table that grows: the generic
+ * plan cannot see the list's length, and one chosen while the table was young (a few pages, before
+ * its first ANALYZE) is a sequential scan, kept until the next ANALYZE, so each call reads the
+ * whole table. Planned per call, the list's length is known, and the primary key is used.
+ */
+export const plannedPerCall = (text: string): string => {
+  perCall.add(text);
+  return text;
+};
+
 /**
  * A statement with parameters is named, so each pooled connection parses and plans it once and
  * then only binds and executes it: the adapters' statements are few and fixed, and on a busy
@@ -36,6 +51,7 @@ const MAX_PREPARED = 200;
 const statement = (text: string, params: readonly unknown[] | undefined): pg.QueryConfig => {
   const values = params as unknown[] | undefined;
   if (!values || values.length === 0) return { text };
+  if (perCall.has(text)) return { text, values };
   let name = prepared.get(text);
   if (name === undefined && prepared.size < MAX_PREPARED) {
     name = `gozon_${prepared.size + 1}`;
