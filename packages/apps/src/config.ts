@@ -12,6 +12,9 @@ export interface Config {
   readonly ordersDatabaseUrl: string | undefined;
   readonly paymentsDatabaseUrl: string | undefined;
   readonly amqpUrl: string | undefined;
+  /** Each service's own broker connection (its own RabbitMQ user), falling back to `AMQP_URL`. */
+  readonly ordersAmqpUrl: string | undefined;
+  readonly paymentsAmqpUrl: string | undefined;
   readonly exchange: string;
   /** Where the embedded default keeps its data. */
   readonly dataDir: string;
@@ -20,6 +23,29 @@ export interface Config {
   readonly retentionIntervalMs: number;
   /** Redeliveries a message may have (e.g. after crashing its consumer) before it is dead-lettered. */
   readonly maxRedeliveries: number;
+  /** The gateway's origin as browsers and token holders see it (`GOZON_PUBLIC_URL`). */
+  readonly publicUrl: string;
+  /** Who is asking: how callers prove it. */
+  readonly auth: AuthConfig;
+}
+
+/** How requests prove who is asking (see the contract's "Identity"). */
+export interface AuthConfig {
+  /** `oidc` (the default) or `none`: no identity, for a trusted network only. */
+  readonly mode: 'oidc' | 'none';
+  /** The issuer tokens must come from: `OIDC_ISSUER`, or the built-in provider at `<publicUrl>/auth`. */
+  readonly issuer: string;
+  /** Whether the gateway hosts the built-in provider (`OIDC_ISSUER` unset). */
+  readonly builtIn: boolean;
+  /** The `aud` a token must carry (`OIDC_AUDIENCE`). */
+  readonly audience: string;
+  /** The claim that names the user (`OIDC_USER_CLAIM`). */
+  readonly userClaim: string;
+  /**
+   * Where the signing keys are fetched (`OIDC_JWKS_URL`); unset, from the issuer's discovery
+   * document. With the built-in provider the default reaches the gateway on this machine.
+   */
+  readonly jwksUrl: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -69,12 +95,41 @@ const retention = (env: NodeJS.ProcessEnv): RetentionWindows => {
   }
 };
 
+const url = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+};
+
+const auth = (env: NodeJS.ProcessEnv, publicUrl: string, gatewayPort: number): AuthConfig => {
+  const mode = text(env, 'GOZON_AUTH') ?? 'oidc';
+  if (mode !== 'oidc' && mode !== 'none') throw new ConfigError(`GOZON_AUTH must be oidc or none, got "${mode}"`);
+  const external = url(env, 'OIDC_ISSUER');
+  return {
+    mode,
+    issuer: external ?? `${publicUrl}/auth`,
+    builtIn: external === undefined,
+    audience: text(env, 'OIDC_AUDIENCE') ?? 'gozon',
+    userClaim: text(env, 'OIDC_USER_CLAIM') ?? 'sub',
+    jwksUrl: url(env, 'OIDC_JWKS_URL') ?? (external ? undefined : `http://127.0.0.1:${gatewayPort}/auth/jwks`),
+  };
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const gatewayPort = port(env, 'GATEWAY_PORT', 8080);
+  const publicUrl = url(env, 'GOZON_PUBLIC_URL') ?? `http://localhost:${gatewayPort}`;
+  const amqpUrl = text(env, 'AMQP_URL');
   const ordersPort = port(env, 'ORDERS_PORT', 8081);
   const paymentsPort = port(env, 'PAYMENTS_PORT', 8082);
   const webPort = port(env, 'WEB_PORT', 8083);
   return {
-    gatewayPort: port(env, 'GATEWAY_PORT', 8080),
+    gatewayPort,
     ordersPort,
     paymentsPort,
     webPort,
@@ -83,12 +138,16 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     webUrl: text(env, 'WEB_URL') ?? `http://127.0.0.1:${webPort}`,
     ordersDatabaseUrl: text(env, 'ORDERS_DATABASE_URL'),
     paymentsDatabaseUrl: text(env, 'PAYMENTS_DATABASE_URL'),
-    amqpUrl: text(env, 'AMQP_URL'),
+    amqpUrl,
+    ordersAmqpUrl: text(env, 'ORDERS_AMQP_URL') ?? amqpUrl,
+    paymentsAmqpUrl: text(env, 'PAYMENTS_AMQP_URL') ?? amqpUrl,
     exchange: text(env, 'AMQP_EXCHANGE') ?? 'gozon',
     dataDir: text(env, 'GOZON_DATA_DIR') ?? '.gozon-data',
     retention: retention(env),
     retentionIntervalMs: hours(env, 'GOZON_RETENTION_INTERVAL_MINUTES', 10) * 60_000,
     maxRedeliveries: count(env, 'GOZON_MAX_REDELIVERIES', DEFAULT_MAX_REDELIVERIES),
+    publicUrl,
+    auth: auth(env, publicUrl, gatewayPort),
   };
 };
 
