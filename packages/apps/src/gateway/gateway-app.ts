@@ -94,6 +94,17 @@ class UpstreamAgent extends Agent {
   }
 }
 
+/** What the gateway does besides proxying: paths it answers itself, and checks before the API. */
+export interface GatewayExtras {
+  /** Paths the gateway answers itself (e.g. `/auth`, the built-in provider): each prefix and below. */
+  readonly own?: readonly { readonly prefix: string; readonly handle: Middleware }[];
+  /**
+   * Run in order before a request is proxied to `/orders*` or `/payments*` (sessions, then the
+   * token check); a step that answers by itself ends the request there.
+   */
+  readonly api?: readonly Middleware[];
+}
+
 /**
  * The public entry: `/orders*` and `/payments*` to the services, everything else to web. The
  * proxy runs before any body parsing (bodies stream through untouched) and reuses upstream
@@ -104,6 +115,7 @@ export const createGatewayApp = (
   telemetry?: Middleware,
   /** How long an upstream may stay silent before its request fails. */
   upstreamTimeoutMs = 30_000,
+  extras: GatewayExtras = {},
 ): { app: Koa; agent: Agent } => {
   const agent = new UpstreamAgent(upstreamTimeoutMs);
   const app = new Koa();
@@ -122,6 +134,19 @@ export const createGatewayApp = (
     ['/payments*', to(upstreams.paymentsUrl)],
     ['/*', to(upstreams.webUrl)],
   ]);
+  const mounted = extras.own ?? [];
+  const checks = extras.api ?? [];
+  /** Whether every check let the request through (one that answers itself ends it). */
+  const passes = async (ctx: Context): Promise<boolean> => {
+    for (const check of checks) {
+      let passed = false;
+      await check(ctx, async () => {
+        passed = true;
+      });
+      if (!passed) return false;
+    }
+    return true;
+  };
   // One look at the path picks the way: the gateway's own probes, a path kept inside, or an upstream.
   app.use(async (ctx, next) => {
     const path = ctx.path;
@@ -135,10 +160,14 @@ export const createGatewayApp = (
       ctx.body = failure('not_found', `no route for ${ctx.method} ${path}`);
       return;
     }
+    const mount = mounted.find((m) => under(path, m.prefix));
+    if (mount) return mount.handle(ctx, next);
+    const route = routeOf(path);
+    if (route !== '/*' && !(await passes(ctx))) return;
     forwardedHeaders(ctx.req);
     // Proxy failures surface as a bare status (or a rejection); give them the contract's error shape.
     try {
-      await upstream.get(routeOf(path))!(ctx, next);
+      await upstream.get(route)!(ctx, next);
     } catch {
       if (!ctx.res.headersSent) ctx.status = 502;
     }
