@@ -1,14 +1,19 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { identityFor } from '../auth/identity.js';
 import type { Config } from '../config.js';
-import { createGatewayApp, gatewayRoute, type Upstreams } from '../gateway/gateway-app.js';
+import { createGatewayApp, gatewayRoute, type GatewayExtras, type Upstreams } from '../gateway/gateway-app.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
 import { createWebApp, webRoot, webRoute } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
-/** The gateway exactly as `gozon gateway` runs it: proxy, telemetry, request log lines. */
-export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof createGatewayApp> =>
+/** The gateway exactly as `gozon gateway` runs it: identity, proxy, telemetry, request log lines. */
+export const gatewayApp = (
+  upstreams: Upstreams,
+  log: Logger,
+  extras: GatewayExtras = {},
+): ReturnType<typeof createGatewayApp> =>
   createGatewayApp(
     upstreams,
     requestTelemetry({
@@ -17,10 +22,14 @@ export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof
       route: gatewayRoute,
       forward: true,
     }),
+    undefined,
+    extras,
   );
 
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
-  const { app, agent } = gatewayApp(config, log);
+  // The gateway refuses a request without a valid token before it reaches a service (which checks again).
+  const identity = identityFor(config.auth, 'gateway', log);
+  const { app, agent } = gatewayApp(config, log, { api: [identity.authenticate] });
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
@@ -32,6 +41,7 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
     stop: async () => {
       await server.stop();
       agent.destroy();
+      identity.stop();
       log.info('gateway: stopped');
     },
   };
