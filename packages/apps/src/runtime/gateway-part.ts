@@ -1,14 +1,18 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { createGatewayApp, gatewayRoute, type Upstreams } from '../gateway/gateway-app.js';
+import { createGatewayApp, gatewayRoute, type GatewayExtras, type Upstreams } from '../gateway/gateway-app.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
 import { createWebApp, webRoot, webRoute } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
 /** The gateway exactly as `gozon gateway` runs it: proxy, telemetry, request log lines. */
-export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof createGatewayApp> =>
+export const gatewayApp = (
+  upstreams: Upstreams,
+  log: Logger,
+  extras: GatewayExtras = {},
+): ReturnType<typeof createGatewayApp> =>
   createGatewayApp(
     upstreams,
     requestTelemetry({
@@ -17,10 +21,22 @@ export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof
       route: gatewayRoute,
       forward: true,
     }),
+    undefined,
+    extras,
   );
 
+/** The built-in OpenID provider at `/auth`, when identity is on and no external issuer is set. */
+const ownPaths = async (config: Config, log: Logger): Promise<GatewayExtras['own']> => {
+  if (config.auth.mode !== 'oidc' || !config.auth.builtIn) return [];
+  // Loaded only here: the provider library is not needed when identity comes from elsewhere.
+  const { BuiltInProvider, builtInProviderOptions } = await import('../auth/built-in-provider.js');
+  const provider = await BuiltInProvider.open(builtInProviderOptions(config));
+  log.info(`gateway: built-in OpenID provider at ${config.auth.issuer} (development sign-in: any user name)`);
+  return [{ prefix: new URL(config.auth.issuer).pathname, handle: provider.middleware }];
+};
+
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
-  const { app, agent } = gatewayApp(config, log);
+  const { app, agent } = gatewayApp(config, log, { own: await ownPaths(config, log) });
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
