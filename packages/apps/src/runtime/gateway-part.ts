@@ -26,10 +26,20 @@ export const gatewayApp = (
     extras,
   );
 
+/** The built-in OpenID provider at `/auth`, when identity is on and no external issuer is set. */
+const ownPaths = async (config: Config, log: Logger): Promise<GatewayExtras['own']> => {
+  if (config.auth.mode !== 'oidc' || !config.auth.builtIn) return [];
+  // Loaded only here: the provider library is not needed when identity comes from elsewhere.
+  const { BuiltInProvider, builtInProviderOptions } = await import('../auth/built-in-provider.js');
+  const provider = await BuiltInProvider.open(builtInProviderOptions(config));
+  log.info(`gateway: built-in OpenID provider at ${config.auth.issuer} (development sign-in: any user name)`);
+  return [{ prefix: new URL(config.auth.issuer).pathname, handle: provider.middleware }];
+};
+
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
   // The gateway refuses a request without a valid token before it reaches a service (which checks again).
   const identity = identityFor(config.auth, 'gateway', log);
-  const { app, agent } = gatewayApp(config, log, { api: [identity.authenticate] });
+  const { app, agent } = gatewayApp(config, log, { own: await ownPaths(config, log), api: [identity.authenticate] });
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
