@@ -29,6 +29,9 @@ export class KeysUnavailable extends Error {}
 /** Skew allowed on `exp` and `nbf`. */
 const CLOCK_TOLERANCE_S = 60;
 
+/** Tokens remembered as verified, at most: about 1 KiB each. */
+const REMEMBERED = 10_000;
+
 /**
  * Verifies OpenID Connect access tokens (JWT) of one issuer with jose: signature against the
  * issuer's JWKS (found through its discovery document, cached, fetched again on an unknown `kid`),
@@ -36,11 +39,29 @@ const CLOCK_TOLERANCE_S = 60;
  */
 export class TokenVerifier {
   private keys: Promise<JWTVerifyGetKey> | undefined;
+  /**
+   * Tokens already verified, until they expire: a client sends the same token with every request
+   * for its lifetime, and a signature once checked stays valid. Oldest forgotten first.
+   */
+  private readonly verified = new Map<string, { readonly actor: Actor; readonly untilMs: number }>();
 
-  constructor(private readonly options: VerifierOptions) {}
+  constructor(
+    private readonly options: VerifierOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The actor a token proves; `Unauthorized` or `KeysUnavailable` otherwise. */
   async verify(token: string): Promise<Actor> {
+    const known = this.verified.get(token);
+    if (known && known.untilMs > this.now()) return known.actor;
+    if (known) this.verified.delete(token);
+    const { actor, expiresAt } = await this.check(token);
+    if (this.verified.size >= REMEMBERED) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { actor, untilMs: (expiresAt + CLOCK_TOLERANCE_S) * 1000 });
+    return actor;
+  }
+
+  private async check(token: string): Promise<{ actor: Actor; expiresAt: number }> {
     const keys = await this.keySet();
     let payload: JWTPayload;
     try {
@@ -49,12 +70,14 @@ export class TokenVerifier {
         audience: this.options.audience,
         algorithms: ALGORITHMS,
         clockTolerance: CLOCK_TOLERANCE_S,
+        currentDate: new Date(this.now()),
         requiredClaims: ['exp'],
       }));
     } catch (err) {
       throw classify(err);
     }
-    return actorOf(payload, this.options.userClaim);
+    // `exp` is required above, so it is a number here.
+    return { actor: actorOf(payload, this.options.userClaim), expiresAt: payload.exp as number };
   }
 
   /** Fetches the keys now (at start-up), so that the first request need not wait for them. */

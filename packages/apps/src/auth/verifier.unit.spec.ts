@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { authenticate, callerOf } from './bearer.js';
 import { signingKey, TestIssuer } from './test-issuer.spec.helper.js';
-import { TokenVerifier, type VerifierOptions } from './verifier.js';
+import { TokenVerifier, Unauthorized, type VerifierOptions } from './verifier.js';
 
 /** A tiny app behind the token check, answering with the caller it proved. */
 const guarded = async (verifier: TokenVerifier): Promise<{ url: string; server: Server }> => {
@@ -110,6 +110,21 @@ describe('identity: access tokens verified with jose', function () {
     await refused(`Bearer ${await issuer.sign({ sub: '../../etc' })}`, '../../etc');
     await refused(`Bearer ${await issuer.sign({ sub: 'x'.repeat(65) })}`, 'x'.repeat(65));
     await refused(`Bearer ${await issuer.sign({})}`);
+  });
+
+  it('remembers a verified token only until it expires (plus the skew), then refuses it', async () => {
+    let now = Date.now();
+    const clocked = new TokenVerifier(options(), () => now);
+    const token = await issuer.sign({ sub: 'alice', exp: Math.floor(now / 1000) + 10 });
+    expect(await clocked.verify(token)).to.deep.equal({ userId: 'alice', admin: false });
+    now += 60_000;
+    expect(await clocked.verify(token)).to.deep.equal({ userId: 'alice', admin: false });
+    now += 15_000;
+    const err = await clocked.verify(token).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(Unauthorized);
   });
 
   it('takes the user from OIDC_USER_CLAIM when configured', async () => {
