@@ -1,14 +1,22 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { OidcRelyingParty } from '../auth/relying-party.js';
+import { SESSION_PREFIX, sessionRoutes, sessionRoutesWithoutAuth } from '../auth/session.js';
+import { MemorySessionStore } from '../auth/session-store.js';
+import { sessionToBearer } from '../auth/session-to-bearer.js';
 import type { Config } from '../config.js';
-import { createGatewayApp, gatewayRoute, type Upstreams } from '../gateway/gateway-app.js';
+import { createGatewayApp, gatewayRoute, type GatewayExtras, type Upstreams } from '../gateway/gateway-app.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
 import { createWebApp, webRoot, webRoute } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
 /** The gateway exactly as `gozon gateway` runs it: proxy, telemetry, request log lines. */
-export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof createGatewayApp> =>
+export const gatewayApp = (
+  upstreams: Upstreams,
+  log: Logger,
+  extras: GatewayExtras = {},
+): ReturnType<typeof createGatewayApp> =>
   createGatewayApp(
     upstreams,
     requestTelemetry({
@@ -17,10 +25,45 @@ export const gatewayApp = (upstreams: Upstreams, log: Logger): ReturnType<typeof
       route: gatewayRoute,
       forward: true,
     }),
+    undefined,
+    extras,
   );
 
+/** The web page's client at the provider: the built-in provider's own, or `OIDC_CLIENT_ID`'s. */
+type WebClient = { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
+
+/**
+ * The browser sign-in (backend-for-frontend) at `/session`, and the step that turns its cookie
+ * into a bearer token before the token check. With `GOZON_AUTH=none`, `/session` only says so.
+ */
+export const browserSessions = (config: Config, log: Logger, webClient: WebClient): GatewayExtras => {
+  if (config.auth.mode === 'none') return { own: [{ prefix: SESSION_PREFIX, handle: sessionRoutesWithoutAuth() }] };
+  const store = new MemorySessionStore();
+  const redirectUri = `${config.publicUrl}${SESSION_PREFIX}/callback`;
+  const relyingParty =
+    webClient &&
+    new OidcRelyingParty({
+      issuer: config.auth.issuer,
+      ...webClient,
+      redirectUri,
+      // The built-in provider lives in this process: reach it here, not through the public address.
+      reachIssuerAt: config.auth.builtIn ? `http://127.0.0.1:${config.gatewayPort}/auth` : undefined,
+    });
+  const handle = sessionRoutes({
+    store,
+    relyingParty,
+    redirectUri,
+    userClaim: config.auth.userClaim,
+    secure: config.publicUrl.startsWith('https:'),
+    log: log.child({ service: 'gateway' }),
+  });
+  return { own: [{ prefix: SESSION_PREFIX, handle }], api: [sessionToBearer(store)] };
+};
+
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
-  const { app, agent } = gatewayApp(config, log);
+  const client = config.auth.client;
+  const extras = browserSessions(config, log, client && { clientId: client.id, clientSecret: client.secret });
+  const { app, agent } = gatewayApp(config, log, extras);
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
