@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, readConfig, requireVars, type Config } from './config.js';
+import { identityFor, warnIfOpen } from './auth/identity.js';
 import { runDlq } from './dlq.js';
 import { createLogger } from './logger.js';
 import { installTracing, type Tracing } from './observability/tracing.js';
@@ -26,8 +27,9 @@ const start = async (
     const services = command === 'all' ? (['payments', 'orders'] as const) : [command];
     for (const service of services) {
       const infra = await serviceInfrastructure(config, service, broker, log);
+      const port = service === 'orders' ? config.ordersPort : config.paymentsPort;
       parts.push(
-        await startService(service, infra, service === 'orders' ? config.ordersPort : config.paymentsPort, log, {
+        await startService(service, infra, port, log, identityFor(config.auth, service, log), {
           windows: config.retention,
           intervalMs: config.retentionIntervalMs,
         }),
@@ -76,6 +78,7 @@ const main = async (): Promise<void> => {
     await migrateAll(config, log);
     return;
   }
+  warnIfOpen(config.auth, log);
   // The gateway alone hands its span on explicitly (headers, its log line): no active context needed.
   const tracing = installTracing(`gozon-${command}`, process.env, command !== 'gateway' && command !== 'web');
   const running = await start(command, config);

@@ -5,6 +5,7 @@ import {
   Routes,
   MessageTypes,
   UserId,
+  type Actor,
   type AccountQueries,
   type Inbox,
   type IdempotencyStore,
@@ -59,6 +60,9 @@ export type BrokerFactory = (retry: RetryPolicy) => Promise<BrokerFixture>;
 
 let counter = 0;
 /** A unique id for this test run: tests never share rows. */
+/** A signed-in caller: `userId`, an administrator if `admin`. */
+export const actor = (userId: string, admin = false): Actor => ({ userId: UserId(userId), admin });
+
 export const uniqueUser = (prefix = 'user'): UserId =>
   UserId(`${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter += 1)}`);
 

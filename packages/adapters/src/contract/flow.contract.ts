@@ -11,7 +11,7 @@ import {
   type PlaceOrder,
   type WireMessage,
 } from '@gozon/core';
-import { aPaymentRequest, rejectionOf, uniqueUser, type Factory } from './fixtures.js';
+import { actor, aPaymentRequest, rejectionOf, uniqueUser, type Factory } from './fixtures.js';
 
 /** A running orders + payments system, whatever adapters it stands on. */
 export interface SystemFixture {
@@ -46,33 +46,34 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
 
     const fundedUser = async (amount: number): Promise<string> => {
       const user = uniqueUser();
-      await system.createAccount.execute({ userId: user });
-      if (amount > 0) await system.deposit.execute({ userId: user, amount });
+      await system.createAccount.execute({ caller: actor(user) });
+      if (amount > 0) await system.deposit.execute({ caller: actor(user), amount });
       return user;
     };
-    const statusOf = async (order: OrderView): Promise<OrderView> => system.getOrder.execute(order.id);
+    const statusOf = async (order: OrderView): Promise<OrderView> =>
+      system.getOrder.execute(actor(order.user_id), order.id);
 
     it('pays an order: deposit 2000, order 1500 → FINISHED, balance 500', async () => {
       const user = await fundedUser(2000);
-      const order = await system.placeOrder.execute({ userId: user, amount: 1500, description: 'seed' });
+      const order = await system.placeOrder.execute({ caller: actor(user), amount: 1500, description: 'seed' });
       expect(order.status).to.equal('NEW');
       await system.settle();
       expect((await statusOf(order)).status).to.equal('FINISHED');
-      expect((await system.getBalance.execute(user)).balance).to.equal(500);
+      expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(500);
     });
 
     it('cancels an order over the balance with insufficient_funds and debits nothing', async () => {
       const user = await fundedUser(1000);
-      const order = await system.placeOrder.execute({ userId: user, amount: 1001 });
+      const order = await system.placeOrder.execute({ caller: actor(user), amount: 1001 });
       await system.settle();
       const final = await statusOf(order);
       expect(final.status).to.equal('CANCELLED');
       expect(final.failure_reason).to.equal('insufficient_funds');
-      expect((await system.getBalance.execute(user)).balance).to.equal(1000);
+      expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(1000);
     });
 
     it('cancels an order of a user with no account with account_not_found', async () => {
-      const order = await system.placeOrder.execute({ userId: uniqueUser(), amount: 10 });
+      const order = await system.placeOrder.execute({ caller: actor(uniqueUser()), amount: 10 });
       await system.settle();
       const final = await statusOf(order);
       expect(final.status).to.equal('CANCELLED');
@@ -83,18 +84,19 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
       system.duplicateEveryMessage(true);
       const user = await fundedUser(2000);
       const orders = [];
-      for (const amount of [700, 700, 700]) orders.push(await system.placeOrder.execute({ userId: user, amount }));
+      for (const amount of [700, 700, 700])
+        orders.push(await system.placeOrder.execute({ caller: actor(user), amount }));
       await system.settle();
       const finals = await Promise.all(orders.map(statusOf));
       // Requests may be handled concurrently: which one is refused is open, that one is, is not.
       expect(finals.map((o) => o.status).sort()).to.deep.equal(['CANCELLED', 'FINISHED', 'FINISHED']);
-      expect((await system.getBalance.execute(user)).balance).to.equal(600);
+      expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(600);
     });
 
     it('never overdraws with 50 concurrent orders against one balance', async () => {
       const user = await fundedUser(2000);
       const orders = await Promise.all(
-        Array.from({ length: 50 }, () => system.placeOrder.execute({ userId: user, amount: 100 })),
+        Array.from({ length: 50 }, () => system.placeOrder.execute({ caller: actor(user), amount: 100 })),
       );
       await system.settle();
       const finals = await Promise.all(orders.map(statusOf));
@@ -103,7 +105,7 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
       expect(
         finals.filter((o) => o.status === 'CANCELLED' && o.failure_reason === 'insufficient_funds'),
       ).to.have.length(30);
-      expect((await system.getBalance.execute(user)).balance).to.equal(0);
+      expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(0);
     });
 
     it('dead-letters a malformed message and the flow goes on', async () => {
@@ -112,7 +114,7 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
         body: new TextEncoder().encode('this is not json'),
       });
       const user = await fundedUser(500);
-      const order = await system.placeOrder.execute({ userId: user, amount: 200 });
+      const order = await system.placeOrder.execute({ caller: actor(user), amount: 200 });
       await system.settle();
       expect((await statusOf(order)).status).to.equal('FINISHED');
       const dead = await system.deadLetters('order.payments');
@@ -121,28 +123,93 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
 
     it('debits nothing more for a repeated payment request under a new message id', async () => {
       const user = await fundedUser(1000);
-      const order = await system.placeOrder.execute({ userId: user, amount: 400 });
+      const order = await system.placeOrder.execute({ caller: actor(user), amount: 400 });
       await system.settle();
       const again = aPaymentRequest({ orderId: order.id, userId: user, amount: 400 });
       await system.injectRaw('order.payments', encodeMessage(again.envelope));
       await system.settle();
       expect((await statusOf(order)).status).to.equal('FINISHED');
-      expect((await system.getBalance.execute(user)).balance).to.equal(600);
+      expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(600);
     });
 
     it('makes one order for a retried Idempotency-Key and refuses the key with another body', async () => {
       const user = await fundedUser(1000);
       const key = `retry-${globalThis.crypto.randomUUID()}`;
       const [first, second] = await Promise.all([
-        system.placeOrder.execute({ userId: user, amount: 300, idempotencyKey: key }),
-        system.placeOrder.execute({ userId: user, amount: 300, idempotencyKey: key }),
+        system.placeOrder.execute({ caller: actor(user), amount: 300, idempotencyKey: key }),
+        system.placeOrder.execute({ caller: actor(user), amount: 300, idempotencyKey: key }),
       ]);
       expect(second).to.deep.equal(first);
-      const err = await rejectionOf(system.placeOrder.execute({ userId: user, amount: 301, idempotencyKey: key }));
+      const err = await rejectionOf(
+        system.placeOrder.execute({ caller: actor(user), amount: 301, idempotencyKey: key }),
+      );
       expect(err).to.be.instanceOf(DomainError).with.property('code', 'idempotency_key_reused');
       await system.settle();
-      expect(await system.listOrders.execute(user)).to.have.length(1);
-      expect((await system.getBalance.execute(user)).balance).to.equal(700);
+      expect(await system.listOrders.execute(actor(user))).to.have.length(1);
+      expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(700);
+    });
+
+    describe('each user acts only on what is theirs', () => {
+      it('refuses to order, deposit, open, list or read a balance for another user, and changes nothing', async () => {
+        const alice = await fundedUser(1000);
+        const bob = actor(uniqueUser());
+        const refusals = [
+          system.placeOrder.execute({ caller: bob, userId: alice, amount: 100 }),
+          system.deposit.execute({ caller: bob, userId: alice, amount: 100 }),
+          system.createAccount.execute({ caller: bob, userId: uniqueUser() }),
+          system.listOrders.execute(bob, alice),
+          system.getBalance.execute(bob, alice),
+        ];
+        for (const refusal of refusals) {
+          expect(await rejectionOf(refusal))
+            .to.be.instanceOf(DomainError)
+            .with.property('kind', 'forbidden');
+        }
+        await system.settle();
+        expect(await system.listOrders.execute(actor(alice))).to.have.length(0);
+        expect((await system.getBalance.execute(actor(alice), undefined)).balance).to.equal(1000);
+      });
+
+      it("finds no order of another user's by its id, while its owner and an administrator do", async () => {
+        const alice = await fundedUser(1000);
+        const order = await system.placeOrder.execute({ caller: actor(alice), amount: 100 });
+        const err = await rejectionOf(system.getOrder.execute(actor(uniqueUser()), order.id));
+        expect(err).to.be.instanceOf(DomainError).with.property('code', 'order_not_found');
+        expect((await system.getOrder.execute(actor(alice), order.id)).id).to.equal(order.id);
+        expect((await system.getOrder.execute(actor('support', true), order.id)).id).to.equal(order.id);
+      });
+
+      it('lets an administrator act for any user', async () => {
+        const admin = actor('support', true);
+        const user = uniqueUser();
+        await system.createAccount.execute({ caller: admin, userId: user });
+        await system.deposit.execute({ caller: admin, userId: user, amount: 500 });
+        const order = await system.placeOrder.execute({ caller: admin, userId: user, amount: 200 });
+        expect(order.user_id).to.equal(user);
+        await system.settle();
+        expect((await system.listOrders.execute(admin, user)).map((o) => o.status)).to.deep.equal(['FINISHED']);
+        expect((await system.getBalance.execute(admin, user)).balance).to.equal(300);
+      });
+
+      it("keeps each caller's Idempotency-Keys apart: the same key by two users makes two orders", async () => {
+        const [alice, bob] = [await fundedUser(1000), await fundedUser(1000)];
+        const key = `shared-${globalThis.crypto.randomUUID()}`;
+        const depositA = await system.deposit.execute({ caller: actor(alice), amount: 5, idempotencyKey: key });
+        const depositB = await system.deposit.execute({ caller: actor(bob), amount: 7, idempotencyKey: key });
+        expect([depositA.balance, depositB.balance]).to.deep.equal([1005, 1007]);
+        const a = await system.placeOrder.execute({ caller: actor(alice), amount: 100, idempotencyKey: key });
+        const b = await system.placeOrder.execute({ caller: actor(bob), amount: 100, idempotencyKey: key });
+        expect(a.id).to.not.equal(b.id);
+        expect([a.user_id, b.user_id]).to.deep.equal([alice, bob]);
+      });
+
+      it('without identity (caller null) a user must be named, and anyone may be', async () => {
+        const err = await rejectionOf(system.placeOrder.execute({ caller: null, amount: 100 }));
+        expect(err).to.be.instanceOf(DomainError).with.property('code', 'missing_field');
+        const user = await fundedUser(300);
+        const order = await system.placeOrder.execute({ caller: null, userId: user, amount: 100 });
+        expect((await system.getOrder.execute(null, order.id)).user_id).to.equal(user);
+      });
     });
   });
 };

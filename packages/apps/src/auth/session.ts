@@ -94,7 +94,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Middleware => {
   const status: Handler = (ctx) => {
     const { session } = sessionOf(ctx);
     if (!session) {
-      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.set('WWW-Authenticate', 'Bearer realm="gozon"');
       return failure(ctx, 401, 'unauthorized', 'not signed in');
     }
     json(ctx, 200, {

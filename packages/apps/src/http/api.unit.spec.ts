@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { InMemorySystem } from '@gozon/adapters/in-memory';
 import { createOrdersApp } from '../orders/orders-app.js';
+import { authenticate } from '../auth/bearer.js';
 import { createPaymentsApp } from '../payments/payments-app.js';
 
 describe('orders and payments HTTP API (in-memory use cases)', () => {
@@ -15,7 +16,12 @@ describe('orders and payments HTTP API (in-memory use cases)', () => {
   before(async () => {
     system = new InMemorySystem();
     await system.start();
-    const options = { ready: async () => true, logError: (err: unknown) => logged.push(err) };
+    // Without identity: these suites are about the API's shapes; identity has suites of its own.
+    const options = {
+      ready: async () => true,
+      logError: (err: unknown) => logged.push(err),
+      authenticate: authenticate(null),
+    };
     const listen = (app: { callback(): RequestListener }) =>
       new Promise<string>((resolve) => {
         const server = createServer(app.callback()).listen(0, '127.0.0.1', () => {

@@ -4,6 +4,7 @@ import { HttpError } from './http-error.js';
 
 const statusOf: Record<ErrorKind, number> = {
   validation: 400,
+  forbidden: 403,
   malformed_message: 400,
   not_found: 404,
   conflict: 409,

@@ -10,6 +10,7 @@ import { MAX_AMOUNT } from '@gozon/core';
 import { createGatewayApp } from '../gateway/gateway-app.js';
 import { createOrdersApp, type OrdersUseCases } from '../orders/orders-app.js';
 import { createPaymentsApp, type PaymentsUseCases } from '../payments/payments-app.js';
+import { authenticate } from '../auth/bearer.js';
 import { createWebApp } from '../web/web-app.js';
 
 /*
@@ -152,7 +153,12 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
   before(async () => {
     system = new InMemorySystem();
     await system.start();
-    const options = { ready: async () => true, logError: (err: unknown) => logged.push(err) };
+    // Without identity: these suites are about the API's shapes; identity has suites of its own.
+    const options = {
+      ready: async () => true,
+      logError: (err: unknown) => logged.push(err),
+      authenticate: authenticate(null),
+    };
     direct.orders = await listen(createOrdersApp(system, options).callback());
     direct.payments = await listen(createPaymentsApp(system, options).callback());
     direct.web = await listen(createWebApp().callback());
@@ -167,7 +173,11 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     resetApi = await gateway(reset, reset);
 
     const fail = { execute: async () => Promise.reject(failure) };
-    const brokenOptions = { ready: async () => brokenReady, logError: () => undefined };
+    const brokenOptions = {
+      ready: async () => brokenReady,
+      logError: () => undefined,
+      authenticate: authenticate(null),
+    };
     const brokenOrders: OrdersUseCases = { placeOrder: fail, getOrder: fail, listOrders: fail };
     const brokenPayments: PaymentsUseCases = { createAccount: fail, deposit: fail, getBalance: fail };
     direct.brokenOrders = await listen(createOrdersApp(brokenOrders, brokenOptions).callback());
@@ -406,7 +416,7 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
   it('refuses a deposit that would take the balance over 2^53 − 1 with 400 balance_too_large', async () => {
     const rich = await fundedUser(0);
     for (let i = 0; i < Math.floor(Number.MAX_SAFE_INTEGER / MAX_AMOUNT); i += 1) {
-      await system.deposit.execute({ userId: rich, amount: MAX_AMOUNT });
+      await system.deposit.execute({ caller: null, userId: rich, amount: MAX_AMOUNT });
     }
     const { status, body } = await call({
       method: 'post',

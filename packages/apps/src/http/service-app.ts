@@ -6,6 +6,8 @@ import { healthRoutes, type ReadinessCheck } from './health.js';
 export interface ServiceAppOptions {
   readonly ready: ReadinessCheck;
   readonly logError: (err: unknown, ctx: { method: string; path: string }) => void;
+  /** Proves who is asking before any API route runs (see `auth/bearer.ts`). */
+  readonly authenticate: Middleware;
   /** Runs outside everything else: request id, trace span, the request's log line and metrics. */
   readonly telemetry?: Middleware;
   /** `GET /metrics` on the service's own port: the Prometheus text and its content type. */
@@ -14,7 +16,7 @@ export interface ServiceAppOptions {
 
 /**
  * The frame both services share: telemetry outermost (it sees the final status), the error
- * middleware, health and metrics routes, then the API.
+ * middleware, health and metrics routes, then authentication, then the API.
  */
 export const serviceApp = (api: Router, options: ServiceAppOptions): Koa => {
   const app = new Koa();
@@ -33,6 +35,8 @@ export const serviceApp = (api: Router, options: ServiceAppOptions): Koa => {
     });
     app.use(scrape.routes());
   }
+  // Everything past health and metrics acts as someone: no route runs before this check.
+  app.use(options.authenticate);
   app.use(api.routes());
   // Sets 405 (or 501) with an Allow header; the error middleware gives it the contract's shape.
   app.use(api.allowedMethods({ throw: false }));

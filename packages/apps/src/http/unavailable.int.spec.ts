@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateAccount, Deposit, GetBalance } from '@gozon/core';
 import { paymentsUnitOfWork, PgAccountQueries, PgDatabase } from '@gozon/adapters/postgres';
+import { authenticate } from '../auth/bearer.js';
 import { createPaymentsApp } from '../payments/payments-app.js';
 
 describe('a service whose database is down', () => {
@@ -27,6 +28,7 @@ describe('a service whose database is down', () => {
           return true;
         },
         logError: (err) => logged.push(err),
+        authenticate: authenticate(null),
       },
     );
     server = createServer(app.callback());

@@ -15,9 +15,10 @@ export const description = z
   .string({ error: 'description must be a string' })
   .refine((s) => [...s].length <= MAX_DESCRIPTION, `description must be at most ${MAX_DESCRIPTION} characters`);
 
-export const createAccountBody = z.object({ user_id: userId });
-export const depositBody = z.object({ user_id: userId, amount });
-export const placeOrderBody = z.object({ user_id: userId, amount, description: description.optional() });
+// `user_id` may be left out: it is the caller (required only without identity, which core says).
+export const createAccountBody = z.object({ user_id: userId.optional() });
+export const depositBody = z.object({ user_id: userId.optional(), amount });
+export const placeOrderBody = z.object({ user_id: userId.optional(), amount, description: description.optional() });
 
 /** Checks `input` against `schema`; the first problem becomes a 400 naming its field. */
 export const validate = <T>(schema: z.ZodType<T>, input: unknown): T => {

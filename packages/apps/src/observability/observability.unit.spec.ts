@@ -19,6 +19,7 @@ import { handleBatchWithTelemetry, handleWithTelemetry } from './message-telemet
 import { MeasuredPublisher } from './measured-publisher.js';
 import { ServiceMetrics } from './metrics.js';
 import { requestTelemetry } from './request-telemetry.js';
+import { authenticate } from '../auth/bearer.js';
 import { installTracing } from './tracing.js';
 
 /** A pino logger whose lines land in `lines`, parsed. */
@@ -55,6 +56,7 @@ describe('observability units: telemetry and metrics', () => {
       const app = createOrdersApp(system, {
         ready: async () => true,
         logError: () => undefined,
+        authenticate: authenticate(null),
         telemetry: requestTelemetry({ log, tracer: trace.getTracer('test'), observe: (r) => observed.push(r) }),
       });
       server = createServer(app.callback());
@@ -277,7 +279,7 @@ describe('observability units: telemetry and metrics', () => {
 
     it('hears of each order settled, after the commit, from the use case', async () => {
       const system = new InMemorySystem();
-      const placed = await system.placeOrder.execute({ userId: 'u1', amount: 7 });
+      const placed = await system.placeOrder.execute({ caller: null, userId: 'u1', amount: 7 });
       const settled: OrderSettled[] = [];
       const apply = new ApplyPaymentOutcome(
         new InMemoryUnitOfWork(system.ordersDb),

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import type { GetOrder, ListOrders, PlaceOrder } from '@gozon/core';
+import { callerOf } from '../auth/bearer.js';
 import { readJson } from '../http/json-body.js';
 import { serviceApp, type ServiceAppOptions } from '../http/service-app.js';
 import { idempotencyKey, placeOrderBody, validate } from '../http/validation.js';
@@ -24,6 +25,7 @@ export const createOrdersApp = (useCases: OrdersUseCases, options: ServiceAppOpt
     const headers = traceHeaders();
     ctx.status = 201;
     ctx.body = await useCases.placeOrder.execute({
+      caller: callerOf(ctx),
       userId: body.user_id,
       amount: body.amount,
       description: body.description ?? '',
@@ -34,11 +36,11 @@ export const createOrdersApp = (useCases: OrdersUseCases, options: ServiceAppOpt
 
   router.get('/', async (ctx) => {
     const user = ctx.query['user_id'];
-    ctx.body = await useCases.listOrders.execute(Array.isArray(user) ? user[0] : user);
+    ctx.body = await useCases.listOrders.execute(callerOf(ctx), Array.isArray(user) ? user[0] : user);
   });
 
   router.get('/:id', async (ctx) => {
-    ctx.body = await useCases.getOrder.execute(ctx.params['id'] ?? '');
+    ctx.body = await useCases.getOrder.execute(callerOf(ctx), ctx.params['id'] ?? '');
   });
 
   return serviceApp(router, options);

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import type { CreateAccount, Deposit, GetBalance } from '@gozon/core';
+import { callerOf } from '../auth/bearer.js';
 import { readJson } from '../http/json-body.js';
 import { serviceApp, type ServiceAppOptions } from '../http/service-app.js';
 import { createAccountBody, depositBody, idempotencyKey, validate } from '../http/validation.js';
@@ -18,17 +19,22 @@ export const createPaymentsApp = (useCases: PaymentsUseCases, options: ServiceAp
   router.post('/', async (ctx) => {
     const body = validate(createAccountBody, await readJson(ctx));
     ctx.status = 201;
-    ctx.body = await useCases.createAccount.execute({ userId: body.user_id });
+    ctx.body = await useCases.createAccount.execute({ caller: callerOf(ctx), userId: body.user_id });
   });
 
   router.post('/deposit', async (ctx) => {
     const key = idempotencyKey(ctx.get('idempotency-key') || undefined);
     const body = validate(depositBody, await readJson(ctx));
-    ctx.body = await useCases.deposit.execute({ userId: body.user_id, amount: body.amount, idempotencyKey: key });
+    ctx.body = await useCases.deposit.execute({
+      caller: callerOf(ctx),
+      userId: body.user_id,
+      amount: body.amount,
+      idempotencyKey: key,
+    });
   });
 
   router.get('/:userId/balance', async (ctx) => {
-    ctx.body = await useCases.getBalance.execute(ctx.params['userId']);
+    ctx.body = await useCases.getBalance.execute(callerOf(ctx), ctx.params['userId']);
   });
 
   return serviceApp(router, options);

@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { identityFor } from '../auth/identity.js';
 import { OidcRelyingParty } from '../auth/relying-party.js';
 import { SESSION_PREFIX, sessionRoutes, sessionRoutesWithoutAuth } from '../auth/session.js';
 import { MemorySessionStore } from '../auth/session-store.js';
@@ -11,7 +12,7 @@ import { createWebApp, webRoot, webRoute } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
 import type { Part } from './service-part.js';
 
-/** The gateway exactly as `gozon gateway` runs it: proxy, telemetry, request log lines. */
+/** The gateway exactly as `gozon gateway` runs it: identity, proxy, telemetry, request log lines. */
 export const gatewayApp = (
   upstreams: Upstreams,
   log: Logger,
@@ -62,8 +63,12 @@ export const browserSessions = (config: Config, log: Logger, webClient: WebClien
 
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
   const client = config.auth.client;
-  const extras = browserSessions(config, log, client && { clientId: client.id, clientSecret: client.secret });
-  const { app, agent } = gatewayApp(config, log, extras);
+  const sessions = browserSessions(config, log, client && { clientId: client.id, clientSecret: client.secret });
+  // The gateway refuses a request without a valid token before it reaches a service (which checks again);
+  // a browser's session has become its token just before.
+  const identity = identityFor(config.auth, 'gateway', log);
+  const api = [...(sessions.api ?? []), identity.authenticate];
+  const { app, agent } = gatewayApp(config, log, { own: sessions.own, api });
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
@@ -75,6 +80,7 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
     stop: async () => {
       await server.stop();
       agent.destroy();
+      identity.stop();
       log.info('gateway: stopped');
     },
   };

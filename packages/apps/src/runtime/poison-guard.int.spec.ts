@@ -8,6 +8,7 @@ import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createRabbitTestBed } from '@gozon/adapters/testing/rabbitmq';
 import { readConfig } from '../config.js';
 import { openBroker, serviceInfrastructure } from './infrastructures.js';
+import { authenticate } from '../auth/bearer.js';
 import { startService } from './service-part.js';
 
 const queue = Routes.orderPayments;
@@ -41,7 +42,7 @@ describe('the poison guard as a service wires it on RabbitMQ', function () {
       await channel.close();
 
       const infra = await serviceInfrastructure(config, 'payments', broker, log);
-      const part = await startService('payments', infra, 0, log);
+      const part = await startService('payments', infra, 0, log, { authenticate: authenticate(null) });
       try {
         await eventually(
           async () => (await bed.queues.depth(deadLetterQueueOf(queue))) === 1,

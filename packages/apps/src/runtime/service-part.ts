@@ -2,6 +2,7 @@ import { Container } from 'inversify';
 import { CommitDispatcher, defaultCommitDispatcherOptions, RelayLoop, type Subscription } from '@gozon/core';
 import { defaultRetention, migrate, PgOutboxStore, PgRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 import type { Logger } from 'pino';
+import type { Identity } from '../auth/identity.js';
 import { clockModule, messagingModule, sqlModule, useCaseModule, type ServiceName } from '../container/modules.js';
 import { Tokens } from '../container/tokens.js';
 import { createOrdersApp } from '../orders/orders-app.js';
@@ -32,6 +33,8 @@ export const startService = async (
   infra: Infrastructure,
   port: number,
   log: Logger,
+  /** Who is asking: every API request is checked by it. */
+  identity: Pick<Identity, 'authenticate'>,
   retentionConfig: { windows: RetentionWindows; intervalMs: number } = {
     windows: defaultRetention,
     intervalMs: 600_000,
@@ -68,6 +71,7 @@ export const startService = async (
   const options = {
     ready,
     logError,
+    authenticate: identity.authenticate,
     telemetry: telemetry.requests,
     metrics: telemetry.scrape,
   };

@@ -1,4 +1,4 @@
-import { UserId } from '../shared/ids.js';
+import { actingFor, type Caller } from '../shared/actor.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { PaymentsTx } from '../payments/ports.js';
 import { Account, toAccountView, type AccountView } from './account.js';
@@ -7,8 +7,8 @@ export class CreateAccount {
   constructor(private readonly uow: UnitOfWork<PaymentsTx>) {}
 
   /** Opens an account with a zero balance; `account_exists` if the user has one. */
-  async execute(input: { userId: unknown }): Promise<AccountView> {
-    const account = Account.open(UserId(input.userId));
+  async execute(input: { caller: Caller; userId?: unknown }): Promise<AccountView> {
+    const account = Account.open(actingFor(input.caller, input.userId));
     await this.uow.run((tx) => tx.accounts.add(account));
     return toAccountView(account.snapshot());
   }

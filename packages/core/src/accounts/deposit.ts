@@ -1,5 +1,5 @@
 import { notFound } from '../shared/errors.js';
-import { UserId } from '../shared/ids.js';
+import { actingFor, keyOwner, type Caller } from '../shared/actor.js';
 import { once } from '../shared/idempotency.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
@@ -7,7 +7,10 @@ import type { PaymentsTx } from '../payments/ports.js';
 import { toAccountView, type AccountView } from './account.js';
 
 export interface DepositInput {
-  readonly userId: unknown;
+  /** Who is asking; `null` where identity is off. */
+  readonly caller: Caller;
+  /** Whose account; left out, the caller's. */
+  readonly userId?: unknown;
   readonly amount: unknown;
   readonly idempotencyKey?: string | undefined;
 }
@@ -17,18 +20,24 @@ export class Deposit {
 
   /** Adds `amount` to the balance and returns the account with its new balance. */
   async execute(input: DepositInput): Promise<AccountView> {
-    const userId = UserId(input.userId);
+    const userId = actingFor(input.caller, input.userId);
     const amount = Money.amount(input.amount);
     const fingerprint = JSON.stringify([userId, amount.minor]);
 
     return this.uow.run((tx) =>
-      once(tx.idempotency, 'payments.deposit', input.idempotencyKey, fingerprint, async () => {
-        const account = await tx.accounts.get(userId);
-        if (!account) throw notFound('account_not_found', `no account for user ${userId}`);
-        account.deposit(amount);
-        await tx.accounts.save(account);
-        return toAccountView(account.snapshot());
-      }),
+      once(
+        tx.idempotency,
+        `payments.deposit/${keyOwner(input.caller, userId)}`,
+        input.idempotencyKey,
+        fingerprint,
+        async () => {
+          const account = await tx.accounts.get(userId);
+          if (!account) throw notFound('account_not_found', `no account for user ${userId}`);
+          account.deposit(amount);
+          await tx.accounts.save(account);
+          return toAccountView(account.snapshot());
+        },
+      ),
     );
   }
 }

@@ -84,6 +84,10 @@ export class ApplyPaymentOutcome {
     if (!order) {
       throw new DomainError('validation', 'order_not_found', `payment outcome for unknown order ${orderId}`);
     }
+    // An outcome about another user's order, or another amount, was not decided for this order.
+    if (order.userId !== outcome.body.user_id) {
+      throw new DomainError('validation', 'user_mismatch', `payment outcome user differs from order ${orderId}`);
+    }
     if (!order.amount.equals(Money.of(outcome.body.amount))) {
       throw new DomainError('validation', 'amount_mismatch', `payment outcome amount differs from order ${orderId}`);
     }

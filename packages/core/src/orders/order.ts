@@ -67,6 +67,10 @@ export class Order {
     return this.state.status;
   }
 
+  get userId(): UserId {
+    return this.state.userId;
+  }
+
   get amount(): Money {
     return Money.of(this.state.amount);
   }

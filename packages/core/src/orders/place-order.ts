@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/id-generator.js';
-import { OrderId, UserId } from '../shared/ids.js';
+import { actingFor, keyOwner, type Caller } from '../shared/actor.js';
+import { OrderId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
@@ -10,7 +11,10 @@ import { toOrderView, type OrderView } from './order-view.js';
 import type { OrdersTx } from './ports.js';
 
 export interface PlaceOrderInput {
-  readonly userId: unknown;
+  /** Who is asking; `null` where identity is off. */
+  readonly caller: Caller;
+  /** The user the order is for; left out, the caller. */
+  readonly userId?: unknown;
   readonly amount: unknown;
   readonly description?: unknown;
   readonly idempotencyKey?: string | undefined;
@@ -27,37 +31,43 @@ export class PlaceOrder {
   ) {}
 
   async execute(input: PlaceOrderInput): Promise<OrderView> {
-    const userId = UserId(input.userId);
+    const userId = actingFor(input.caller, input.userId);
     const amount = Money.amount(input.amount);
     const description = checkDescription(input.description);
     const fingerprint = JSON.stringify([userId, amount.minor, description]);
 
     return this.uow.run((tx) =>
-      once(tx.idempotency, 'orders.place', input.idempotencyKey, fingerprint, async () => {
-        const now = this.clock.now();
-        const order = Order.place({ id: OrderId(this.ids.next()), userId, amount, description, now });
-        await tx.orders.save(order);
-        for (const event of order.pullEvents()) {
-          if (event.type !== 'OrderPlaced') continue;
-          const payload: PaymentRequested = {
-            order_id: event.orderId,
-            user_id: event.userId,
-            amount: event.amount.minor,
-          };
-          await tx.outbox.append({
-            routingKey: Routes.orderPayments,
-            envelope: {
-              id: this.ids.next(),
-              type: MessageTypes.paymentRequested,
-              correlationId: event.orderId,
-              occurredAt: now.toISOString(),
-              payload,
-              headers: input.headers ?? {},
-            },
-          });
-        }
-        return toOrderView(order.snapshot());
-      }),
+      once(
+        tx.idempotency,
+        `orders.place/${keyOwner(input.caller, userId)}`,
+        input.idempotencyKey,
+        fingerprint,
+        async () => {
+          const now = this.clock.now();
+          const order = Order.place({ id: OrderId(this.ids.next()), userId, amount, description, now });
+          await tx.orders.save(order);
+          for (const event of order.pullEvents()) {
+            if (event.type !== 'OrderPlaced') continue;
+            const payload: PaymentRequested = {
+              order_id: event.orderId,
+              user_id: event.userId,
+              amount: event.amount.minor,
+            };
+            await tx.outbox.append({
+              routingKey: Routes.orderPayments,
+              envelope: {
+                id: this.ids.next(),
+                type: MessageTypes.paymentRequested,
+                correlationId: event.orderId,
+                occurredAt: now.toISOString(),
+                payload,
+                headers: input.headers ?? {},
+              },
+            });
+          }
+          return toOrderView(order.snapshot());
+        },
+      ),
     );
   }
 }

@@ -1,5 +1,6 @@
 /** What kind of failure an error is; the HTTP edge maps each kind to one status. */
-export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'idempotency' | 'unavailable' | 'malformed_message';
+export type ErrorKind =
+  'validation' | 'forbidden' | 'not_found' | 'conflict' | 'idempotency' | 'unavailable' | 'malformed_message';
 
 /**
  * The one error the domain throws. `code` is stable and snake_case: clients and tests match on it,
