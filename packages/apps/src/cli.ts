@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { runToken } from './auth/token-command.js';
 import { ConfigError, readConfig, requireVars, type Config } from './config.js';
 import { identityFor, warnIfOpen } from './auth/identity.js';
 import { runDlq } from './dlq.js';
@@ -8,14 +9,14 @@ import { startGateway, startWeb } from './runtime/gateway-part.js';
 import { migrateAll, openBroker, serviceInfrastructure, type Broker } from './runtime/infrastructures.js';
 import { startService, type Part } from './runtime/service-part.js';
 
-const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate', 'dlq'] as const;
+const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate', 'dlq', 'token'] as const;
 type Command = (typeof COMMANDS)[number];
 
-const usage = `usage: gozon <${COMMANDS.join('|')}>`;
+const usage = `usage: gozon <${COMMANDS.join('|')}>\n       gozon token <user_id> [--admin]   prints an access token from the built-in provider`;
 const log = createLogger('gozon');
 
 const start = async (
-  command: Exclude<Command, 'migrate' | 'dlq'>,
+  command: Exclude<Command, 'migrate' | 'dlq' | 'token'>,
   config: Config,
 ): Promise<{ parts: Part[]; broker?: Broker }> => {
   if (command === 'gateway') return { parts: [await startGateway(config, log)] };
@@ -71,6 +72,15 @@ const main = async (): Promise<void> => {
   const config = readConfig();
   if (command === 'dlq') {
     process.exitCode = await runDlq(process.argv.slice(3), config, (text) => console.log(text));
+    return;
+  }
+  if (command === 'token') {
+    process.exitCode = await runToken(
+      process.argv.slice(3),
+      config,
+      (text) => process.stdout.write(`${text}\n`),
+      (text) => console.error(text),
+    );
     return;
   }
   if (command === 'migrate') {

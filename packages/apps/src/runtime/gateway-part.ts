@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import type { BuiltInProvider } from '../auth/built-in-provider.js';
 import { identityFor } from '../auth/identity.js';
 import { OidcRelyingParty } from '../auth/relying-party.js';
 import { SESSION_PREFIX, sessionRoutes, sessionRoutesWithoutAuth } from '../auth/session.js';
@@ -48,7 +49,9 @@ export const browserSessions = (config: Config, log: Logger, webClient: WebClien
       ...webClient,
       redirectUri,
       // The built-in provider lives in this process: reach it here, not through the public address.
-      reachIssuerAt: config.auth.builtIn ? `http://127.0.0.1:${config.gatewayPort}/auth` : undefined,
+      reachIssuerAt: config.auth.builtIn
+        ? `http://127.0.0.1:${config.gatewayPort}${new URL(config.auth.issuer).pathname}`
+        : undefined,
     });
   const handle = sessionRoutes({
     store,
@@ -61,14 +64,28 @@ export const browserSessions = (config: Config, log: Logger, webClient: WebClien
   return { own: [{ prefix: SESSION_PREFIX, handle }], api: [sessionToBearer(store)] };
 };
 
+/** The built-in OpenID provider at `/auth`, when identity is on and no external issuer is set. */
+const builtInProvider = async (config: Config, log: Logger): Promise<BuiltInProvider | undefined> => {
+  if (config.auth.mode !== 'oidc' || !config.auth.builtIn) return undefined;
+  // Loaded only here: the provider library is not needed when identity comes from elsewhere.
+  const { BuiltInProvider, builtInProviderOptions } = await import('../auth/built-in-provider.js');
+  const provider = await BuiltInProvider.open(builtInProviderOptions(config));
+  log.info(`gateway: built-in OpenID provider at ${config.auth.issuer} (development sign-in: any user name)`);
+  return provider;
+};
+
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
+  const provider = await builtInProvider(config, log);
   const client = config.auth.client;
-  const sessions = browserSessions(config, log, client && { clientId: client.id, clientSecret: client.secret });
+  const webClient = provider?.webClient ?? (client && { clientId: client.id, clientSecret: client.secret });
+  const sessions = browserSessions(config, log, webClient);
+  const providerPath = provider && { prefix: new URL(config.auth.issuer).pathname, handle: provider.middleware };
+  const own = [...(providerPath ? [providerPath] : []), ...(sessions.own ?? [])];
   // The gateway refuses a request without a valid token before it reaches a service (which checks again);
   // a browser's session has become its token just before.
   const identity = identityFor(config.auth, 'gateway', log);
   const api = [...(sessions.api ?? []), identity.authenticate];
-  const { app, agent } = gatewayApp(config, log, { own: sessions.own, api });
+  const { app, agent } = gatewayApp(config, log, { own, api });
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
