@@ -90,15 +90,36 @@ export class OidcRelyingParty implements RelyingParty {
     return this.configuration;
   }
 
-  private discover(): Promise<oidc.Configuration> {
+  private async discover(): Promise<oidc.Configuration> {
     const { issuer, clientId, clientSecret, reachIssuerAt } = this.settings;
-    const insecure = issuer.startsWith('http:') || reachIssuerAt?.startsWith('http:');
-    const options: oidc.DiscoveryRequestOptions = {
-      execute: insecure ? [oidc.allowInsecureRequests] : [],
-      timeout: 10,
-    };
-    if (reachIssuerAt) options[oidc.customFetch] = rerouted(issuer, reachIssuerAt);
     const auth = clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(clientSecret);
-    return oidc.discovery(new URL(issuer), clientId, clientSecret, auth, options);
+    const insecure = issuer.startsWith('http:') || reachIssuerAt?.startsWith('http:');
+    const execute = insecure ? [oidc.allowInsecureRequests] : [];
+    if (!reachIssuerAt) return oidc.discovery(new URL(issuer), clientId, clientSecret, auth, { execute, timeout: 10 });
+    const config = new oidc.Configuration(await localMetadata(issuer, reachIssuerAt), clientId, clientSecret, auth);
+    config[oidc.customFetch] = rerouted(issuer, reachIssuerAt);
+    execute.forEach((step) => step(config));
+    return config;
   }
 }
+
+/**
+ * The issuer's discovery document fetched at `reachedAt`, with its endpoints at the issuer's public
+ * address: oidc-provider names its endpoints after the host a request came to, and the browser must
+ * be sent to the public one. The issuer itself must match, as discovery requires.
+ */
+const localMetadata = async (issuer: string, reachedAt: string): Promise<oidc.ServerMetadata> => {
+  const response = await fetch(`${reachedAt}/.well-known/openid-configuration`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`the provider's discovery document answered ${response.status}`);
+  const metadata = (await response.json()) as Record<string, unknown>;
+  if (metadata.issuer !== issuer) throw new Error('the provider names another issuer than the configured one');
+  const local = new URL(reachedAt).origin;
+  const outside = new URL(issuer).origin;
+  const publicly = Object.entries(metadata).map(([key, value]) => [
+    key,
+    typeof value === 'string' && value.startsWith(`${local}/`) ? outside + value.slice(local.length) : value,
+  ]);
+  return Object.fromEntries(publicly) as oidc.ServerMetadata;
+};
