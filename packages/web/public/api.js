@@ -102,9 +102,11 @@ export const session = {
     } catch {
       throw new Unavailable('sign-in');
     }
+    // Read to the end even when refused: a navigation right after would otherwise cut it off.
+    const body = await response.text().catch(() => '');
     if (response.status === 401) return null;
     if (!response.ok) throw new Unavailable('sign-in');
-    return response.json();
+    return JSON.parse(body);
   },
   /** Ends the session (its CSRF token proves the page asks, not another site). */
   signOut: async () => {
