@@ -28,6 +28,8 @@ export interface BuiltInProviderOptions {
   readonly webRedirectUri: string;
   /** Where the web client may send the browser after signing out, e.g. `<publicUrl>/`. */
   readonly webPostLogoutUri: string;
+  /** Told of a request the provider failed to handle (it answers 500 and otherwise stays silent). */
+  readonly onServerError?: (err: unknown) => void;
 }
 
 export interface MintOptions {
@@ -75,6 +77,8 @@ export class BuiltInProvider {
       webPostLogoutUri: options.webPostLogoutUri,
     };
     const provider = new Provider(options.issuer, providerConfiguration(settings, secrets));
+    const onServerError = options.onServerError;
+    if (onServerError) provider.on('server_error', (_ctx: unknown, err: unknown) => onServerError(err));
     // An https issuer sits behind a TLS-terminating proxy: trust its X-Forwarded-Proto so secure cookies can be set.
     provider.proxy = secure;
     return new BuiltInProvider(provider, options.audience, {

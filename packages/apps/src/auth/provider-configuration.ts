@@ -94,7 +94,8 @@ export const providerConfiguration = (settings: ProviderSettings, secrets: Provi
     clients: clients(settings, secrets),
     jwks: { keys: secrets.signingKeys.map((key) => ({ ...key })) },
     cookies: { keys: [...secrets.cookieKeys], long: cookie, short: cookie },
-    scopes: ['openid', API_SCOPE],
+    // OpenID scopes only; the API's scopes belong to its resource server (getResourceServerInfo).
+    scopes: ['openid'],
     claims: { openid: ['sub'] },
     findAccount: (_ctx, id) =>
       userId.safeParse(id).success ? { accountId: id, claims: () => ({ sub: id }) } : undefined,

@@ -4,6 +4,9 @@ import { Agent, request } from 'node:http';
 export class HttpClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 512 });
 
+  /** `headers` go on every request (e.g. an access token). */
+  constructor(private readonly headers: Readonly<Record<string, string>> = {}) {}
+
   send(url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; body: string }> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -12,7 +15,9 @@ export class HttpClient {
         {
           method,
           agent: this.agent,
-          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+          headers: payload
+            ? { ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : this.headers,
         },
         (res) => {
           let text = '';

@@ -33,7 +33,7 @@ const median = (values: number[]): number => {
 if (profile === 'gateway' || profile === 'proxy') {
   installTracing('gozon-gateway', {}, false);
   const targets = await startProxyTargets();
-  const client = new HttpClient();
+  const client = new HttpClient({ authorization: `Bearer ${targets.token}` });
   const port = profile === 'gateway' ? targets.gatewayPort : targets.proxyPort;
   const hit = async () => (await client.send(`http://127.0.0.1:${port}${proxyBenchPath}`, 'GET')).status === 200;
   await closedLoop(concurrency, 1, hit);
@@ -57,7 +57,7 @@ if (profile === 'gateway' || profile === 'proxy') {
     const ratio = rates.gateway / rates.proxied;
     ratios.push(ratio);
     console.log(
-      `run ${run}: direct ${rates.direct.toFixed(0)}, bare proxy ${rates.proxied.toFixed(0)}, gateway ${rates.gateway.toFixed(0)} req/s; ratio ${ratio.toFixed(3)}`,
+      `run ${run}: direct ${rates.direct.toFixed(0)}, bare proxy ${rates.proxied.toFixed(0)}, gateway ${rates.gateway.toFixed(0)} (GOZON_AUTH=none ${rates.gatewayOpen.toFixed(0)}) req/s; ratio ${ratio.toFixed(3)}`,
     );
   }
   console.log(`median ratio ${median(ratios).toFixed(3)} over ${runs} runs`);

@@ -17,6 +17,12 @@ import {
 } from '@gozon/adapters/rabbitmq';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { authenticate } from '../auth/bearer.js';
+import { BuiltInProvider } from '../auth/built-in-provider.js';
+import { TokenVerifier } from '../auth/verifier.js';
 import { createLogger, logDestination } from '../logger.js';
 import { gatewayApp } from '../runtime/gateway-part.js';
 import { closedLoop, HttpClient } from './http-client.js';
@@ -137,14 +143,49 @@ const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 /**
+ * The built-in OpenID provider on a port of its own, in a directory of its own, and an
+ * administrator's token from it: what the gateway with identity on verifies in the benchmark.
+ */
+const startIssuer = async (): Promise<{ verifier: TokenVerifier; token: string; close: () => Promise<void> }> => {
+  const dir = await mkdtemp(join(tmpdir(), 'gozon-bench-issuer-'));
+  const app = new Koa();
+  // Koa composes its middleware when asked for the callback: ask on each request, once it is there.
+  const server = createServer((req, res) => void app.callback()(req, res));
+  const port = await listen(server);
+  const issuer = `http://127.0.0.1:${port}/auth`;
+  const provider = await BuiltInProvider.open({
+    issuer,
+    audience: 'gozon',
+    dataDir: dir,
+    webRedirectUri: `http://127.0.0.1:${port}/session/callback`,
+    webPostLogoutUri: `http://127.0.0.1:${port}/`,
+  });
+  app.use(provider.middleware);
+  const verifier = new TokenVerifier({ issuer, audience: 'gozon', userClaim: 'sub' });
+  await verifier.ready();
+  return {
+    verifier,
+    token: await provider.mint('bench-admin', { admin: true }),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/**
  * A bare Koa app answering a small JSON body, a bare keep-alive koa-proxies proxy in front of it,
  * and GoZon's gateway as it runs (telemetry and request log lines included; the log goes to
- * /dev/null here, to a pipe or terminal in a real process) in front of it too.
+ * /dev/null here, to a pipe or terminal in a real process) in front of it too: once with identity
+ * (every request's token verified, keys cached) and once with `GOZON_AUTH=none`.
  */
 export const startProxyTargets = async (): Promise<{
   upstreamPort: number;
   proxyPort: number;
   gatewayPort: number;
+  openGatewayPort: number;
+  token: string;
   close: () => Promise<void>;
 }> => {
   const upstream = new Koa();
@@ -161,20 +202,31 @@ export const startProxyTargets = async (): Promise<{
   const target = `http://127.0.0.1:${upstreamPort}`;
   // The gateway's logger as `gozon gateway` makes it (level, redaction, trace fields, its
   // destination's batching), into /dev/null.
-  const ours = gatewayApp(
-    { ordersUrl: target, paymentsUrl: target, webUrl: target },
-    createLogger('gozon', false, logDestination('/dev/null')),
-  );
-  const oursServer = createServer(ours.app.callback());
-  const gatewayPort = await listen(oursServer);
+  const issuer = await startIssuer();
+  const ourGateway = async (verifier: TokenVerifier | null) => {
+    const { app, agent: upstreamAgent } = gatewayApp(
+      { ordersUrl: target, paymentsUrl: target, webUrl: target },
+      createLogger('gozon', false, logDestination('/dev/null')),
+      { api: [authenticate(verifier)] },
+    );
+    const server = createServer(app.callback());
+    return { server, agent: upstreamAgent, port: await listen(server) };
+  };
+  const ours = await ourGateway(issuer.verifier);
+  const open = await ourGateway(null);
   return {
     upstreamPort,
     proxyPort,
-    gatewayPort,
+    gatewayPort: ours.port,
+    openGatewayPort: open.port,
+    token: issuer.token,
     close: async () => {
       agent.destroy();
-      ours.agent.destroy();
-      await new Promise((resolve) => oursServer.close(resolve));
+      for (const gateway of [ours, open]) {
+        gateway.agent.destroy();
+        await new Promise((resolve) => gateway.server.close(resolve));
+      }
+      await issuer.close();
       await new Promise((resolve) => gatewayServer.close(resolve));
       await new Promise((resolve) => upstreamServer.close(resolve));
     },
@@ -184,20 +236,34 @@ export const startProxyTargets = async (): Promise<{
 /** The path every proxy benchmark asks for: a balance read, as the gateway routes it. */
 export const proxyBenchPath = '/payments/accounts/x/balance';
 
+/** Requests per second direct, behind the bare proxy and behind GoZon's gateway, with identity and without. */
+export interface ProxyRates {
+  readonly direct: number;
+  readonly proxied: number;
+  /** GoZon's gateway with identity on: each request's access token verified. */
+  readonly gateway: number;
+  /** The same gateway with `GOZON_AUTH=none`. */
+  readonly gatewayOpen: number;
+}
+
 /** Requests per second direct, behind the bare proxy and behind GoZon's gateway (`startProxyTargets`). */
-export const rawProxyRate = async (
-  seconds: number,
-  concurrency: number,
-): Promise<{ direct: number; proxied: number; gateway: number }> => {
+export const rawProxyRate = async (seconds: number, concurrency: number): Promise<ProxyRates> => {
   const targets = await startProxyTargets();
-  const client = new HttpClient();
+  // Every request carries the token, so the four differ only in what stands in front of the app.
+  const client = new HttpClient({ authorization: `Bearer ${targets.token}` });
   try {
     const hit = (port: number) => async () =>
       (await client.send(`http://127.0.0.1:${port}${proxyBenchPath}`, 'GET')).status === 200;
     const direct = await closedLoop(concurrency, seconds, hit(targets.upstreamPort));
     const proxied = await closedLoop(concurrency, seconds, hit(targets.proxyPort));
     const viaGozon = await closedLoop(concurrency, seconds, hit(targets.gatewayPort));
-    return { direct: direct.perSecond, proxied: proxied.perSecond, gateway: viaGozon.perSecond };
+    const viaOpen = await closedLoop(concurrency, seconds, hit(targets.openGatewayPort));
+    return {
+      direct: direct.perSecond,
+      proxied: proxied.perSecond,
+      gateway: viaGozon.perSecond,
+      gatewayOpen: viaOpen.perSecond,
+    };
   } finally {
     client.close();
     await targets.close();
@@ -209,10 +275,7 @@ export const rawProxyRate = async (
  * bare proxy, the upstream and GoZon's gateway all pay the context manager's cost, as in production,
  * and the benchmark's other measurements do not.
  */
-export const proxyRatesTraced = (
-  seconds: number,
-  concurrency: number,
-): Promise<{ direct: number; proxied: number; gateway: number }> =>
+export const proxyRatesTraced = (seconds: number, concurrency: number): Promise<ProxyRates> =>
   new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./proxy-rate-worker.js', import.meta.url), {
       workerData: { seconds, concurrency },

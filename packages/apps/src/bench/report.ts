@@ -25,8 +25,10 @@ export interface BenchResults {
     bareDirectRps: number;
     bareProxyRps: number;
   };
-  /** GoZon's gateway in front of the same bare app as the bare proxy. */
+  /** GoZon's gateway in front of the same bare app as the bare proxy, verifying each request's token. */
   readonly gatewayOnBareRps: number;
+  /** The same gateway with `GOZON_AUTH=none` (no token check). */
+  readonly openGatewayOnBareRps?: number;
   readonly sustained: {
     acceptedPerSecond: number;
     paidPerSecond: number;
@@ -78,6 +80,10 @@ const cpuTable = (r: BenchResults): string[] => {
   ];
 };
 
+/** What verifying tokens costs the gateway, in per cent of its rate without identity. */
+const identityCost = (r: BenchResults): number =>
+  r.openGatewayOnBareRps ? (1 - r.gatewayOnBareRps / r.openGatewayOnBareRps) * 100 : NaN;
+
 /** The table printed at the end, also the body of docs/bench/README.md. */
 export const table = (r: BenchResults): string => {
   const lines = [
@@ -90,7 +96,8 @@ export const table = (r: BenchResults): string => {
     `| orders accepted (closed loop, ${r.sustained.concurrency} clients) | ${n(r.sustained.acceptedPerSecond)} /s |`,
     `| **orders paid end to end, sustained** | **${n(r.sustained.paidPerSecond)} /s** (${n(r.ratios.paidToRawOutbox, 2)} × raw outbox tps) |`,
     `| outbox relay draining a backlog (claim, publish, confirm, mark) | ${n(r.sustained.relayPublishPerSecond)} msg/s (${n(r.ratios.relayToRawPublish, 2)} × raw publish) |`,
-    `| GoZon gateway in front of the same bare app | ${n(r.gatewayOnBareRps)} req/s (${n(r.ratios.gatewayToBareProxy, 2)} × bare proxy) |`,
+    `| GoZon gateway in front of the same bare app, verifying each token | ${n(r.gatewayOnBareRps)} req/s (${n(r.ratios.gatewayToBareProxy, 2)} × bare proxy) |`,
+    `| the same gateway with \`GOZON_AUTH=none\` | ${n(r.openGatewayOnBareRps ?? NaN)} req/s (identity costs ${n(identityCost(r), 1)} % of it) |`,
     `| balance reads: direct to payments / through the gateway | ${n(r.gateway.directRps)} / ${n(r.gateway.viaGatewayRps)} req/s |`,
     '',
     '| offered rate | achieved | orders | accepted → final p50 / p95 / p99 / max (ms) | send → 201 p50 / p99 (ms) |',

@@ -139,7 +139,10 @@ const main = async (): Promise<number> => {
       ` · a fault every ~${options.faultEveryMs / 1000} s: ${options.kinds.join(', ')}`,
   );
   const system = await ServerSystem.start({ logLevel: 'warn' });
-  const http = new ChaosHttp(system.gatewayUrl, 5_000);
+  // An administrator's token (kept valid across gateway restarts: the keys stay in the data directory).
+  const http = new ChaosHttp(system.gatewayUrl, 5_000, {
+    authorization: `Bearer ${await system.token('chaos-admin', true)}`,
+  });
   const tally = new MessageTally(system);
   const injector = new FaultInjector(
     system,

@@ -17,6 +17,8 @@ export class ChaosHttp {
   constructor(
     readonly base: string,
     readonly timeoutMs = 5_000,
+    /** Headers every request carries (an access token). */
+    private readonly always: Readonly<Record<string, string>> = {},
   ) {}
 
   send(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
@@ -35,6 +37,7 @@ export class ChaosHttp {
           method,
           agent: this.agent,
           headers: {
+            ...this.always,
             ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
             ...headers,
           },

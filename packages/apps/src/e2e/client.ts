@@ -13,18 +13,31 @@ export interface Order {
 
 /** A small client of the public API, as a user would call it through the gateway. */
 export class GozonClient {
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    /** The access token every request carries (none: requests go without one). */
+    readonly token?: string,
+  ) {}
+
+  /** The same API, asked with another token (or none). */
+  as(token: string | undefined): GozonClient {
+    return new GozonClient(this.base, token);
+  }
+
+  private get authorization(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
     return fetch(`${this.base}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...this.authorization, ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   }
 
-  get(path: string): Promise<Response> {
-    return fetch(`${this.base}${path}`);
+  get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.base}${path}`, { headers: { ...this.authorization, ...headers } });
   }
 
   async json<T>(res: Promise<Response> | Response, status: number): Promise<T> {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { GozonClient, type Order } from './client.js';
+import type { GozonClient } from './client.js';
+import { type Order } from './client.js';
 import { scrape, scrapeUntil, total } from './scrape.js';
 import { ServerSystem } from './system.js';
 import type { TcpLink } from './tcp-link.js';
@@ -33,7 +34,7 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
   let api: GozonClient;
   before(async () => {
     system = await ServerSystem.start({ cuttableDatabases: true, cuttableBroker: true });
-    api = new GozonClient(system.gatewayUrl);
+    api = await system.client();
   });
   // A failed test must not leave the next one without its database or broker.
   afterEach(async () => {

@@ -8,7 +8,7 @@ import {
   RabbitConnection,
   RabbitQueueTools,
 } from '@gozon/adapters/rabbitmq';
-import { GozonClient } from './client.js';
+import type { GozonClient } from './client.js';
 import { GozonProcess } from './processes.js';
 import { ServerSystem } from './system.js';
 
@@ -23,7 +23,7 @@ describe('gozon dlq: list, show and replay dead letters on RabbitMQ', function (
 
   before(async () => {
     system = await ServerSystem.start();
-    api = new GozonClient(system.gatewayUrl);
+    api = await system.client();
     connection = new RabbitConnection({ url: system.vhost.url, topology: defaultTopology });
     await connection.open();
     queues = new RabbitQueueTools(connection);

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mintAccessToken } from '../auth/built-in-provider.js';
+import { readConfig } from '../config.js';
 import { GozonClient } from './client.js';
 import { freePort, GozonProcess } from './processes.js';
 
@@ -25,7 +27,9 @@ describe('npm start with no servers configured: gozon all on the embedded defaul
     };
     gozon = new GozonProcess('all', env, `http://127.0.0.1:${gateway}/healthz`, dir);
     await gozon.start(120_000);
-    api = new GozonClient(`http://127.0.0.1:${gateway}`);
+    // An administrator's token from the built-in provider's keys, which `gozon all` keeps in its data directory.
+    const config = readConfig({ ...env, GOZON_DATA_DIR: join(dir, '.gozon-data') });
+    api = new GozonClient(`http://127.0.0.1:${gateway}`, await mintAccessToken(config, 'e2e-admin', true));
   });
 
   after(async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { GozonClient } from './client.js';
+import type { GozonClient } from './client.js';
 import { scrape, scrapeUntil, total, type Sample } from './scrape.js';
 import { ServerSystem } from './system.js';
 
@@ -24,7 +24,7 @@ describe('operability: metrics, logs and trace context across processes', functi
   let api: GozonClient;
   before(async () => {
     system = await ServerSystem.start({ cuttableOrdersBroker: true });
-    api = new GozonClient(system.gatewayUrl);
+    api = await system.client();
   });
   after(async () => {
     await system?.stop();

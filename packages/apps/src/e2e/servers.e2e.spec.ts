@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { GozonClient } from './client.js';
+import type { GozonClient } from './client.js';
 import { GozonProcess } from './processes.js';
 import { ServerSystem } from './system.js';
 
@@ -9,7 +9,7 @@ describe('GoZon on Postgres + RabbitMQ, separate processes, through the gateway'
   let api: GozonClient;
   before(async () => {
     system = await ServerSystem.start();
-    api = new GozonClient(system.gatewayUrl);
+    api = await system.client();
   });
   after(async () => {
     await system?.stop();
@@ -65,8 +65,6 @@ describe('GoZon on Postgres + RabbitMQ, separate processes, through the gateway'
       'invalid_field',
       'amount',
     );
-    await api.expectError(api.post('/payments/accounts', {}), 400, 'missing_field', 'user_id');
-    await api.expectError(api.get('/orders'), 400, 'missing_field', 'user_id');
     await api.expectError(api.get(`/orders/${globalThis.crypto.randomUUID()}`), 404, 'order_not_found');
     await api.expectError(api.get('/payments/accounts/nobody-here/balance'), 404, 'account_not_found');
     await api.expectError(
@@ -81,11 +79,7 @@ describe('GoZon on Postgres + RabbitMQ, separate processes, through the gateway'
       413,
       'payload_too_large',
     );
-    await api.expectError(
-      fetch(`${api.base}/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }),
-      415,
-      'unsupported_media_type',
-    );
+    await api.expectError(api.post('/orders', 'x', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
     await api.expectError(
       api.post('/orders', { user_id: user, amount: 1 }, { 'idempotency-key': 'x'.repeat(129) }),
       400,

@@ -1,4 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BuiltInProvider } from '../auth/built-in-provider.js';
+import { readConfig } from '../config.js';
+import { GozonClient } from './client.js';
 import { createTestDatabase, type TestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost, type TestVhost } from '@gozon/adapters/testing/rabbitmq';
 import { freePort, GozonProcess } from './processes.js';
@@ -22,6 +27,8 @@ export interface ServerSystemOptions {
   readonly logDir?: string;
   /** Options for node itself in every process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
   readonly nodeArgs?: readonly string[];
+  /** Variables for every process on top of the system's own (e.g. `GOZON_AUTH`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The links between the services and the servers they use, as the options asked for. */
@@ -48,16 +55,35 @@ export class ServerSystem {
     readonly parts: Record<PartName, GozonProcess>,
     /** Each part's own address (services answer /metrics, /healthz and /readyz there). */
     readonly urls: Record<PartName, string>,
-    private readonly resources: { orders: TestDatabase; payments: TestDatabase; vhost: TestVhost },
+    private readonly resources: { orders: TestDatabase; payments: TestDatabase; vhost: TestVhost; dataDir: string },
     /** The services' ways to Postgres and RabbitMQ that the options made cuttable. */
     readonly links: ServerLinks,
+    /** The variables the gateway was started with (its identity settings among them). */
+    readonly env: NodeJS.ProcessEnv,
   ) {}
 
+  private provider: Promise<BuiltInProvider> | undefined;
+
+  /** An access token for `user` from the gateway's built-in provider (an administrator's with `admin`). */
+  async token(user: string, admin = false): Promise<string> {
+    this.provider ??= import('../auth/built-in-provider.js').then(({ BuiltInProvider, builtInProviderOptions }) =>
+      BuiltInProvider.open(builtInProviderOptions(readConfig(this.env))),
+    );
+    return (await this.provider).mint(user, { admin });
+  }
+
+  /** A client of the gateway acting as `user`, or as an administrator (who may act for anyone) by default. */
+  async client(user?: string): Promise<GozonClient> {
+    return new GozonClient(this.gatewayUrl, await this.token(user ?? 'e2e-admin', user === undefined));
+  }
+
   static async start(options: ServerSystemOptions = {}): Promise<ServerSystem> {
-    const [orders, payments, vhost] = await Promise.all([
+    const [orders, payments, vhost, dataDir] = await Promise.all([
       createTestDatabase(null),
       createTestDatabase(null),
       createTestVhost(),
+      // The built-in provider keeps its keys here; the test mints tokens from the same keys.
+      mkdtemp(join(tmpdir(), 'gozon-system-')),
     ]);
     const [gatewayPort, ordersPort, paymentsPort, webPort] = await Promise.all([
       freePort(),
@@ -76,6 +102,8 @@ export class ServerSystem {
       PAYMENTS_DATABASE_URL: payments.url,
       AMQP_URL: vhost.url,
       LOG_LEVEL: options.logLevel ?? 'info',
+      GOZON_DATA_DIR: dataDir,
+      ...options.env,
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
     const links: { -readonly [K in keyof ServerLinks]: TcpLink } = {};
@@ -114,7 +142,7 @@ export class ServerSystem {
       web: spawnPart('web', env, `${urls.web}/healthz`),
       gateway: spawnPart('gateway', env, `${urls.gateway}/healthz`),
     };
-    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost }, links);
+    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost, dataDir }, links, env);
     try {
       await Promise.all(Object.values(parts).map((p) => p.start()));
     } catch (err) {
@@ -130,6 +158,7 @@ export class ServerSystem {
     await this.resources.orders.drop();
     await this.resources.payments.drop();
     await this.resources.vhost.delete();
+    await rm(this.resources.dataDir, { recursive: true, force: true });
   }
 
   /** The orders service's way to the broker, when started with `cuttableOrdersBroker` (or `cuttableBroker`). */

@@ -69,7 +69,10 @@ const builtInProvider = async (config: Config, log: Logger): Promise<BuiltInProv
   if (config.auth.mode !== 'oidc' || !config.auth.builtIn) return undefined;
   // Loaded only here: the provider library is not needed when identity comes from elsewhere.
   const { BuiltInProvider, builtInProviderOptions } = await import('../auth/built-in-provider.js');
-  const provider = await BuiltInProvider.open(builtInProviderOptions(config));
+  const provider = await BuiltInProvider.open({
+    ...builtInProviderOptions(config),
+    onServerError: (err) => log.error({ err }, 'auth: the built-in provider failed a request'),
+  });
   log.info(`gateway: built-in OpenID provider at ${config.auth.issuer} (development sign-in: any user name)`);
   return provider;
 };
