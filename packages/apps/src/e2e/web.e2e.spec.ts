@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { launchChromium, newUserId, WebPage } from './browser.js';
+import { launchChromium, newUserId, until, WebPage } from './browser.js';
 import type { Order } from './client.js';
 import { ServerSystem } from './system.js';
 
@@ -314,5 +314,63 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     await keyboard.press('Enter');
     await web.balanceBecomes('2.50');
     expect(web.unexpectedProblems()).to.deep.equal([]);
+  });
+});
+
+describe('the web page in Chromium, on Postgres + RabbitMQ, with GOZON_AUTH=none: the user id box as before', function () {
+  this.timeout(120_000);
+  let system: ServerSystem;
+  let browser: Browser;
+
+  before(async () => {
+    const [started, launched] = await Promise.allSettled([
+      ServerSystem.start({ env: { GOZON_AUTH: 'none' } }),
+      launchChromium(),
+    ]);
+    if (started.status === 'fulfilled') system = started.value;
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'rejected') throw started.reason;
+    if (launched.status === 'rejected') throw launched.reason;
+  });
+  after(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
+
+  it('names the user in a box (no sign-in), pays an order, and remembers the user id across a reload', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const web = new WebPage(await context.newPage());
+      await web.page.goto(system.gatewayUrl);
+      const user = newUserId('open');
+      await web.page.getByLabel('User id').fill(user);
+      await web.button('Create account').click();
+      await web.balanceBecomes('0.00');
+      expect(await web.page.getByRole('link', { name: 'Sign in' }).isHidden()).to.equal(true);
+      expect(await web.button('Open account').isHidden()).to.equal(true);
+      await web.deposit('20.00', '20.00');
+      await web.fillOrder('15.00', 'a book');
+      await web.button('Place order').click();
+      const [shown] = await web.settledOrders(1);
+      expect(shown).to.include({ status: 'FINISHED', amount: '15.00' });
+      await web.balanceBecomes('5.00');
+      const posted = web.posts('/orders');
+      expect(posted.map((r) => r.postDataJSON())).to.deep.equal([
+        { user_id: user, amount: 1500, description: 'a book' },
+      ]);
+      expect(posted[0]?.headers()).to.not.have.property('x-csrf-token');
+      expect(web.apiRequests.some((r) => r.url().endsWith(`/orders?user_id=${user}`))).to.equal(true);
+
+      await web.page.reload();
+      await until(
+        'user id after reload',
+        () => web.page.getByLabel('User id').inputValue(),
+        (v) => v === user,
+      );
+      await web.balanceBecomes('5.00');
+      expect(web.problems).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
   });
 });
