@@ -46,6 +46,11 @@ export interface AuthConfig {
    * document. With the built-in provider the default reaches the gateway on this machine.
    */
   readonly jwksUrl: string | undefined;
+  /**
+   * The web page's client at an external issuer (`OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`), used by the
+   * gateway's sign-in for browsers; unset with the built-in provider, which brings its own.
+   */
+  readonly client: { readonly id: string; readonly secret: string | undefined } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -111,6 +116,7 @@ const auth = (env: NodeJS.ProcessEnv, publicUrl: string, gatewayPort: number): A
   const mode = text(env, 'GOZON_AUTH') ?? 'oidc';
   if (mode !== 'oidc' && mode !== 'none') throw new ConfigError(`GOZON_AUTH must be oidc or none, got "${mode}"`);
   const external = url(env, 'OIDC_ISSUER');
+  const clientId = text(env, 'OIDC_CLIENT_ID');
   return {
     mode,
     issuer: external ?? `${publicUrl}/auth`,
@@ -118,6 +124,7 @@ const auth = (env: NodeJS.ProcessEnv, publicUrl: string, gatewayPort: number): A
     audience: text(env, 'OIDC_AUDIENCE') ?? 'gozon',
     userClaim: text(env, 'OIDC_USER_CLAIM') ?? 'sub',
     jwksUrl: url(env, 'OIDC_JWKS_URL') ?? (external ? undefined : `http://127.0.0.1:${gatewayPort}/auth/jwks`),
+    client: clientId ? { id: clientId, secret: text(env, 'OIDC_CLIENT_SECRET') } : undefined,
   };
 };
 

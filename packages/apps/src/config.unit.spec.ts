@@ -13,3 +13,17 @@ describe('config: the poison guard limit', () => {
       expect(() => readConfig({ GOZON_MAX_REDELIVERIES: bad })).to.throw(ConfigError, /GOZON_MAX_REDELIVERIES/);
   });
 });
+
+describe('config: the web client at an external issuer', () => {
+  it('reads OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, and has no client without an id', () => {
+    const env = { OIDC_ISSUER: 'https://id.example.org/realm' };
+    expect(readConfig(env).auth.client).to.equal(undefined);
+    expect(readConfig({ ...env, OIDC_CLIENT_SECRET: 's3cret' }).auth.client).to.equal(undefined);
+    expect(readConfig({ ...env, OIDC_CLIENT_ID: 'gozon-web', OIDC_CLIENT_SECRET: 's3cret' }).auth.client).to.deep.equal(
+      {
+        id: 'gozon-web',
+        secret: 's3cret',
+      },
+    );
+  });
+});

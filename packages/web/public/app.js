@@ -1,4 +1,4 @@
-import { api, ApiError, onAvailability, Unavailable } from './api.js';
+import { api, ApiError, onAvailability, onSignedOut, session, Unavailable, useIdentity } from './api.js';
 import { checkFields, keyFor, say, setFieldError, settle, whileBusy } from './form.js';
 import { formatMinor, parseAmount } from './money.js';
 import { outcome, renderOrders } from './orders-view.js';
@@ -8,10 +8,18 @@ const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 const MAX_DESCRIPTION = 500;
 const POLL_MIN_MS = 500;
 const POLL_MAX_MS = 4000;
+const ACCOUNT_CARDS = ['deposit-card', 'order-card', 'orders-card'];
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   banner: $('banner'),
+  checking: $('session-checking'),
+  signedOut: $('signed-out'),
+  signedIn: $('signed-in'),
+  who: $('who'),
+  signOut: $('sign-out'),
+  sessionMessage: $('session-message'),
+  openForm: $('open-form'),
   accountForm: $('account-form'),
   userId: $('user-id'),
   balanceRow: $('balance-row'),
@@ -26,7 +34,8 @@ const ui = {
   announcer: $('announcer'),
 };
 
-const state = { user: null, orders: [], balance: undefined };
+// `mode` is 'oidc' (signed in through the gateway's session) or 'none' (the page names the user).
+const state = { mode: null, user: null, orders: [], balance: undefined };
 
 // The banner lists the services whose last request got no answer, until one answers again.
 const down = new Set();
@@ -60,6 +69,9 @@ const showBalance = (balance) => {
   state.balance = balance;
   ui.balanceRow.hidden = false;
   ui.balance.textContent = balance === null ? 'no account yet' : formatMinor(balance);
+  // Signed in, the account can only be one's own: offer to open it. Without identity the
+  // account form's "Create account" does that.
+  ui.openForm.hidden = !(balance === null && state.mode === 'oidc');
 };
 
 const showOrders = (orders) => {
@@ -117,10 +129,85 @@ const useAccount = (user) => {
     ui.ordersEmpty.hidden = false;
     ui.balance.textContent = '…';
   }
-  localStorage.setItem(USER_KEY, user);
-  for (const id of ['deposit-card', 'order-card', 'orders-card']) $(id).hidden = false;
+  if (state.mode === 'none') localStorage.setItem(USER_KEY, user);
+  for (const id of ACCOUNT_CARDS) $(id).hidden = false;
   return refresh();
 };
+
+/** Hides the account and stops polling it: nobody is signed in. */
+const forgetAccount = () => {
+  generation++;
+  clearTimeout(timer);
+  Object.assign(state, { user: null, orders: [], balance: undefined });
+  renderOrders(ui.orders, []);
+  ui.ordersEmpty.hidden = false;
+  ui.balanceRow.hidden = true;
+  ui.openForm.hidden = true;
+  for (const id of ACCOUNT_CARDS) $(id).hidden = true;
+};
+
+const showSignedOut = (message = '') => {
+  forgetAccount();
+  useIdentity({ mode: 'oidc' });
+  ui.checking.hidden = true;
+  ui.signedIn.hidden = true;
+  ui.signedOut.hidden = false;
+  ui.sessionMessage.textContent = message;
+};
+
+const showSignedIn = (me) => {
+  useIdentity({ mode: 'oidc', csrfToken: me.csrf_token });
+  ui.checking.hidden = true;
+  ui.signedOut.hidden = true;
+  ui.signedIn.hidden = false;
+  ui.who.textContent = me.user_id;
+  ui.sessionMessage.textContent = '';
+  return useAccount(me.user_id);
+};
+
+/** `GOZON_AUTH=none`: no sign-in; the user id box names the account, as before identity. */
+const showOpen = () => {
+  useIdentity({ mode: 'none' });
+  ui.checking.hidden = true;
+  ui.accountForm.hidden = false;
+  const remembered = localStorage.getItem(USER_KEY);
+  if (remembered && USER_ID.test(remembered)) {
+    ui.userId.value = remembered;
+    void useAccount(remembered);
+  }
+};
+
+// The API refused the session (it expired, or was ended elsewhere): back to "Sign in".
+onSignedOut(() => {
+  if (state.mode === 'oidc' && state.user) showSignedOut('Your session has ended; sign in again.');
+});
+
+ui.signOut.addEventListener('click', () => {
+  void whileBusy(ui.signedIn, ui.signOut, 'Signing out…', async () => {
+    try {
+      await session.signOut();
+      window.location.reload();
+    } catch (err) {
+      ui.sessionMessage.textContent = problem(err);
+    }
+  });
+});
+
+ui.openForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = ui.openForm;
+  say(form, '');
+  void whileBusy(form, form.querySelector('button'), 'Opening…', async () => {
+    try {
+      await api.createAccount(state.user);
+      ui.announcer.textContent = 'Account opened.';
+    } catch (err) {
+      // 409: it exists already (opened in another tab); showing it is all that is left to do.
+      if (!(err instanceof ApiError && err.status === 409)) return say(form, problem(err), 'error');
+    }
+    await refresh();
+  });
+});
 
 ui.accountForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -158,7 +245,9 @@ ui.depositForm.addEventListener('submit', (event) => {
       say(form, `Deposited ${formatMinor(amount)}.`);
     } catch (err) {
       if (!(err instanceof Unavailable)) settle(form);
-      say(form, problem(err), 'error');
+      const noAccount = err instanceof ApiError && err.status === 404;
+      if (noAccount) showBalance(null);
+      say(form, noAccount ? 'Open your account first.' : problem(err), 'error');
       schedule(false);
     }
   });
@@ -201,8 +290,20 @@ for (const input of [ui.userId, ui.depositAmount, ui.orderAmount, ui.orderDescri
   input.addEventListener('input', () => setFieldError(input, null));
 }
 
-const remembered = localStorage.getItem(USER_KEY);
-if (remembered && USER_ID.test(remembered)) {
-  ui.userId.value = remembered;
-  void useAccount(remembered);
-}
+/** Asks the gateway who is signed in, and shows the page for that. */
+const start = async () => {
+  let me;
+  try {
+    me = await session.current();
+  } catch {
+    ui.checking.hidden = true;
+    ui.sessionMessage.textContent = 'GoZon is not answering right now; reload the page in a moment.';
+    return;
+  }
+  state.mode = me?.auth === 'none' ? 'none' : 'oidc';
+  if (state.mode === 'none') return showOpen();
+  if (me) return showSignedIn(me);
+  showSignedOut();
+};
+
+void start();

@@ -20,7 +20,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const web = new WebPage(await context.newPage());
   await web.page.goto(system.gatewayUrl);
-  await web.createAccount('ada@example.org');
+  await web.signInWithAccount('ada@example.org');
   await web.deposit('20.00', '20.00');
   for (const [amount, description] of [
     ['15.00', 'A book on distributed systems'],
@@ -46,7 +46,8 @@ try {
   await web.page.screenshot({ path: join(out, 'desktop.png') });
   await web.page.setViewportSize({ width: 360, height: 740 });
   await web.page.screenshot({ path: join(out, 'phone.png'), fullPage: true });
-  if (web.problems.length) throw new Error(`the page had problems:\n${web.problems.join('\n')}`);
+  const problems = web.unexpectedProblems();
+  if (problems.length) throw new Error(`the page had problems:\n${problems.join('\n')}`);
   console.log(`saved ${join(out, 'desktop.png')} and ${join(out, 'phone.png')}`);
 } finally {
   await deaf?.kill('SIGTERM');

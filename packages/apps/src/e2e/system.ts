@@ -93,6 +93,8 @@ export class ServerSystem {
     ]);
     const env = {
       GATEWAY_PORT: String(gatewayPort),
+      // The address tests and browsers use: the built-in provider sends a browser back to it.
+      GOZON_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
       ORDERS_PORT: String(ordersPort),
       PAYMENTS_PORT: String(paymentsPort),
       WEB_PORT: String(webPort),

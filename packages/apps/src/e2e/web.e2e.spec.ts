@@ -1,13 +1,16 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, newUserId, until, WebPage } from './browser.js';
-import { GozonClient, type Order } from './client.js';
+import type { Order } from './client.js';
 import { ServerSystem } from './system.js';
+
+/** The API as the holder of a session cookie calls it from outside the page (reads need no CSRF token). */
+const withCookie = (base: string, session: string | undefined) => (path: string) =>
+  fetch(`${base}${path}`, { headers: session ? { cookie: `gozon_session=${session}` } : {} });
 
 describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway', function () {
   this.timeout(120_000);
   let system: ServerSystem;
-  let api: GozonClient;
   let browser: Browser;
   let context: BrowserContext | undefined;
 
@@ -19,7 +22,6 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     if (launched.status === 'fulfilled') browser = launched.value;
     if (started.status === 'rejected') throw started.reason;
     if (launched.status === 'rejected') throw launched.reason;
-    api = new GozonClient(system.gatewayUrl);
   });
   after(async () => {
     await browser?.close();
@@ -38,12 +40,24 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     return web;
   };
 
-  const ordersOf = (user: string): Promise<Order[]> => api.json<Order[]>(api.get(`/orders?user_id=${user}`), 200);
+  /** What the API says of the signed-in user of `web`, with that page's session cookie. */
+  const apiOf = async (web: WebPage) => {
+    const get = withCookie(system.gatewayUrl, await web.sessionCookie());
+    const ok = async <T>(path: string): Promise<T> => {
+      const response = await get(path);
+      expect(response.status, path).to.equal(200);
+      return (await response.json()) as T;
+    };
+    return {
+      orders: () => ok<Order[]>('/orders'),
+      balance: (user: string) => ok<{ balance: number }>(`/payments/accounts/${user}/balance`).then((a) => a.balance),
+    };
+  };
 
-  it('pays the seed order: account, deposit 20.00, order 15.00 → FINISHED without a reload, balance 5.00', async () => {
+  it('signs in as A, pays an order (FINISHED, balance right), signs out; the old cookie gets 401; B sees none of A’s', async () => {
     const web = await open();
-    const user = newUserId();
-    await web.createAccount(user);
+    const ada = newUserId('ada');
+    await web.signInWithAccount(ada);
     await web.deposit('20.00', '20.00');
     await web.page.evaluate('window.stillTheSamePage = true');
     await web.fillOrder('15.00', 'a book');
@@ -54,20 +68,49 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     expect(shown?.reason).to.equal(null);
     await web.balanceBecomes('5.00');
     expect(await web.page.evaluate('window.stillTheSamePage')).to.equal(true);
+    const api = await apiOf(web);
+    const [order] = await api.orders();
+    expect(order).to.include({ id: shown?.id, user_id: ada, amount: 1500, status: 'FINISHED', description: 'a book' });
+    expect(await api.balance(ada)).to.equal(500);
 
-    const [order] = await ordersOf(user);
-    expect(order).to.include({ id: shown?.id, amount: 1500, status: 'FINISHED', description: 'a book' });
-    expect(await api.balance(user)).to.equal(500);
-    expect(web.posts('/orders').map((r) => r.postDataJSON())).to.deep.equal([
-      { user_id: user, amount: 1500, description: 'a book' },
-    ]);
-    expect(web.problems).to.deep.equal([]);
+    // The caller is the user: no user_id in bodies; writes carry the session's CSRF token; the
+    // page's script never sees the session cookie.
+    const posted = web.posts('/orders');
+    expect(posted.map((r) => r.postDataJSON())).to.deep.equal([{ amount: 1500, description: 'a book' }]);
+    const session = (await (await withCookie(system.gatewayUrl, await web.sessionCookie())('/session')).json()) as {
+      csrf_token: string;
+    };
+    expect(posted[0]?.headers()['x-csrf-token']).to.equal(session.csrf_token);
+    expect(await web.page.evaluate('document.cookie')).to.not.contain('gozon_session');
+    const forged = await web.page.evaluate(`fetch('/orders', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount": 100}',
+    }).then((r) => r.status)`);
+    expect(forged, 'a write without the CSRF header').to.equal(403);
+
+    const oldCookie = await web.sessionCookie();
+    await web.signOut();
+    expect(await web.page.locator('#orders-card').isHidden()).to.equal(true);
+    const after = await withCookie(system.gatewayUrl, oldCookie)('/orders');
+    expect(after.status).to.equal(401);
+    expect(after.headers.get('www-authenticate')).to.match(/^Bearer/);
+
+    // Another person in the same browser: the provider asks again (prompt=login), and B sees only B's.
+    const bob = newUserId('bob');
+    await web.signIn(bob);
+    await web.balanceBecomes('no account yet');
+    expect(await web.orders()).to.deep.equal([]);
+    expect(await web.page.locator('#orders-empty').isVisible()).to.equal(true);
+    const bobs = await apiOf(web);
+    expect(await bobs.orders()).to.deep.equal([]);
+    const peek = await withCookie(system.gatewayUrl, await web.sessionCookie())(`/orders/${shown?.id}`);
+    expect(peek.status, 'another user’s order').to.equal(404);
+    expect(web.problems.filter((p) => p.startsWith('403 '))).to.have.length(1);
+    expect(web.unexpectedProblems().filter((p) => !/^403 POST .*\/orders$|status of 403/.test(p))).to.deep.equal([]);
   });
 
   it('shows an order over the balance as CANCELLED for "insufficient funds", newest first', async () => {
     const web = await open();
-    const user = newUserId();
-    await web.createAccount(user);
+    await web.signInWithAccount(newUserId());
     await web.deposit('10.00', '10.00');
     await web.fillOrder('4.00', 'fits');
     await web.button('Place order').click();
@@ -83,16 +126,16 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     ]);
     await web.page.getByText('insufficient funds', { exact: true }).waitFor({ state: 'visible' });
     expect(await web.balance()).to.equal('6.00');
-    const listed = await ordersOf(user);
+    const listed = await (await apiOf(web)).orders();
     expect(listed.map((o) => o.id)).to.deep.equal(shown.map((o) => o.id));
     expect(listed[0]).to.include({ status: 'CANCELLED', failure_reason: 'insufficient_funds' });
-    expect(web.problems).to.deep.equal([]);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
   });
 
   it('makes exactly one order from a double click on "Place order"', async () => {
     const web = await open();
     const user = newUserId();
-    await web.createAccount(user);
+    await web.signInWithAccount(user);
     await web.deposit('5.00', '5.00');
     await web.fillOrder('1.00', 'double click');
     await web.button('Place order').dblclick();
@@ -102,18 +145,19 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     // Give a second order, had one been sent, time to show up everywhere.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await web.orders()).to.have.length(1);
-    expect(await ordersOf(user)).to.have.length(1);
+    const api = await apiOf(web);
+    expect(await api.orders()).to.have.length(1);
     expect(await api.balance(user)).to.equal(400);
     const keys = web.posts('/orders').map((r) => r.headers()['idempotency-key']);
     expect(keys).to.have.length.greaterThan(0);
     expect(new Set(keys).size, 'one submission, one Idempotency-Key').to.equal(1);
-    expect(web.problems).to.deep.equal([]);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
   });
 
   it('refuses bad amounts next to the field and sends nothing; sends good ones in minor units', async () => {
     const web = await open();
     const user = newUserId();
-    await web.createAccount(user);
+    await web.signInWithAccount(user);
     const sentBefore = web.apiRequests.length;
     const amount = web.page.locator('#order-amount');
     const cases: [string, RegExp][] = [
@@ -149,16 +193,33 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     await web.button('Place order').click();
     await web.settledOrders(1);
     await web.balanceBecomes('0.03');
-    expect(web.posts('/payments/accounts/deposit').map((r) => r.postDataJSON().amount)).to.deep.equal([10]);
+    expect(web.posts('/payments/accounts/deposit').map((r) => r.postDataJSON())).to.deep.equal([{ amount: 10 }]);
     expect(web.posts('/orders').map((r) => r.postDataJSON().amount)).to.deep.equal([7]);
-    expect(await api.balance(user)).to.equal(3);
-    expect(web.problems).to.deep.equal([]);
+    expect(await (await apiOf(web)).balance(user)).to.equal(3);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
+  });
+
+  it('offers "Open account" when a deposit finds no account, and then deposits', async () => {
+    const web = await open();
+    await web.signIn(newUserId());
+    await web.balanceBecomes('no account yet');
+    await web.page.locator('#deposit-amount').fill('2.00');
+    await web.button('Deposit').click();
+    await web.page.getByText('Open your account first.').waitFor();
+    await web.button('Open account').click();
+    await web.balanceBecomes('0.00');
+    expect(await web.button('Open account').isHidden()).to.equal(true);
+    await web.button('Deposit').click();
+    await web.balanceBecomes('2.00');
+    const expected = (p: string) =>
+      /^404 (GET|POST) http:\/\/[^ ]+\/payments\/accounts\/(deposit|[^/]+\/balance)$/.test(p) ||
+      /status of 404/.test(p);
+    expect(web.unexpectedProblems().filter((p) => !expected(p))).to.deep.equal([]);
   });
 
   it('shows a banner while the orders service is down, stays usable, clears it on return; the retry makes one order', async () => {
     const web = await open();
-    const user = newUserId();
-    await web.createAccount(user);
+    await web.signInWithAccount(newUserId());
     await web.deposit('20.00', '20.00');
     const banner = web.page.getByRole('alert');
     expect(await banner.isVisible()).to.equal(false);
@@ -186,33 +247,29 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     const keys = web.posts('/orders').map((r) => r.headers()['idempotency-key']);
     expect(keys).to.have.length(2);
     expect(keys[1]).to.equal(keys[0]);
-    expect(await ordersOf(user)).to.have.length(1);
+    expect(await (await apiOf(web)).orders()).to.have.length(1);
     const expected = (p: string) =>
       /^50[234] (GET|POST) http:\/\/[^ ]+\/orders(\?|$)/.test(p) ||
       /Failed to load resource: the server responded with a status of 50[234]/.test(p);
-    expect(web.problems.filter((p) => !expected(p))).to.deep.equal([]);
+    expect(web.unexpectedProblems().filter((p) => !expected(p))).to.deep.equal([]);
     expect(web.problems.filter(expected)).to.have.length.greaterThan(0);
   });
 
-  it('remembers the user id across a reload', async () => {
+  it('stays signed in across a reload', async () => {
     const web = await open();
     const user = newUserId();
-    await web.createAccount(user);
+    await web.signInWithAccount(user);
     await web.deposit('3.00', '3.00');
     await web.page.reload();
-    await until(
-      'user id after reload',
-      () => web.page.getByLabel('User id').inputValue(),
-      (v) => v === user,
-    );
+    await web.page.locator('#who').filter({ hasText: user }).waitFor();
     await web.balanceBecomes('3.00');
-    expect(web.problems).to.deep.equal([]);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
   });
 
   it('fits a 360-pixel-wide phone without horizontal scrolling', async () => {
     const web = await open({ width: 360, height: 740 });
     const user = newUserId('a-rather-long-user-id.for.a.small-screen@example.org');
-    await web.createAccount(user.slice(0, 64));
+    await web.signInWithAccount(user.slice(0, 64));
     await web.deposit('10000000000.00', '10000000000.00');
     await web.fillOrder('9999999999.99', `${'unbroken'.repeat(30)} and a long description`);
     await web.button('Place order').click();
@@ -227,28 +284,93 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     expect(overflow.width).to.equal(360);
     expect(overflow.wider).to.deep.equal([]);
     expect(overflow.scroll).to.equal(360);
-    expect(web.problems).to.deep.equal([]);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
   });
 
   it('works from the keyboard alone, with a visible focus', async () => {
     const web = await open();
-    const user = newUserId();
     const keyboard = web.page.keyboard;
     const focused = () => web.page.evaluate('document.activeElement.id || document.activeElement.textContent');
+    await web.page.getByRole('link', { name: 'Sign in' }).waitFor();
     await keyboard.press('Tab');
-    expect(await focused()).to.equal('user-id');
-    await keyboard.type(user);
-    await keyboard.press('Tab');
-    await keyboard.press('Tab');
-    expect(await focused()).to.equal('Create account');
+    expect(await focused()).to.equal('sign-in');
     const outline = await web.page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
     expect(outline).to.not.equal('none');
+    await keyboard.press('Enter');
+    await web.page.getByLabel('User name').waitFor();
+    await web.page.getByLabel('User name').focus();
+    await keyboard.type(newUserId());
+    await keyboard.press('Enter');
+    await web.page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await web.balanceBecomes('no account yet');
+    await keyboard.press('Tab');
+    expect(await focused()).to.equal('sign-out');
+    await keyboard.press('Tab');
+    expect(await focused()).to.equal('Open account');
     await keyboard.press('Enter');
     await web.balanceBecomes('0.00');
     await web.page.locator('#deposit-amount').focus();
     await keyboard.type('2.50');
     await keyboard.press('Enter');
     await web.balanceBecomes('2.50');
-    expect(web.problems).to.deep.equal([]);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
+  });
+});
+
+describe('the web page in Chromium, on Postgres + RabbitMQ, with GOZON_AUTH=none: the user id box as before', function () {
+  this.timeout(120_000);
+  let system: ServerSystem;
+  let browser: Browser;
+
+  before(async () => {
+    const [started, launched] = await Promise.allSettled([
+      ServerSystem.start({ env: { GOZON_AUTH: 'none' } }),
+      launchChromium(),
+    ]);
+    if (started.status === 'fulfilled') system = started.value;
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'rejected') throw started.reason;
+    if (launched.status === 'rejected') throw launched.reason;
+  });
+  after(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
+
+  it('names the user in a box (no sign-in), pays an order, and remembers the user id across a reload', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const web = new WebPage(await context.newPage());
+      await web.page.goto(system.gatewayUrl);
+      const user = newUserId('open');
+      await web.page.getByLabel('User id').fill(user);
+      await web.button('Create account').click();
+      await web.balanceBecomes('0.00');
+      expect(await web.page.getByRole('link', { name: 'Sign in' }).isHidden()).to.equal(true);
+      expect(await web.button('Open account').isHidden()).to.equal(true);
+      await web.deposit('20.00', '20.00');
+      await web.fillOrder('15.00', 'a book');
+      await web.button('Place order').click();
+      const [shown] = await web.settledOrders(1);
+      expect(shown).to.include({ status: 'FINISHED', amount: '15.00' });
+      await web.balanceBecomes('5.00');
+      const posted = web.posts('/orders');
+      expect(posted.map((r) => r.postDataJSON())).to.deep.equal([
+        { user_id: user, amount: 1500, description: 'a book' },
+      ]);
+      expect(posted[0]?.headers()).to.not.have.property('x-csrf-token');
+      expect(web.apiRequests.some((r) => r.url().endsWith(`/orders?user_id=${user}`))).to.equal(true);
+
+      await web.page.reload();
+      await until(
+        'user id after reload',
+        () => web.page.getByLabel('User id').inputValue(),
+        (v) => v === user,
+      );
+      await web.balanceBecomes('5.00');
+      expect(web.problems).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
   });
 });

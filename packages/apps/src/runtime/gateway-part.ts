@@ -1,6 +1,11 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import type { BuiltInProvider } from '../auth/built-in-provider.js';
 import { identityFor } from '../auth/identity.js';
+import { OidcRelyingParty } from '../auth/relying-party.js';
+import { SESSION_PREFIX, sessionRoutes, sessionRoutesWithoutAuth } from '../auth/session.js';
+import { MemorySessionStore } from '../auth/session-store.js';
+import { sessionToBearer } from '../auth/session-to-bearer.js';
 import type { Config } from '../config.js';
 import { createGatewayApp, gatewayRoute, type GatewayExtras, type Upstreams } from '../gateway/gateway-app.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
@@ -26,9 +31,42 @@ export const gatewayApp = (
     extras,
   );
 
+/** The web page's client at the provider: the built-in provider's own, or `OIDC_CLIENT_ID`'s. */
+type WebClient = { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
+
+/**
+ * The browser sign-in (backend-for-frontend) at `/session`, and the step that turns its cookie
+ * into a bearer token before the token check. With `GOZON_AUTH=none`, `/session` only says so.
+ */
+export const browserSessions = (config: Config, log: Logger, webClient: WebClient): GatewayExtras => {
+  if (config.auth.mode === 'none') return { own: [{ prefix: SESSION_PREFIX, handle: sessionRoutesWithoutAuth() }] };
+  const store = new MemorySessionStore();
+  const redirectUri = `${config.publicUrl}${SESSION_PREFIX}/callback`;
+  const relyingParty =
+    webClient &&
+    new OidcRelyingParty({
+      issuer: config.auth.issuer,
+      ...webClient,
+      redirectUri,
+      // The built-in provider lives in this process: reach it here, not through the public address.
+      reachIssuerAt: config.auth.builtIn
+        ? `http://127.0.0.1:${config.gatewayPort}${new URL(config.auth.issuer).pathname}`
+        : undefined,
+    });
+  const handle = sessionRoutes({
+    store,
+    relyingParty,
+    redirectUri,
+    userClaim: config.auth.userClaim,
+    secure: config.publicUrl.startsWith('https:'),
+    log: log.child({ service: 'gateway' }),
+  });
+  return { own: [{ prefix: SESSION_PREFIX, handle }], api: [sessionToBearer(store)] };
+};
+
 /** The built-in OpenID provider at `/auth`, when identity is on and no external issuer is set. */
-const ownPaths = async (config: Config, log: Logger): Promise<GatewayExtras['own']> => {
-  if (config.auth.mode !== 'oidc' || !config.auth.builtIn) return [];
+const builtInProvider = async (config: Config, log: Logger): Promise<BuiltInProvider | undefined> => {
+  if (config.auth.mode !== 'oidc' || !config.auth.builtIn) return undefined;
   // Loaded only here: the provider library is not needed when identity comes from elsewhere.
   const { BuiltInProvider, builtInProviderOptions } = await import('../auth/built-in-provider.js');
   const provider = await BuiltInProvider.open({
@@ -36,13 +74,21 @@ const ownPaths = async (config: Config, log: Logger): Promise<GatewayExtras['own
     onServerError: (err) => log.error({ err }, 'auth: the built-in provider failed a request'),
   });
   log.info(`gateway: built-in OpenID provider at ${config.auth.issuer} (development sign-in: any user name)`);
-  return [{ prefix: new URL(config.auth.issuer).pathname, handle: provider.middleware }];
+  return provider;
 };
 
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
-  // The gateway refuses a request without a valid token before it reaches a service (which checks again).
+  const provider = await builtInProvider(config, log);
+  const client = config.auth.client;
+  const webClient = provider?.webClient ?? (client && { clientId: client.id, clientSecret: client.secret });
+  const sessions = browserSessions(config, log, webClient);
+  const providerPath = provider && { prefix: new URL(config.auth.issuer).pathname, handle: provider.middleware };
+  const own = [...(providerPath ? [providerPath] : []), ...(sessions.own ?? [])];
+  // The gateway refuses a request without a valid token before it reaches a service (which checks again);
+  // a browser's session has become its token just before.
   const identity = identityFor(config.auth, 'gateway', log);
-  const { app, agent } = gatewayApp(config, log, { own: await ownPaths(config, log), api: [identity.authenticate] });
+  const api = [...(sessions.api ?? []), identity.authenticate];
+  const { app, agent } = gatewayApp(config, log, { own, api });
   const server = new HttpServer(app.callback(), config.gatewayPort);
   const port = await server.start();
   log.info(
