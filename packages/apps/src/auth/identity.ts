@@ -36,8 +36,8 @@ export const identityFor = (auth: AuthConfig, name: string, log: Logger): Identi
       () => log.info(`${name}: identity: tokens of ${auth.issuer} for audience ${auth.audience}; keys loaded`),
       (err: unknown) => {
         attempts += 1;
-        // The built-in provider starts with the gateway, after the services: a first miss is expected.
-        if (attempts === 2 || attempts % 30 === 0) {
+        // The built-in provider starts with the gateway, after the services: the first misses are expected.
+        if (attempts === 5 || attempts % 30 === 0) {
           log.warn({ err: String(err) }, `${name}: identity: the issuer's keys are not reachable yet; retrying`);
         }
         timer = setTimeout(warmUp, RETRY_MS);
