@@ -11,14 +11,17 @@ import { createGatewayApp } from '../gateway/gateway-app.js';
 import { createOrdersApp, type OrdersUseCases } from '../orders/orders-app.js';
 import { createPaymentsApp, type PaymentsUseCases } from '../payments/payments-app.js';
 import { authenticate } from '../auth/bearer.js';
+import { TestIssuer } from '../auth/test-issuer.spec.helper.js';
+import { TokenVerifier } from '../auth/verifier.js';
 import { createWebApp } from '../web/web-app.js';
 
 /*
  * Keeps docs/openapi.yaml true to the code: every answer the real apps give (through the real
- * gateway, on the in-memory harness) must be a status the spec documents for that operation, with
- * a body valid against the documented schema; every documented status and error code must be
- * produced by some request here; and the documented request schemas must accept exactly the
- * bodies and parameters the code accepts.
+ * gateway, on the in-memory harness, with identity on as the system runs) must be a status the
+ * spec documents for that operation, with a body valid against the documented schema and the
+ * documented headers; every documented status and error code must be produced by some request
+ * here; and the documented request schemas must accept exactly the bodies and parameters the code
+ * accepts.
  */
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object.
@@ -110,12 +113,26 @@ const OPERATIONS: ReadonlyArray<readonly [Method, string]> = [
 /** Codes no well-behaved HTTP client can provoke (the body could not be read off the socket). */
 const NOT_PROVOKED = new Set(['malformed_body']);
 
-describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, through the gateway)', () => {
+/** A token check of `issuer` as every process makes one (`auth/identity.ts`). */
+const verifierOf = (issuer: string) =>
+  new TokenVerifier({ issuer, audience: 'gozon', userClaim: 'sub', timeoutMs: 1_000 });
+
+describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, through the gateway)', function () {
+  this.timeout(20_000);
   let system: InMemorySystem;
+  let issuer: TestIssuer;
+  /** An administrator's access token: the calls that name their users send it unless told otherwise. */
+  let admin = '';
   const servers: Server[] = [];
   const logged: unknown[] = [];
-  /** The real gateway in front of the real apps. */
+  /** The real gateway in front of the real apps, all checking tokens of the test issuer. */
   let api = '';
+  /** The same without identity (`GOZON_AUTH=none`): requests name their users, with no token. */
+  let openApi = '';
+  /** A gateway that cannot fetch the issuer's keys: 503 auth_unavailable. */
+  let noKeysApi = '';
+  /** A gateway in front of services that cannot fetch the issuer's keys: 503 auth_unavailable from them. */
+  let noKeysServicesApi = '';
   /** A gateway whose services do not listen: 503 upstream_unavailable. */
   let deadApi = '';
   /** A gateway whose services reset every connection: 502 bad_gateway. */
@@ -143,45 +160,68 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
       });
       servers.push(server);
     });
-  const gateway = async (ordersUrl: string, paymentsUrl: string) => {
-    const { app, agent } = createGatewayApp({ ordersUrl, paymentsUrl, webUrl: direct.web });
+  /** The gateway as `gozon gateway` runs it: it checks the token (unless `keys` is null) and proxies. */
+  const gateway = async (ordersUrl: string, paymentsUrl: string, keys: string | null = issuer.issuer) => {
+    const { app, agent } = createGatewayApp({ ordersUrl, paymentsUrl, webUrl: direct.web }, undefined, undefined, {
+      api: [authenticate(keys === null ? null : verifierOf(keys))],
+    });
     const url = await listen(app.callback());
     servers.at(-1)!.on('close', () => agent.destroy());
     return url;
   };
+  /** The orders and payments apps on `useCases`, each checking tokens itself (unless `keys` is null). */
+  const services = async (
+    useCases: OrdersUseCases & PaymentsUseCases,
+    keys: string | null,
+    extra: { ready?: () => Promise<boolean>; logError?: (err: unknown) => void } = {},
+  ) => {
+    const options = () => ({
+      ready: extra.ready ?? (async () => true),
+      logError: extra.logError ?? (() => undefined),
+      authenticate: authenticate(keys === null ? null : verifierOf(keys)),
+    });
+    return {
+      orders: await listen(createOrdersApp(useCases, options()).callback()),
+      payments: await listen(createPaymentsApp(useCases, options()).callback()),
+    };
+  };
+  /** An access token of `user`, an administrator's with `gozon:admin`. */
+  const tokenOf = (user: string, scope = 'openid') => issuer.sign({ sub: user, scope });
 
   before(async () => {
     system = new InMemorySystem();
     await system.start();
-    // Without identity: these suites are about the API's shapes; identity has suites of its own.
-    const options = {
-      ready: async () => true,
-      logError: (err: unknown) => logged.push(err),
-      authenticate: authenticate(null),
-    };
-    direct.orders = await listen(createOrdersApp(system, options).callback());
-    direct.payments = await listen(createPaymentsApp(system, options).callback());
+    issuer = await TestIssuer.start();
+    admin = await tokenOf('support', 'openid gozon:admin');
     direct.web = await listen(createWebApp().callback());
+    const real = await services(system, issuer.issuer, { logError: (err) => logged.push(err) });
+    direct.orders = real.orders;
+    direct.payments = real.payments;
     api = await gateway(direct.orders, direct.payments);
     direct.gateway = api;
+    const open = await services(system, null, { logError: (err) => logged.push(err) });
+    openApi = await gateway(open.orders, open.payments, null);
 
     const dead = await listen(() => undefined);
     await new Promise((resolve) => servers.pop()!.close(resolve));
     deadApi = await gateway(dead, dead);
+    // No issuer answers there: its keys cannot be fetched.
+    const deadIssuer = `${dead}/issuer`;
+    noKeysApi = await gateway(direct.orders, direct.payments, deadIssuer);
+    const noKeys = await services(system, deadIssuer);
+    noKeysServicesApi = await gateway(noKeys.orders, noKeys.payments);
 
     const reset = await listen((req) => req.socket.destroy());
     resetApi = await gateway(reset, reset);
 
     const fail = { execute: async () => Promise.reject(failure) };
-    const brokenOptions = {
-      ready: async () => brokenReady,
-      logError: () => undefined,
-      authenticate: authenticate(null),
-    };
-    const brokenOrders: OrdersUseCases = { placeOrder: fail, getOrder: fail, listOrders: fail };
-    const brokenPayments: PaymentsUseCases = { createAccount: fail, deposit: fail, getBalance: fail };
-    direct.brokenOrders = await listen(createOrdersApp(brokenOrders, brokenOptions).callback());
-    direct.brokenPayments = await listen(createPaymentsApp(brokenPayments, brokenOptions).callback());
+    const broken = await services(
+      { placeOrder: fail, getOrder: fail, listOrders: fail, createAccount: fail, deposit: fail, getBalance: fail },
+      issuer.issuer,
+      { ready: async () => brokenReady },
+    );
+    direct.brokenOrders = broken.orders;
+    direct.brokenPayments = broken.payments;
     brokenApi = await gateway(direct.brokenOrders, direct.brokenPayments);
   });
 
@@ -192,6 +232,7 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
         return new Promise((resolve) => s.close(resolve));
       }),
     );
+    await issuer.close();
     await system.stop();
   });
 
@@ -205,15 +246,22 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     readonly headers?: Record<string, string>;
     /** Where to send it (the gateway unless said otherwise). */
     readonly base?: string;
+    /** The access token to send: an administrator's unless said otherwise; `null` sends none. */
+    readonly token?: string | null;
   }
 
-  /** Sends a request and checks its answer against the spec; returns status and parsed body. */
-  const call = async (c: Call): Promise<{ status: number; body: Json }> => {
+  /** Sends a request and checks its answer against the spec; returns status, parsed body and headers. */
+  const call = async (c: Call): Promise<{ status: number; body: Json; headers: Headers }> => {
     const op = operation(c.method, c.path);
     const hasBody = c.body !== undefined;
+    const token = c.token === undefined ? admin : c.token;
     const res = await fetch(`${c.base ?? api}${c.url ?? c.path}`, {
       method: c.method.toUpperCase(),
-      headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...c.headers },
+      headers: {
+        ...(hasBody ? { 'content-type': 'application/json' } : {}),
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...c.headers,
+      },
       ...(hasBody ? { body: typeof c.body === 'string' ? c.body : JSON.stringify(c.body) } : {}),
     });
     const text = await res.text();
@@ -229,6 +277,8 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     expect(validate(body), `${name}\n  does not match the documented schema: ${errorsOf(validate)}`).to.equal(true);
     for (const [header, definition] of Object.entries(obj(at(response, 'headers') ?? {}, 'headers'))) {
       const value = res.headers.get(header);
+      const required = at(deref(definition, header), 'required') === true;
+      expect(value !== null || !required, `${name}: documented header ${header} is missing`).to.equal(true);
       if (value === null) continue;
       const check = validatorFor(`${name} header ${header}`, at(deref(definition, header), 'schema'));
       expect(check(/^\d+$/.test(value) ? Number(value) : value), `${name}: header ${header}=${value}`).to.equal(true);
@@ -240,14 +290,17 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     statuses.set(res.status, codes);
     const code = at(body, 'error', 'code');
     if (typeof code === 'string') codes.add(code);
-    return { status: res.status, body };
+    return { status: res.status, body, headers: res.headers };
   };
   /** A call that must answer `status` (and `code`, for an error). */
-  const expectCall = async (c: Call, status: number, code?: string): Promise<Json> => {
-    const { status: got, body } = await call(c);
-    expect(got, `${c.method} ${c.url ?? c.path}: ${JSON.stringify(body)}`).to.equal(status);
-    if (code) expect(at(body, 'error', 'code')).to.equal(code);
-    return body;
+  const expectCall = async (c: Call, status: number, code?: string): Promise<Json> =>
+    (await expectAnswer(c, status, code)).body;
+  /** The same, answering the headers too. */
+  const expectAnswer = async (c: Call, status: number, code?: string) => {
+    const answer = await call(c);
+    expect(answer.status, `${c.method} ${c.url ?? c.path}: ${JSON.stringify(answer.body)}`).to.equal(status);
+    if (code) expect(at(answer.body, 'error', 'code')).to.equal(code);
+    return answer;
   };
 
   const newUser = (() => {
@@ -324,7 +377,9 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
       });
       await expectCall(post('{"user_id":'), 400, 'malformed_json');
       await expectCall(post([1, 2]), 400, 'invalid_body');
-      await expectCall(post({ amount: 5 }), 400, 'missing_field');
+      // With identity a left-out user_id is the caller; without (GOZON_AUTH=none) it is required.
+      await expectCall({ ...post({ amount: 5 }), base: openApi, token: null }, 400, 'missing_field');
+      if (path !== '/payments/accounts') await expectCall(post({ user_id: newUser() }), 400, 'missing_field');
       await expectCall(post({ user_id: 'not valid', amount: 5 }), 400, 'invalid_field');
       await expectCall(
         post(JSON.stringify({ ...bodies[path], description: 'y'.repeat(70_000) })),
@@ -378,8 +433,11 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     });
     await expectCall(balance(newUser('nobody')), 404, 'account_not_found');
     await expectCall(balance('not%20valid'), 400, 'invalid_field');
-    await expectCall({ method: 'get', path: '/orders', url: '/orders' }, 400, 'missing_field');
-    await expectCall({ method: 'get', path: '/orders', url: '/orders?user_id=' }, 400, 'missing_field');
+    for (const url of ['/orders', '/orders?user_id=']) {
+      await expectCall({ method: 'get', path: '/orders', url, base: openApi, token: null }, 400, 'missing_field');
+      // With identity: the caller's own orders.
+      await expectCall({ method: 'get', path: '/orders', url }, 200);
+    }
     await expectCall({ method: 'get', path: '/orders', url: '/orders?user_id=not%20valid' }, 400, 'invalid_field');
     await expectCall(
       { method: 'get', path: '/orders/{id}', url: `/orders/${globalThis.crypto.randomUUID()}` },
@@ -389,25 +447,29 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     await expectCall({ method: 'get', path: '/orders/{id}', url: '/orders/not-a-uuid' }, 404, 'order_not_found');
 
     // Any other path under /orders or /payments: 404 not_found, in the catalogue's shape.
+    const authorization = { authorization: `Bearer ${admin}` };
+    const catalogue = validatorFor('Error', { $ref: '#/components/schemas/Error' });
     for (const url of ['/orders/a/b', '/payments', '/payments/accounts/x']) {
-      const res = await fetch(`${api}${url}`);
+      const res = await fetch(`${api}${url}`, { headers: authorization });
       const body = (await res.json()) as Json;
       expect(res.status, url).to.equal(404);
-      const validate = validatorFor('Error', { $ref: '#/components/schemas/Error' });
-      expect(validate(body), `${url}: ${errorsOf(validate)}`).to.equal(true);
+      expect(catalogue(body), `${url}: ${errorsOf(catalogue)}`).to.equal(true);
       expect(at(body, 'error', 'code')).to.equal('not_found');
+      // Identity comes first: without a token, the path is not even looked at.
+      const anonymous = await fetch(`${api}${url}`);
+      expect(anonymous.status, url).to.equal(401);
+      expect(at((await anonymous.json()) as Json, 'error', 'code')).to.equal('unauthorized');
     }
     // A known path with a method it does not take: 405 method_not_allowed, with Allow.
     for (const [method, url] of [
       ['DELETE', '/orders'],
       ['PUT', '/payments/accounts/deposit'],
     ] as const) {
-      const res = await fetch(`${api}${url}`, { method });
+      const res = await fetch(`${api}${url}`, { method, headers: authorization });
       const body = (await res.json()) as Json;
       expect(res.status, `${method} ${url}`).to.equal(405);
       expect(res.headers.get('allow'), `${method} ${url}`).to.be.a('string').and.not.equal('');
-      const validate = validatorFor('Error', { $ref: '#/components/schemas/Error' });
-      expect(validate(body), `${url}: ${errorsOf(validate)}`).to.equal(true);
+      expect(catalogue(body), `${url}: ${errorsOf(catalogue)}`).to.equal(true);
       expect(at(body, 'error', 'code')).to.equal('method_not_allowed');
     }
     expect(logged).to.deep.equal([]);
@@ -446,17 +508,164 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     for (const c of everyApiCall(brokenApi)) await expectCall(c, 500, 'internal_error');
   });
 
-  it('answers /healthz and /readyz on each process as documented; the gateway answers only for itself', async () => {
+  it('documents bearer tokens on every API operation, and none on the probes', () => {
+    expect(at(spec, 'components', 'securitySchemes', 'bearerAuth')).to.include({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+    expect(spec['security']).to.deep.equal([{ bearerAuth: [] }]);
+    for (const [method, path] of OPERATIONS) {
+      const op = operation(method, path);
+      if (path === '/healthz' || path === '/readyz') {
+        expect(op['security'], `${method} ${path}`).to.deep.equal([]);
+      } else {
+        expect(op['security'], `${method} ${path} keeps the API's security`).to.equal(undefined);
+        expect(at(op, 'responses', '401'), `${method} ${path} documents 401`).to.not.equal(undefined);
+      }
+    }
+  });
+
+  it('answers 401 with the Bearer challenge without a valid token, at the gateway and at each service', async () => {
+    const other = await TestIssuer.start();
+    const foreign = await other.sign({ sub: 'mallory', scope: 'gozon:admin' });
+    await other.close();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await issuer.sign({ sub: 'alice', exp: now - 3600 });
+    const elsewhere = await issuer.sign({ sub: 'alice', aud: 'another-api' });
+    const service = (c: Call): Call => ({ ...c, base: c.path.startsWith('/orders') ? direct.orders : direct.payments });
+    for (const c of [...everyApiCall(api), ...everyApiCall(api).map(service)]) {
+      const bare = await expectAnswer({ ...c, token: null }, 401, 'unauthorized');
+      expect(bare.headers.get('www-authenticate')).to.equal('Bearer realm="gozon"');
+      for (const token of ['not-a-jwt', foreign, expired, elsewhere]) {
+        const refused = await expectAnswer({ ...c, token }, 401, 'unauthorized');
+        expect(refused.headers.get('www-authenticate')).to.equal('Bearer realm="gozon", error="invalid_token"');
+      }
+      await expectCall(
+        { ...c, token: null, headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } },
+        401,
+        'unauthorized',
+      );
+    }
+    // Nothing was done: u-1, whom every refused request named, has no account and no orders.
+    await expectCall(
+      { method: 'get', path: '/payments/accounts/{user_id}/balance', url: '/payments/accounts/u-1/balance' },
+      404,
+      'account_not_found',
+    );
+    expect(await expectCall({ method: 'get', path: '/orders', url: '/orders?user_id=u-1' }, 200)).to.deep.equal([]);
+  });
+
+  it('acts as the caller: user_id left out is the caller; another user is 403, and their order 404', async () => {
+    const alice = newUser('alice');
+    const bob = newUser('bob');
+    const asAlice = await tokenOf(alice);
+    const asBob = await tokenOf(bob);
+    const accounts = { method: 'post', path: '/payments/accounts', token: asAlice } as const;
+    const deposit = { method: 'post', path: '/payments/accounts/deposit', token: asAlice } as const;
+    const balance = (u: string, token: string): Call => ({
+      method: 'get',
+      path: '/payments/accounts/{user_id}/balance',
+      url: `/payments/accounts/${u}/balance`,
+      token,
+    });
+
+    expect(await expectCall({ ...accounts, body: {} }, 201)).to.deep.equal({ user_id: alice, balance: 0 });
+    await expectCall({ ...accounts, body: { user_id: alice } }, 409, 'account_exists');
+    await expectCall({ ...accounts, body: { user_id: bob } }, 403, 'forbidden');
+    expect(await expectCall({ ...deposit, body: { amount: 300 } }, 200)).to.deep.equal({
+      user_id: alice,
+      balance: 300,
+    });
+    await expectCall({ ...deposit, body: { user_id: alice, amount: 200 } }, 200);
+    await expectCall({ ...deposit, body: { user_id: bob, amount: 300 } }, 403, 'forbidden');
+    expect(await expectCall(balance(alice, asAlice), 200)).to.deep.equal({ user_id: alice, balance: 500 });
+    // Bob has no account, and Alice does not learn even that.
+    await expectCall(balance(bob, asAlice), 403, 'forbidden');
+
+    const placed = await expectCall({ method: 'post', path: '/orders', body: { amount: 100 }, token: asAlice }, 201);
+    expect(at(placed, 'user_id')).to.equal(alice);
+    await expectCall(
+      { method: 'post', path: '/orders', body: { user_id: bob, amount: 100 }, token: asAlice },
+      403,
+      'forbidden',
+    );
+    const own = await expectCall({ method: 'get', path: '/orders', url: '/orders', token: asAlice }, 200);
+    expect((own as Json[]).map((o) => at(o, 'id'))).to.deep.equal([at(placed, 'id')]);
+    await expectCall(
+      { method: 'get', path: '/orders', url: `/orders?user_id=${bob}`, token: asAlice },
+      403,
+      'forbidden',
+    );
+    const byId = (token: string): Call => ({
+      method: 'get',
+      path: '/orders/{id}',
+      url: `/orders/${String(at(placed, 'id'))}`,
+      token,
+    });
+    await expectCall(byId(asAlice), 200);
+    await expectCall(byId(asBob), 404, 'order_not_found');
+    await expectCall(byId(admin), 200);
+
+    // The refused requests changed nothing.
+    await system.settle();
+    await expectCall(balance(bob, admin), 404, 'account_not_found');
+    expect(await expectCall({ method: 'get', path: '/orders', url: `/orders?user_id=${bob}` }, 200)).to.deep.equal([]);
+    expect(await expectCall(balance(alice, asAlice), 200)).to.deep.equal({ user_id: alice, balance: 400 });
+  });
+
+  it('keeps idempotency keys per caller: two callers with the same key never meet', async () => {
+    const key = { 'idempotency-key': newUser('shared-key') };
+    const [alice, bob] = [newUser('alice'), newUser('bob')];
+    const [asAlice, asBob] = [await tokenOf(alice), await tokenOf(bob)];
+    for (const token of [asAlice, asBob]) {
+      await expectCall({ method: 'post', path: '/payments/accounts', body: {}, token }, 201);
+    }
+    const deposit = (token: string, amount: number, user?: string): Call => ({
+      method: 'post',
+      path: '/payments/accounts/deposit',
+      body: user ? { user_id: user, amount } : { amount },
+      headers: key,
+      token,
+    });
+    expect(await expectCall(deposit(asAlice, 10), 200)).to.deep.equal({ user_id: alice, balance: 10 });
+    expect(await expectCall(deposit(asBob, 20), 200)).to.deep.equal({ user_id: bob, balance: 20 });
+    // An administrator's keys are its own, whichever user it names.
+    expect(await expectCall(deposit(admin, 30, alice), 200)).to.deep.equal({ user_id: alice, balance: 40 });
+    await expectCall(deposit(asAlice, 11), 422, 'idempotency_key_reused');
+    const order = (token: string, amount: number): Call => ({
+      method: 'post',
+      path: '/orders',
+      body: { amount },
+      headers: key,
+      token,
+    });
+    const first = await expectCall(order(asAlice, 1), 201);
+    const second = await expectCall(order(asBob, 2), 201);
+    expect(at(second, 'id')).to.not.equal(at(first, 'id'));
+    expect(await expectCall(order(asAlice, 1), 201)).to.deep.equal(first);
+    await expectCall(order(asBob, 3), 422, 'idempotency_key_reused');
+  });
+
+  it("answers 503 auth_unavailable with Retry-After while the issuer's keys cannot be fetched", async () => {
+    // The gateway cannot check the token; or it can, and the services behind it cannot.
+    for (const c of [...everyApiCall(noKeysApi), ...everyApiCall(noKeysServicesApi)]) {
+      const { headers } = await expectAnswer(c, 503, 'auth_unavailable');
+      expect(headers.get('retry-after'), `${c.method} ${c.path}`).to.match(/^\d+$/);
+    }
+  });
+
+  it('answers /healthz and /readyz on each process as documented, without a token; the gateway answers only for itself', async () => {
     for (const base of [direct.orders, direct.payments, direct.web, direct.gateway, direct.brokenOrders]) {
-      await expectCall({ base, method: 'get', path: '/healthz' }, 200);
-      await expectCall({ base, method: 'get', path: '/readyz' }, 200);
+      await expectCall({ base, method: 'get', path: '/healthz', token: null }, 200);
+      await expectCall({ base, method: 'get', path: '/readyz', token: null }, 200);
     }
     brokenReady = false;
     try {
-      await expectCall({ base: direct.brokenOrders, method: 'get', path: '/readyz' }, 503, 'not_ready');
-      await expectCall({ base: direct.brokenPayments, method: 'get', path: '/readyz' }, 503, 'not_ready');
+      await expectCall({ base: direct.brokenOrders, method: 'get', path: '/readyz', token: null }, 503, 'not_ready');
+      await expectCall({ base: direct.brokenPayments, method: 'get', path: '/readyz', token: null }, 503, 'not_ready');
       // Not forwarded: the gateway in front of the unready services is itself ready.
-      await expectCall({ base: brokenApi, method: 'get', path: '/readyz' }, 200);
+      await expectCall({ base: brokenApi, method: 'get', path: '/readyz', token: null }, 200);
     } finally {
       brokenReady = true;
     }
