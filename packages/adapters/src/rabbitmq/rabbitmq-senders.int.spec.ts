@@ -18,6 +18,7 @@ import {
   type ServiceUsers,
 } from '../testing/rabbitmq.js';
 import { RabbitConnection } from './connection.js';
+import { RabbitDeadLetters } from './dead-letters.js';
 import { userOf } from './identity.js';
 import { RabbitPublisher } from './publisher.js';
 import { RabbitSubscriber } from './subscriber.js';
@@ -176,5 +177,22 @@ describe('broker identity on rabbitmq: userId and who may publish what', functio
     expect(failures.map((f) => f.action)).to.deep.equal(['retry', 'retry']);
     await sleep(100);
     expect(await bed.queues.depth(deadLetterQueueOf(queue))).to.equal(0);
+  });
+
+  it('replays a signed dead letter from the operator connection without its userId, and the consumer takes it', async () => {
+    const forged = aPaymentSucceeded();
+    await (await publisherOf(mallory)).publish([forged]);
+    const first = await consume();
+    await eventually(async () => (await bed.queues.depth(deadLetterQueueOf(queue))) === 1, 5_000, 'the dead letter');
+    expect(first.handled).to.deep.equal([]);
+    await subscription?.close();
+    // The bed's own connection (guest) stands for the operator of `gozon dlq`.
+    const letters = new RabbitDeadLetters(bed.connection, [queue]);
+    expect((await letters.list()).map((d) => d.publishedBy)).to.deep.equal([mallory.name]);
+    expect(await letters.replay(() => true)).to.deep.equal([forged.envelope.id]);
+    const { handled, failures } = await consume();
+    await eventually(() => handled.length === 1, 5_000, 'the replayed message');
+    expect(handled[0]?.id).to.equal(forged.envelope.id);
+    expect(failures).to.deep.equal([]);
   });
 });
