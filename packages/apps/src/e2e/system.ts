@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@gozon/adapters/testing/postgres';
-import { createTestVhost, type TestVhost } from '@gozon/adapters/testing/rabbitmq';
+import {
+  createServiceUsers,
+  createTestVhost,
+  type ServiceUsers,
+  type TestVhost,
+} from '@gozon/adapters/testing/rabbitmq';
 import { freePort, GozonProcess } from './processes.js';
 import { TcpLink } from './tcp-link.js';
 
@@ -13,6 +18,11 @@ export interface ServerSystemOptions {
   readonly cuttableBroker?: boolean;
   /** Connects each service to its database through a link of its own the test can cut. */
   readonly cuttableDatabases?: boolean;
+  /**
+   * Each service connects as a RabbitMQ user of its own (`ORDERS_AMQP_URL`, `PAYMENTS_AMQP_URL`)
+   * with only the permissions it needs, and is told the other's user (`*_AMQP_USER`).
+   */
+  readonly brokerUsers?: boolean;
   /** `LOG_LEVEL` of every process (default info). */
   readonly logLevel?: string;
   /**
@@ -48,7 +58,12 @@ export class ServerSystem {
     readonly parts: Record<PartName, GozonProcess>,
     /** Each part's own address (services answer /metrics, /healthz and /readyz there). */
     readonly urls: Record<PartName, string>,
-    private readonly resources: { orders: TestDatabase; payments: TestDatabase; vhost: TestVhost },
+    private readonly resources: {
+      orders: TestDatabase;
+      payments: TestDatabase;
+      vhost: TestVhost;
+      users?: ServiceUsers | undefined;
+    },
     /** The services' ways to Postgres and RabbitMQ that the options made cuttable. */
     readonly links: ServerLinks,
   ) {}
@@ -77,8 +92,13 @@ export class ServerSystem {
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
     const links: { -readonly [K in keyof ServerLinks]: TcpLink } = {};
-    const ordersEnv = { ...env };
-    const paymentsEnv = { ...env };
+    const ordersEnv: NodeJS.ProcessEnv = { ...env };
+    const paymentsEnv: NodeJS.ProcessEnv = { ...env };
+    const users = options.brokerUsers ? await createServiceUsers(vhost) : undefined;
+    if (users) {
+      Object.assign(ordersEnv, { ORDERS_AMQP_URL: users.orders.url, PAYMENTS_AMQP_USER: users.payments.name });
+      Object.assign(paymentsEnv, { PAYMENTS_AMQP_URL: users.payments.url, ORDERS_AMQP_USER: users.orders.name });
+    }
     if (options.cuttableOrdersBroker || options.cuttableBroker) {
       const routed = await throughLink(vhost.url, 5672);
       links.ordersBroker = routed.link;
@@ -112,7 +132,7 @@ export class ServerSystem {
       web: spawnPart('web', env, `${urls.web}/healthz`),
       gateway: spawnPart('gateway', env, `${urls.gateway}/healthz`),
     };
-    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost }, links);
+    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost, users }, links);
     try {
       await Promise.all(Object.values(parts).map((p) => p.start()));
     } catch (err) {
@@ -128,6 +148,12 @@ export class ServerSystem {
     await this.resources.orders.drop();
     await this.resources.payments.drop();
     await this.resources.vhost.delete();
+    await this.resources.users?.delete();
+  }
+
+  /** The services' own RabbitMQ users, when started with `brokerUsers`. */
+  get brokerUsers(): ServiceUsers | undefined {
+    return this.resources.users;
   }
 
   /** The orders service's way to the broker, when started with `cuttableOrdersBroker` (or `cuttableBroker`). */
