@@ -6,7 +6,9 @@
 // - every service built from the GoZon image runs `gozon <part>` with a part the CLI knows, has the
 //   variables that part needs, and sets only variables of the public contract that config.ts reads;
 // - URLs point at services of the file, on the ports those services listen on; the two services
-//   use different databases; named volumes are declared.
+//   use different databases; named volumes are declared;
+// - the RabbitMQ management UI is published on 127.0.0.1 only, and each service reaches RabbitMQ
+//   as its own user, none of them the broker's administrator.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
@@ -28,12 +30,16 @@ const CONTRACT_VARS = [
   'ORDERS_DATABASE_URL',
   'PAYMENTS_DATABASE_URL',
   'AMQP_URL',
+  'ORDERS_AMQP_URL',
+  'PAYMENTS_AMQP_URL',
+  'ORDERS_AMQP_USER',
+  'PAYMENTS_AMQP_USER',
   'AMQP_EXCHANGE',
 ];
-/** What each part cannot do without in compose (the defaults point at 127.0.0.1 or PGlite). */
+/** What each part cannot do without in compose (the defaults point at 127.0.0.1 or PGlite); `A|B`: either. */
 const NEEDS = {
-  orders: ['ORDERS_DATABASE_URL', 'AMQP_URL'],
-  payments: ['PAYMENTS_DATABASE_URL', 'AMQP_URL'],
+  orders: ['ORDERS_DATABASE_URL', 'ORDERS_AMQP_URL|AMQP_URL'],
+  payments: ['PAYMENTS_DATABASE_URL', 'PAYMENTS_AMQP_URL|AMQP_URL'],
   migrate: ['ORDERS_DATABASE_URL', 'PAYMENTS_DATABASE_URL'],
   gateway: ['ORDERS_URL', 'PAYMENTS_URL', 'WEB_URL'],
   web: [],
@@ -56,6 +62,9 @@ const services = compose?.services ?? {};
 const names = Object.keys(services);
 if (names.length === 0) problem(file, 'no services');
 
+/** A value as compose would see it with the variables unset: `${VAR:-default}` is its default. */
+const interpolate = (value) =>
+  value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g, (_, fallback) => fallback ?? '');
 const envOf = (service) => {
   const env = service.environment ?? {};
   if (Array.isArray(env)) {
@@ -63,7 +72,7 @@ const envOf = (service) => {
       env.map((entry) => [String(entry).split('=')[0], String(entry).split('=').slice(1).join('=')]),
     );
   }
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : interpolate(String(v))]));
 };
 const commandOf = (service) =>
   Array.isArray(service.command)
@@ -159,8 +168,9 @@ for (const name of names) {
     else if (!configSource.includes(`'${variable}'`))
       problem(where, `${variable} is not read by packages/apps/src/config.ts`);
   }
-  for (const variable of NEEDS[part] ?? []) {
-    if (!env[variable]) problem(where, `gozon ${part} needs ${variable}`);
+  for (const need of NEEDS[part] ?? []) {
+    if (!need.split('|').some((variable) => env[variable]))
+      problem(where, `gozon ${part} needs ${need.replace('|', ' or ')}`);
   }
   for (const [variable, value] of Object.entries(env)) {
     if (!/_URL$/.test(variable)) continue;
@@ -180,6 +190,8 @@ for (const name of names) {
       ORDERS_DATABASE_URL: ['postgres:', 'postgres'],
       PAYMENTS_DATABASE_URL: ['postgres:', 'postgres'],
       AMQP_URL: ['amqp:', 'rabbitmq'],
+      ORDERS_AMQP_URL: ['amqp:', 'rabbitmq'],
+      PAYMENTS_AMQP_URL: ['amqp:', 'rabbitmq'],
     }[variable];
     if (expected) {
       if (url.protocol !== expected[0]) problem(where, `${variable} must be a ${expected[0]}// URL`);
@@ -217,6 +229,28 @@ const databases = ['orders', 'payments'].map((part) => {
   }
 });
 if (databases[0] && databases[0] === databases[1]) problem(file, 'orders and payments must use different databases');
+
+// The management UI answers on this machine alone.
+for (const port of services.rabbitmq?.ports ?? []) {
+  const text = typeof port === 'object' ? `${port.host_ip ?? ''}:${port.published}` : String(port);
+  if (!text.startsWith('127.0.0.1:')) problem('services.rabbitmq', `publishes ${text}, not on 127.0.0.1 only`);
+}
+// Each service as its own broker user, and none as an administrator.
+const brokerUsers = ['orders', 'payments'].map((part) => {
+  const name = appNames.find((n) => partOf(n) === part);
+  const env = name ? envOf(services[name]) : {};
+  const value = env[`${part.toUpperCase()}_AMQP_URL`] ?? env.AMQP_URL;
+  try {
+    return decodeURIComponent(new URL(value).username) || 'guest';
+  } catch {
+    return undefined;
+  }
+});
+if (brokerUsers[0] && brokerUsers[0] === brokerUsers[1])
+  problem(file, 'orders and payments must use different RabbitMQ users');
+for (const user of brokerUsers) {
+  if (user && ['guest', 'gozon-admin'].includes(user)) problem(file, `a service must not reach RabbitMQ as ${user}`);
+}
 
 if (problems.length > 0) {
   console.error(`${file}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -6,7 +6,7 @@ import { runDlq } from './dlq.js';
 import { createLogger } from './logger.js';
 import { installTracing, type Tracing } from './observability/tracing.js';
 import { startGateway, startWeb } from './runtime/gateway-part.js';
-import { migrateAll, openBroker, serviceInfrastructure, type Broker } from './runtime/infrastructures.js';
+import { migrateAll, openBrokers, serviceInfrastructure, type Brokers } from './runtime/infrastructures.js';
 import { startService, type Part } from './runtime/service-part.js';
 
 const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate', 'dlq', 'token'] as const;
@@ -18,16 +18,17 @@ const log = createLogger('gozon');
 const start = async (
   command: Exclude<Command, 'migrate' | 'dlq' | 'token'>,
   config: Config,
-): Promise<{ parts: Part[]; broker?: Broker }> => {
+): Promise<{ parts: Part[]; brokers?: Brokers }> => {
   if (command === 'gateway') return { parts: [await startGateway(config, log)] };
   if (command === 'web') return { parts: [await startWeb(config, log)] };
   if (command !== 'all') requireVars(config, command);
-  const broker = await openBroker(config, log);
+  const services = command === 'all' ? (['payments', 'orders'] as const) : [command];
+  // Each service on its own broker user; one connection per distinct URL.
+  const brokers = await openBrokers(config, log, services);
   const parts: Part[] = [];
   try {
-    const services = command === 'all' ? (['payments', 'orders'] as const) : [command];
     for (const service of services) {
-      const infra = await serviceInfrastructure(config, service, broker, log);
+      const infra = await serviceInfrastructure(config, service, brokers.of(service), log);
       const port = service === 'orders' ? config.ordersPort : config.paymentsPort;
       parts.push(
         await startService(service, infra, port, log, identityFor(config.auth, service, log), {
@@ -41,18 +42,18 @@ const start = async (
       parts.push(await startGateway(config, log));
     }
   } catch (err) {
-    await stopAll(parts, broker);
+    await stopAll(parts, brokers);
     throw err;
   }
-  return { parts, broker };
+  return { parts, brokers };
 };
 
 /** Front door first: stop taking requests, then drain services and close what they used. */
-const stopAll = async (parts: Part[], broker?: Broker): Promise<void> => {
+const stopAll = async (parts: Part[], brokers?: Brokers): Promise<void> => {
   for (const part of [...parts].reverse()) {
     await part.stop().catch((err: unknown) => log.error({ err }, `${part.name}: failed to stop cleanly`));
   }
-  await broker?.close().catch((err: unknown) => log.error({ err }, 'broker: failed to close cleanly'));
+  await brokers?.close().catch((err: unknown) => log.error({ err }, 'broker: failed to close cleanly'));
 };
 
 /** Sends the spans still buffered, without letting an unreachable collector hold up the exit. */
@@ -101,7 +102,7 @@ const main = async (): Promise<void> => {
     }
     stopping = true;
     log.info(`${signal}: stopping gracefully`);
-    void stopAll(running.parts, running.broker)
+    void stopAll(running.parts, running.brokers)
       .then(() => flush(tracing))
       .then(() => process.exit(0));
   };

@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_REDELIVERIES } from '@gozon/core';
 import { checkRetention, defaultRetention, type RetentionWindows } from '@gozon/adapters/postgres';
+import { userOf } from '@gozon/adapters/rabbitmq';
 /** Everything a GoZon process reads from its environment, in one place. */
 export interface Config {
   readonly gatewayPort: number;
@@ -15,6 +16,12 @@ export interface Config {
   /** Each service's own broker connection (its own RabbitMQ user), falling back to `AMQP_URL`. */
   readonly ordersAmqpUrl: string | undefined;
   readonly paymentsAmqpUrl: string | undefined;
+  /**
+   * The RabbitMQ user each service publishes as, which the other service expects as the sender of
+   * its queue (`ORDERS_AMQP_USER`, `PAYMENTS_AMQP_USER`; default: the user of that service's URL).
+   */
+  readonly ordersAmqpUser: string | undefined;
+  readonly paymentsAmqpUser: string | undefined;
   readonly exchange: string;
   /** Where the embedded default keeps its data. */
   readonly dataDir: string;
@@ -128,6 +135,17 @@ const auth = (env: NodeJS.ProcessEnv, publicUrl: string, gatewayPort: number): A
   };
 };
 
+/** `<NAME>_AMQP_USER`, else the user its `<NAME>_AMQP_URL` (or `AMQP_URL`) logs in as. */
+const amqpUser = (env: NodeJS.ProcessEnv, name: string, url: string | undefined): string | undefined => {
+  const explicit = text(env, name);
+  if (explicit !== undefined || url === undefined) return explicit;
+  try {
+    return userOf(url);
+  } catch {
+    throw new ConfigError(`${name.replace(/_USER$/, '_URL')} (or AMQP_URL) is not a URL`);
+  }
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const gatewayPort = port(env, 'GATEWAY_PORT', 8080);
   const publicUrl = url(env, 'GOZON_PUBLIC_URL') ?? `http://localhost:${gatewayPort}`;
@@ -135,6 +153,8 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const ordersPort = port(env, 'ORDERS_PORT', 8081);
   const paymentsPort = port(env, 'PAYMENTS_PORT', 8082);
   const webPort = port(env, 'WEB_PORT', 8083);
+  const ordersAmqpUrl = text(env, 'ORDERS_AMQP_URL') ?? amqpUrl;
+  const paymentsAmqpUrl = text(env, 'PAYMENTS_AMQP_URL') ?? amqpUrl;
   return {
     gatewayPort,
     ordersPort,
@@ -146,8 +166,10 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     ordersDatabaseUrl: text(env, 'ORDERS_DATABASE_URL'),
     paymentsDatabaseUrl: text(env, 'PAYMENTS_DATABASE_URL'),
     amqpUrl,
-    ordersAmqpUrl: text(env, 'ORDERS_AMQP_URL') ?? amqpUrl,
-    paymentsAmqpUrl: text(env, 'PAYMENTS_AMQP_URL') ?? amqpUrl,
+    ordersAmqpUrl,
+    paymentsAmqpUrl,
+    ordersAmqpUser: amqpUser(env, 'ORDERS_AMQP_USER', ordersAmqpUrl),
+    paymentsAmqpUser: amqpUser(env, 'PAYMENTS_AMQP_USER', paymentsAmqpUrl),
     exchange: text(env, 'AMQP_EXCHANGE') ?? 'gozon',
     dataDir: text(env, 'GOZON_DATA_DIR') ?? '.gozon-data',
     retention: retention(env),
@@ -163,7 +185,8 @@ export const requireVars = (config: Config, part: 'orders' | 'payments' | 'migra
   const missing: string[] = [];
   if ((part === 'orders' || part === 'migrate') && !config.ordersDatabaseUrl) missing.push('ORDERS_DATABASE_URL');
   if ((part === 'payments' || part === 'migrate') && !config.paymentsDatabaseUrl) missing.push('PAYMENTS_DATABASE_URL');
-  if (part !== 'migrate' && !config.amqpUrl) missing.push('AMQP_URL');
+  if (part === 'orders' && !config.ordersAmqpUrl) missing.push('ORDERS_AMQP_URL or AMQP_URL');
+  if (part === 'payments' && !config.paymentsAmqpUrl) missing.push('PAYMENTS_AMQP_URL or AMQP_URL');
   if (missing.length > 0) {
     throw new ConfigError(
       `gozon ${part} needs ${missing.join(', ')} (unset); \`gozon all\` runs without them on the embedded default`,

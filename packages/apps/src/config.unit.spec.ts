@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, readConfig } from './config.js';
+import { ConfigError, readConfig, requireVars } from './config.js';
 
 describe('config: the poison guard limit', () => {
   it('allows 5 redeliveries unless GOZON_MAX_REDELIVERIES says otherwise (0 included)', () => {
@@ -25,5 +25,35 @@ describe('config: the web client at an external issuer', () => {
         secret: 's3cret',
       },
     );
+  });
+});
+
+describe('config: each service on its own broker user', () => {
+  it('gives each service its own AMQP URL, falling back to AMQP_URL', () => {
+    const config = readConfig({ AMQP_URL: 'amqp://ops:x@rabbit', ORDERS_AMQP_URL: 'amqp://gozon-orders:y@rabbit' });
+    expect(config.ordersAmqpUrl).to.equal('amqp://gozon-orders:y@rabbit');
+    expect(config.paymentsAmqpUrl).to.equal('amqp://ops:x@rabbit');
+    expect(config.ordersAmqpUser).to.equal('gozon-orders');
+    expect(config.paymentsAmqpUser).to.equal('ops');
+  });
+
+  it('takes *_AMQP_USER over the user of the URL, and knows none without either', () => {
+    const config = readConfig({
+      ORDERS_AMQP_URL: 'amqp://gozon-orders:y@rabbit',
+      PAYMENTS_AMQP_USER: 'gozon-payments',
+    });
+    expect(config.paymentsAmqpUrl).to.equal(undefined);
+    expect(config.paymentsAmqpUser).to.equal('gozon-payments');
+    expect(readConfig({ ORDERS_AMQP_URL: 'amqp://rabbit' }).ordersAmqpUser).to.equal('guest');
+    expect(readConfig({}).ordersAmqpUser).to.equal(undefined);
+  });
+
+  it('asks a service started alone for its own URL or AMQP_URL, by name', () => {
+    const config = readConfig({ ORDERS_DATABASE_URL: 'postgres://o', PAYMENTS_DATABASE_URL: 'postgres://p' });
+    expect(() => requireVars(config, 'orders')).to.throw(ConfigError, /ORDERS_AMQP_URL or AMQP_URL/);
+    expect(() => requireVars(config, 'payments')).to.throw(ConfigError, /PAYMENTS_AMQP_URL or AMQP_URL/);
+    const own = readConfig({ ORDERS_DATABASE_URL: 'postgres://o', ORDERS_AMQP_URL: 'amqp://gozon-orders:y@rabbit' });
+    expect(() => requireVars(own, 'orders')).not.to.throw();
+    expect(() => requireVars(own, 'payments')).to.throw(ConfigError, /PAYMENTS_AMQP_URL or AMQP_URL/);
   });
 });

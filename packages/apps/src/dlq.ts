@@ -12,6 +12,8 @@ const line = (d: DeadLetter): string => {
     p.type ?? '(no type)',
     `order ${p.correlationId ?? '?'}`,
     `${d.reason ?? 'dead-lettered'}${d.attempts ? ` after ${d.attempts} attempts` : ''}`,
+    // A replay carries no userId and is accepted: an unexpected publisher here is worth a look first.
+    `from ${d.publishedBy ?? '(no userId)'}`,
   ].join('  ');
 };
 

@@ -11,8 +11,9 @@ export interface Outgoing {
 /**
  * Publishes every message and resolves once the broker has confirmed all of them: the confirms
  * are awaited together, not one by one. Rejects on the first nack, on a `mandatory` message the
- * broker returned as unroutable, or when the channel closes before every confirm is in. Honours
- * back-pressure: when the channel's buffer is full, it waits for `drain` before writing on.
+ * broker returned as unroutable, on a channel error (with the broker's reason), or when the
+ * channel closes before every confirm is in. Honours back-pressure: when the channel's buffer is
+ * full, it waits for `drain` before writing on.
  */
 export const publishConfirmed = (channel: ConfirmChannel, batch: readonly Outgoing[]): Promise<void> =>
   new Promise<void>((resolve, reject) => {
@@ -26,15 +27,20 @@ export const publishConfirmed = (channel: ConfirmChannel, batch: readonly Outgoi
       const id = returned.properties.messageId;
       if (typeof id === 'string' && ids.has(id)) fail(new Error(`message ${id} is unroutable`));
     };
+    // The broker closes the channel on a refused publish (a routing key the user may not use, a
+    // userId not its own); its error, which says why, comes just before the close.
+    const onError = (err: unknown): void => fail(err);
     const onClose = (): void => fail(new Error('channel closed before every message was confirmed'));
     const onDrain = (): void => drained?.();
     channel.on('return', onReturn);
+    channel.on('error', onError);
     channel.on('close', onClose);
     channel.on('drain', onDrain);
 
     function finish(): void {
       settled = true;
       channel.off('return', onReturn);
+      channel.off('error', onError);
       channel.off('close', onClose);
       channel.off('drain', onDrain);
       drained?.();

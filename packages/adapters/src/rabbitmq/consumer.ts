@@ -3,6 +3,7 @@ import {
   type BatcherOptions,
   decideOnFailure,
   decodeMessage,
+  DomainError,
   screenRedelivery,
   type BatchHandler,
   type MessageEnvelope,
@@ -22,6 +23,8 @@ interface ConsumerOptions {
   readonly retry: RetryPolicy;
   readonly onFailure?: (err: unknown, action: 'retry' | 'dead-letter', queue: string) => void;
   readonly poison?: PoisonGuard | undefined;
+  /** The RabbitMQ user who publishes on this queue; unset, senders are not checked. */
+  readonly sender?: string | undefined;
   /** Handles first deliveries that wait together in one call; see `SubscribeOptions.batch`. */
   readonly batch?: (BatcherOptions & { readonly handler: BatchHandler }) | undefined;
 }
@@ -146,6 +149,7 @@ export class Consumer implements Subscription {
       return;
     }
     if (this.closed) return; // left unacknowledged: closing the channel gives it back to the queue
+    if (this.refusedSender(attached, delivery)) return;
     // Only a redelivery is screened: a first delivery costs the guard nothing.
     const guard = delivery.fields.redelivered ? this.options.poison : undefined;
     const handling = guard
@@ -155,6 +159,30 @@ export class Consumer implements Subscription {
         : this.handle(attached, delivery);
     const work = handling.finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
+  }
+
+  /**
+   * RabbitMQ refuses a `userId` that is not the publisher's own user, so a set one names who
+   * published. Anyone but this queue's sender is refused before the poison guard, a batch or the
+   * handler sees the message. A message without one passes, as the contract has it: retry copies
+   * carry none, and neither do `gozon dlq` replays (the operator is trusted).
+   */
+  private refusedSender(attached: Attached, delivery: ConsumeMessage): boolean {
+    const expected = this.options.sender;
+    const userId: unknown = delivery.properties.userId;
+    if (expected === undefined || userId === undefined || userId === expected) return false;
+    const err = new DomainError(
+      'malformed_message',
+      'unexpected_sender',
+      `a message on ${this.queue} was published by RabbitMQ user ${JSON.stringify(String(userId))}, not by its sender ${JSON.stringify(expected)}`,
+    );
+    try {
+      this.options.onFailure?.(err, 'dead-letter', this.queue);
+    } catch {
+      // A failing observer must not keep the message from being settled.
+    }
+    settle(() => attached.channel.nack(delivery, false, false));
+    return true;
   }
 
   /**

@@ -16,6 +16,8 @@ export interface DeadLetter {
   readonly deaths: number;
   /** Deliveries the consumer made before giving up, where it counted them. */
   readonly attempts: number | undefined;
+  /** The RabbitMQ user that published it, when it carried a (broker-validated) userId. */
+  readonly publishedBy: string | undefined;
 }
 
 const deathOf = (message: GetMessage): { reason: string | undefined; deaths: number } => {
@@ -59,6 +61,8 @@ export class RabbitDeadLetters {
   /**
    * Moves the dead letters `which` selects back to their queue: each is published (confirmed)
    * with its original properties and a fresh attempt count, and only then removed from the DLQ.
+   * Not its userId: RabbitMQ would check it against the operator's own user and refuse it, so a
+   * replay carries none and consumers accept it — whoever may replay is trusted.
    * Returns the ids replayed.
    */
   async replay(which: (letter: DeadLetter) => boolean): Promise<string[]> {
@@ -95,7 +99,14 @@ export class RabbitDeadLetters {
   private letter(queue: string, message: GetMessage): DeadLetter {
     const wire = fromAmqp(message);
     const attempts = message.properties.headers?.[ATTEMPTS_HEADER];
-    return { queue, message: wire, ...deathOf(message), attempts: typeof attempts === 'number' ? attempts : undefined };
+    const userId: unknown = message.properties.userId;
+    return {
+      queue,
+      message: wire,
+      ...deathOf(message),
+      attempts: typeof attempts === 'number' ? attempts : undefined,
+      publishedBy: typeof userId === 'string' ? userId : undefined,
+    };
   }
 
   private async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {

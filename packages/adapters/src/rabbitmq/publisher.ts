@@ -8,6 +8,12 @@ import { contentOf, publishOptions } from './wire.js';
 export interface RabbitPublisherOptions {
   /** The topic exchange to publish to (`AMQP_EXCHANGE`). */
   readonly exchange?: string;
+  /**
+   * The AMQP `userId` every message carries: the connection's own user (see `userOf`), which
+   * RabbitMQ checks, so a consumer can trust it. A mismatch makes the broker close the channel,
+   * and the publish fails.
+   */
+  readonly userId?: string | undefined;
 }
 
 /**
@@ -17,6 +23,7 @@ export interface RabbitPublisherOptions {
  */
 export class RabbitPublisher implements MessagePublisher {
   private readonly exchange: string;
+  private readonly userId: string | undefined;
   private channel: { model: ChannelModel; ready: Promise<ConfirmChannel> } | null = null;
 
   constructor(
@@ -24,11 +31,13 @@ export class RabbitPublisher implements MessagePublisher {
     options: RabbitPublisherOptions = {},
   ) {
     this.exchange = options.exchange ?? DEFAULT_EXCHANGE;
+    this.userId = options.userId;
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const channel = await this.confirmChannel();
+    const signed = this.userId === undefined ? {} : { userId: this.userId };
     await publishConfirmed(
       channel,
       messages.map((m) => {
@@ -37,7 +46,7 @@ export class RabbitPublisher implements MessagePublisher {
           exchange: this.exchange,
           routingKey: m.routingKey,
           content: contentOf(wire),
-          options: { ...publishOptions(wire), mandatory: true },
+          options: { ...publishOptions(wire), ...signed, mandatory: true },
         };
       }),
     );

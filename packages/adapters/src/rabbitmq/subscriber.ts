@@ -26,6 +26,12 @@ export interface RabbitSubscriberOptions {
   readonly batchSize: number;
   /** Batches handled at once; deliveries that arrive while all are busy wait for the next. */
   readonly batchConcurrency: number;
+  /**
+   * The RabbitMQ user expected to publish on each queue (e.g. `{ 'payment.status': 'gozon-payments' }`).
+   * A delivery whose `userId` is set to anyone else is dead-lettered unread; a queue not named
+   * here is not checked.
+   */
+  readonly senders?: Readonly<Record<string, string>> | undefined;
 }
 
 export const defaultSubscriberOptions: RabbitSubscriberOptions = {
@@ -63,6 +69,7 @@ export class RabbitSubscriber implements MessageSubscriber {
     const { batch } = options;
     const consumer = new Consumer(this.connection, queue, handler, {
       ...this.options,
+      sender: this.options.senders?.[queue],
       batch: batch && {
         handler: batch,
         maxSize: this.options.batchSize,

@@ -5,7 +5,12 @@ import type { BuiltInProvider } from '../auth/built-in-provider.js';
 import { readConfig } from '../config.js';
 import { GozonClient } from './client.js';
 import { createTestDatabase, type TestDatabase } from '@gozon/adapters/testing/postgres';
-import { createTestVhost, type TestVhost } from '@gozon/adapters/testing/rabbitmq';
+import {
+  createServiceUsers,
+  createTestVhost,
+  type ServiceUsers,
+  type TestVhost,
+} from '@gozon/adapters/testing/rabbitmq';
 import { freePort, GozonProcess } from './processes.js';
 import { TcpLink } from './tcp-link.js';
 
@@ -18,6 +23,11 @@ export interface ServerSystemOptions {
   readonly cuttableBroker?: boolean;
   /** Connects each service to its database through a link of its own the test can cut. */
   readonly cuttableDatabases?: boolean;
+  /**
+   * Each service connects as a RabbitMQ user of its own (`ORDERS_AMQP_URL`, `PAYMENTS_AMQP_URL`)
+   * with only the permissions it needs, and is told the other's user (`*_AMQP_USER`).
+   */
+  readonly brokerUsers?: boolean;
   /** `LOG_LEVEL` of every process (default info). */
   readonly logLevel?: string;
   /**
@@ -55,7 +65,13 @@ export class ServerSystem {
     readonly parts: Record<PartName, GozonProcess>,
     /** Each part's own address (services answer /metrics, /healthz and /readyz there). */
     readonly urls: Record<PartName, string>,
-    private readonly resources: { orders: TestDatabase; payments: TestDatabase; vhost: TestVhost; dataDir: string },
+    private readonly resources: {
+      orders: TestDatabase;
+      payments: TestDatabase;
+      vhost: TestVhost;
+      dataDir: string;
+      users?: ServiceUsers | undefined;
+    },
     /** The services' ways to Postgres and RabbitMQ that the options made cuttable. */
     readonly links: ServerLinks,
     /** The variables the gateway was started with (its identity settings among them). */
@@ -107,8 +123,13 @@ export class ServerSystem {
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
     const links: { -readonly [K in keyof ServerLinks]: TcpLink } = {};
-    const ordersEnv = { ...env };
-    const paymentsEnv = { ...env };
+    const ordersEnv: NodeJS.ProcessEnv = { ...env };
+    const paymentsEnv: NodeJS.ProcessEnv = { ...env };
+    const users = options.brokerUsers ? await createServiceUsers(vhost) : undefined;
+    if (users) {
+      Object.assign(ordersEnv, { ORDERS_AMQP_URL: users.orders.url, PAYMENTS_AMQP_USER: users.payments.name });
+      Object.assign(paymentsEnv, { PAYMENTS_AMQP_URL: users.payments.url, ORDERS_AMQP_USER: users.orders.name });
+    }
     if (options.cuttableOrdersBroker || options.cuttableBroker) {
       const routed = await throughLink(vhost.url, 5672);
       links.ordersBroker = routed.link;
@@ -142,7 +163,7 @@ export class ServerSystem {
       web: spawnPart('web', env, `${urls.web}/healthz`),
       gateway: spawnPart('gateway', env, `${urls.gateway}/healthz`),
     };
-    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost, dataDir }, links, env);
+    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost, dataDir, users }, links, env);
     try {
       await Promise.all(Object.values(parts).map((p) => p.start()));
     } catch (err) {
@@ -159,6 +180,12 @@ export class ServerSystem {
     await this.resources.payments.drop();
     await this.resources.vhost.delete();
     await rm(this.resources.dataDir, { recursive: true, force: true });
+    await this.resources.users?.delete();
+  }
+
+  /** The services' own RabbitMQ users, when started with `brokerUsers`. */
+  get brokerUsers(): ServiceUsers | undefined {
+    return this.resources.users;
   }
 
   /** The orders service's way to the broker, when started with `cuttableOrdersBroker` (or `cuttableBroker`). */

@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import {
+  isDomainError,
   MessageTypes,
   PoisonMessage,
   Routes,
@@ -61,6 +62,8 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
     // The handler never saw it, so no "message failed" line tells of it: this one does.
     if (err instanceof PoisonMessage)
       serviceLog.error({ queue, message_id: err.messageId, redeliveries: err.redeliveries }, err.message);
+    else if (isDomainError(err) && err.code === 'unexpected_sender')
+      serviceLog.error({ queue, code: err.code }, err.message);
   });
 
   const messageOptions = {

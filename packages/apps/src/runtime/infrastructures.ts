@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { defaultRetryPolicy } from '@gozon/core';
+import { defaultRetryPolicy, Routes } from '@gozon/core';
 import { DirectBus } from '@gozon/adapters/in-memory';
 import { DEFAULT_OUTBOX_CHANNEL, migrate, PgDatabase, PgOutboxListener, type Service } from '@gozon/adapters/postgres';
 import { PgliteDatabase } from '@gozon/adapters/pglite';
@@ -11,9 +11,10 @@ import {
   RabbitQueueTools,
   RabbitSubscriber,
   redactUrl,
+  userOf,
 } from '@gozon/adapters/rabbitmq';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { isUnavailable } from '../http/error-middleware.js';
 import type { FailureObserver, Infrastructure } from './infrastructure.js';
 
@@ -41,50 +42,71 @@ const failureRouter = () => {
   };
 };
 
-export const openBroker = async (config: Config, log: Logger): Promise<Broker> => {
+/** The embedded default: one in-process bus shared by every part of the process. */
+const openDirectBus = (log: Logger): Broker => {
   const failures = failureRouter();
-  if (!config.amqpUrl) {
-    // No poison guard here: the direct bus has no redelivery flag to screen by. A message whose
-    // handling kills the process stays in the outbox and is relayed again after each restart.
-    const bus = new DirectBus(
-      (letter) => {
-        failures.report(letter.queue, 'dead-letter', letter.reason);
-        log.error(
-          { queue: letter.queue, messageId: letter.message.properties.messageId, reason: letter.reason },
-          'message dead-lettered',
-        );
-      },
-      (queue, err) => failures.report(queue, 'retry', err),
-      // As on RabbitMQ: bounded retries, except while a database is down.
-      { ...defaultRetryPolicy, isTransient: isUnavailable },
-    );
-    return {
-      label: 'embedded (in-process direct bus)',
-      // The direct bus hands a message to its consumer within publish: the relay's pace suits it.
-      dispatchOnCommit: false,
-      publisher: bus,
-      subscriber: bus,
-      up: () => true,
-      observeFailures: failures.observe,
-      close: async () => {},
-    };
-  }
+  // No poison guard here: the direct bus has no redelivery flag to screen by. A message whose
+  // handling kills the process stays in the outbox and is relayed again after each restart.
+  const bus = new DirectBus(
+    (letter) => {
+      failures.report(letter.queue, 'dead-letter', letter.reason);
+      log.error(
+        { queue: letter.queue, messageId: letter.message.properties.messageId, reason: letter.reason },
+        'message dead-lettered',
+      );
+    },
+    (queue, err) => failures.report(queue, 'retry', err),
+    // As on RabbitMQ: bounded retries, except while a database is down.
+    { ...defaultRetryPolicy, isTransient: isUnavailable },
+  );
+  return {
+    label: 'embedded (in-process direct bus)',
+    // The direct bus hands a message to its consumer within publish: the relay's pace suits it.
+    dispatchOnCommit: false,
+    publisher: bus,
+    subscriber: bus,
+    up: () => true,
+    observeFailures: failures.observe,
+    close: async () => {},
+  };
+};
+
+/** Who publishes on each queue: the other service's user, as far as this process knows it. */
+const sendersOf = (config: Config): Record<string, string> => {
+  const senders: Record<string, string> = {};
+  if (config.ordersAmqpUser) senders[Routes.orderPayments] = config.ordersAmqpUser;
+  if (config.paymentsAmqpUser) senders[Routes.paymentStatus] = config.paymentsAmqpUser;
+  return senders;
+};
+
+/**
+ * A RabbitMQ connection as the user of `url`: its messages carry that user as `userId` (checked by
+ * the broker), and its consumers dead-letter messages signed by anyone but their queue's sender.
+ * Without a URL, the embedded direct bus.
+ */
+export const openBroker = async (config: Config, log: Logger, url = config.amqpUrl): Promise<Broker> => {
+  if (!url) return openDirectBus(log);
+  const failures = failureRouter();
   const connection = new RabbitConnection({
-    url: config.amqpUrl,
-    topology: { exchange: config.exchange, queues: ['order.payments', 'payment.status'] },
+    url,
+    topology: { exchange: config.exchange, queues: [Routes.orderPayments, Routes.paymentStatus] },
     onEvent: (event) => log.info({ rabbitmq: event }, 'rabbitmq connection event'),
   });
   await connection.open();
-  const publisher = new RabbitPublisher(connection, { exchange: config.exchange });
+  const user = userOf(url);
+  const senders = sendersOf(config);
+  const publisher = new RabbitPublisher(connection, { exchange: config.exchange, userId: user });
   const queues = new RabbitQueueTools(connection);
   const subscriber = new RabbitSubscriber(connection, {
     prefetch: 64,
     // A database that is down makes every message fail: let them wait for it, not dead-letter.
     retry: { ...defaultRetryPolicy, isTransient: isUnavailable },
     onFailure: (err, action, queue) => failures.report(queue, action, err),
+    senders,
   });
+  const expecting = Object.entries(senders).map(([queue, sender]) => `${queue} from ${sender}`);
   return {
-    label: `rabbitmq (AMQP_URL ${redactUrl(config.amqpUrl)}, exchange ${config.exchange})`,
+    label: `rabbitmq as user ${user} (${redactUrl(url)}, exchange ${config.exchange}; senders checked: ${expecting.join(', ') || 'none'})`,
     dispatchOnCommit: true,
     publisher,
     subscriber,
@@ -97,6 +119,43 @@ export const openBroker = async (config: Config, log: Logger): Promise<Broker> =
       await connection.close();
     },
   };
+};
+
+/** The brokers of a process's services, and how to close them all. */
+export interface Brokers {
+  of(service: Service): Broker;
+  close(): Promise<void>;
+}
+
+/**
+ * Each service on its own URL (`ORDERS_AMQP_URL`, `PAYMENTS_AMQP_URL`, each falling back to
+ * `AMQP_URL`): one connection per distinct URL, shared when they are equal; with no URL at all,
+ * one embedded direct bus for every part.
+ */
+export const openBrokers = async (config: Config, log: Logger, services: readonly Service[]): Promise<Brokers> => {
+  const urlOf = (service: Service): string | undefined =>
+    service === 'orders' ? config.ordersAmqpUrl : config.paymentsAmqpUrl;
+  const missing = services.filter((service) => !urlOf(service));
+  if (missing.length > 0 && missing.length < services.length) {
+    const names = missing.map((s) => `${s.toUpperCase()}_AMQP_URL`).join(', ');
+    throw new ConfigError(`on RabbitMQ every service needs its broker: ${names} or AMQP_URL (unset)`);
+  }
+  const opened = new Map<string, Broker>();
+  const close = async (): Promise<void> => {
+    for (const broker of opened.values()) await broker.close();
+  };
+  try {
+    for (const service of services) {
+      const key = urlOf(service) ?? '';
+      if (!opened.has(key)) opened.set(key, await openBroker(config, log, urlOf(service)));
+      const sender = service === 'orders' ? config.paymentsAmqpUser : config.ordersAmqpUser;
+      if (key && !sender) log.warn(`${service}: the sender of the queue it consumes is unknown and not checked`);
+    }
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+  return { of: (service) => opened.get(urlOf(service) ?? '') as Broker, close };
 };
 
 const databaseUrl = (config: Config, service: Service): string | undefined =>
