@@ -9,7 +9,7 @@ import {
   type Outgoing,
 } from '@gozon/adapters/rabbitmq';
 import { addBrokerUser, deleteBrokerUser, type BrokerUser } from '@gozon/adapters/testing/rabbitmq';
-import { GozonClient } from './client.js';
+import type { GozonClient } from './client.js';
 import { ServerSystem } from './system.js';
 
 /** A message as GoZon puts it on the wire, signed with `userId`. */
@@ -41,7 +41,7 @@ describe('broker identity: forged messages on postgres + rabbitmq', function () 
 
   before(async () => {
     system = await ServerSystem.start({ brokerUsers: true });
-    api = new GozonClient(system.gatewayUrl);
+    api = await system.client();
     mallory = await addBrokerUser(system.vhost, 'mallory', { configure: '.*', write: '.*', read: '.*' });
     forger = new RabbitConnection({ url: mallory.url, topology: defaultTopology });
     await forger.open();
