@@ -35,6 +35,14 @@ const CONTRACT_VARS = [
   'ORDERS_AMQP_USER',
   'PAYMENTS_AMQP_USER',
   'AMQP_EXCHANGE',
+  'GOZON_AUTH',
+  'GOZON_PUBLIC_URL',
+  'OIDC_ISSUER',
+  'OIDC_AUDIENCE',
+  'OIDC_USER_CLAIM',
+  'OIDC_JWKS_URL',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
 ];
 /** What each part cannot do without in compose (the defaults point at 127.0.0.1 or PGlite); `A|B`: either. */
 const NEEDS = {
@@ -173,7 +181,8 @@ for (const name of names) {
       problem(where, `gozon ${part} needs ${need.replace('|', ' or ')}`);
   }
   for (const [variable, value] of Object.entries(env)) {
-    if (!/_URL$/.test(variable)) continue;
+    // The public origin is where browsers reach the gateway, from outside the compose network.
+    if (!/_URL$/.test(variable) || variable === 'GOZON_PUBLIC_URL') continue;
     let url;
     try {
       url = new URL(value);
