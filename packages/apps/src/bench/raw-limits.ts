@@ -22,6 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticate } from '../auth/bearer.js';
 import { BuiltInProvider } from '../auth/built-in-provider.js';
+import { MemorySessionStore } from '../auth/session-store.js';
+import { sessionToBearer } from '../auth/session-to-bearer.js';
 import { TokenVerifier } from '../auth/verifier.js';
 import { createLogger, logDestination } from '../logger.js';
 import { gatewayApp } from '../runtime/gateway-part.js';
@@ -203,11 +205,13 @@ export const startProxyTargets = async (): Promise<{
   // The gateway's logger as `gozon gateway` makes it (level, redaction, trace fields, its
   // destination's batching), into /dev/null.
   const issuer = await startIssuer();
+  // The API's steps as `gozon gateway` runs them: with identity, browser sessions and then the token check.
   const ourGateway = async (verifier: TokenVerifier | null) => {
+    const api = verifier ? [sessionToBearer(new MemorySessionStore()), authenticate(verifier)] : [authenticate(null)];
     const { app, agent: upstreamAgent } = gatewayApp(
       { ordersUrl: target, paymentsUrl: target, webUrl: target },
       createLogger('gozon', false, logDestination('/dev/null')),
-      { api: [authenticate(verifier)] },
+      { api },
     );
     const server = createServer(app.callback());
     return { server, agent: upstreamAgent, port: await listen(server) };
