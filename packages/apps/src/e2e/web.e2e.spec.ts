@@ -2,7 +2,25 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, newUserId, until, WebPage } from './browser.js';
 import type { Order } from './client.js';
-import { ServerSystem } from './system.js';
+import { ServerSystem, type ServerSystemOptions } from './system.js';
+
+/**
+ * The system and a browser, started side by side. Both settle before either failure is thrown: a
+ * system started beside a browser that failed to launch is then still kept, for `after` to stop,
+ * instead of keeping mocha alive.
+ */
+const startBeside = async (
+  options: ServerSystemOptions,
+  keep: (system: ServerSystem | undefined, browser: Browser | undefined) => void,
+): Promise<void> => {
+  const [started, launched] = await Promise.allSettled([ServerSystem.start(options), launchChromium()]);
+  keep(
+    started.status === 'fulfilled' ? started.value : undefined,
+    launched.status === 'fulfilled' ? launched.value : undefined,
+  );
+  if (started.status === 'rejected') throw started.reason;
+  if (launched.status === 'rejected') throw launched.reason;
+};
 
 /** The API as the holder of a session cookie calls it from outside the page (reads need no CSRF token). */
 const withCookie = (base: string, session: string | undefined) => (path: string) =>
@@ -15,13 +33,10 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
   let context: BrowserContext | undefined;
 
   before(async () => {
-    // Both settle before either failure is thrown: a system started beside a browser that failed to
-    // launch is then still stopped by `after`, instead of keeping mocha alive.
-    const [started, launched] = await Promise.allSettled([ServerSystem.start(), launchChromium()]);
-    if (started.status === 'fulfilled') system = started.value;
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (started.status === 'rejected') throw started.reason;
-    if (launched.status === 'rejected') throw launched.reason;
+    await startBeside({}, (started, launched) => {
+      if (started) system = started;
+      if (launched) browser = launched;
+    });
   });
   after(async () => {
     await browser?.close();
@@ -323,14 +338,10 @@ describe('the web page in Chromium, on Postgres + RabbitMQ, with GOZON_AUTH=none
   let browser: Browser;
 
   before(async () => {
-    const [started, launched] = await Promise.allSettled([
-      ServerSystem.start({ env: { GOZON_AUTH: 'none' } }),
-      launchChromium(),
-    ]);
-    if (started.status === 'fulfilled') system = started.value;
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (started.status === 'rejected') throw started.reason;
-    if (launched.status === 'rejected') throw launched.reason;
+    await startBeside({ env: { GOZON_AUTH: 'none' } }, (started, launched) => {
+      if (started) system = started;
+      if (launched) browser = launched;
+    });
   });
   after(async () => {
     await browser?.close();
