@@ -6,11 +6,10 @@ import type { RelyingParty } from './relying-party.js';
 import type { SessionStore } from './session-store.js';
 import { randomToken } from './session-store.js';
 import { sameToken, CSRF_HEADER } from './session-to-bearer.js';
+import { userId as validUserId } from '../http/validation.js';
 
 /** The backend-for-frontend's routes, answered by the gateway itself. */
 export const SESSION_PREFIX = '/session';
-
-const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 /** Never trust a session past this, whatever the token says. */
 const MAX_SESSION_SECONDS = 24 * 3600;
@@ -194,7 +193,7 @@ const redeem = async (
     return 'The identity provider gave an access token that is not a JWT; GoZon cannot use it.';
   }
   const userId = claims[options.userClaim];
-  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
+  if (typeof userId !== 'string' || !validUserId.safeParse(userId).success) {
     return `The access token names no valid user in its "${options.userClaim}" claim.`;
   }
   const lifetimes = [
