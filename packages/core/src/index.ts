@@ -24,6 +24,7 @@ export * from './messaging/batcher.js';
 
 export * from './orders/order.js';
 export * from './orders/order-view.js';
+export * from './orders/order-page.js';
 export * from './orders/ports.js';
 export * from './orders/place-order.js';
 export * from './orders/get-order.js';

@@ -145,7 +145,7 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
       );
       expect(err).to.be.instanceOf(DomainError).with.property('code', 'idempotency_key_reused');
       await system.settle();
-      expect(await system.listOrders.execute(actor(user))).to.have.length(1);
+      expect((await system.listOrders.execute(actor(user))).orders).to.have.length(1);
       expect((await system.getBalance.execute(actor(user), undefined)).balance).to.equal(700);
     });
 
@@ -166,8 +166,34 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
             .with.property('kind', 'forbidden');
         }
         await system.settle();
-        expect(await system.listOrders.execute(actor(alice))).to.have.length(0);
+        expect((await system.listOrders.execute(actor(alice))).orders).to.have.length(0);
         expect((await system.getBalance.execute(actor(alice), undefined)).balance).to.equal(1000);
+      });
+
+      it("pages a user's orders; another user's position still lists only the caller's own", async () => {
+        const [alice, bob] = [actor(uniqueUser()), actor(uniqueUser())];
+        const bobs = await system.placeOrder.execute({ caller: bob, amount: 7 });
+        // Bob's order is older than all of Alice's, so it lies past any position in her list.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        for (const amount of [1, 2, 3]) await system.placeOrder.execute({ caller: alice, amount });
+        const first = await system.listOrders.execute(alice, undefined, { limit: '2' });
+        const rest = await system.listOrders.execute(alice, undefined, { limit: 2, after: first.next });
+        const whole = await system.listOrders.execute(alice);
+        expect(whole.orders.map((o) => o.amount).sort()).to.deep.equal([1, 2, 3]);
+        const ids = (orders: readonly { id: string }[]) => orders.map((o) => o.id);
+        expect(ids([...first.orders, ...rest.orders])).to.deep.equal(ids(whole.orders));
+        expect(rest).to.not.have.property('next');
+        const resumed = await system.listOrders.execute(bob, undefined, { after: first.next });
+        expect(ids(resumed.orders)).to.deep.equal([bobs.id]);
+        for (const [page, field] of [
+          [{ limit: '0' }, 'limit'],
+          [{ limit: 201 }, 'limit'],
+          [{ after: { createdAt: 'yesterday', id: bobs.id } }, 'cursor'],
+        ] as const) {
+          expect(await rejectionOf(system.listOrders.execute(alice, undefined, page)))
+            .to.be.instanceOf(DomainError)
+            .with.property('field', field);
+        }
       });
 
       it("finds no order of another user's by its id, while its owner and an administrator do", async () => {
@@ -187,7 +213,7 @@ export const describeFlowContract = (name: string, make: Factory<SystemFixture>)
         const order = await system.placeOrder.execute({ caller: admin, userId: user, amount: 200 });
         expect(order.user_id).to.equal(user);
         await system.settle();
-        expect((await system.listOrders.execute(admin, user)).map((o) => o.status)).to.deep.equal(['FINISHED']);
+        expect((await system.listOrders.execute(admin, user)).orders.map((o) => o.status)).to.deep.equal(['FINISHED']);
         expect((await system.getBalance.execute(admin, user)).balance).to.equal(300);
       });
 

@@ -24,6 +24,33 @@ export const describeOrderStoreContract = (name: string, make: Factory<OrdersSto
       await store.close();
     });
 
+    const saveAll = (orders: Order[]) =>
+      store.uow.run(async (tx) => {
+        for (const order of orders) await tx.orders.save(order);
+      });
+    const secondsAfter = (s: number) => new Date(FIXED_NOW.getTime() + s * 1_000);
+    /** Ids as a listing must give them: newest first, then by id descending. */
+    const newestFirst = (orders: Order[]): string[] =>
+      orders
+        .map((o) => o.snapshot())
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+        .map((o) => o.id);
+    /** The sizes of the pages of `total` orders by `limit`. */
+    const sizes = (total: number, limit: number): number[] =>
+      Array.from({ length: Math.ceil(total / limit) }, (_, i) => Math.min(limit, total - i * limit));
+    /** Every page of `user`'s orders (as ids), following `next` until there is none. */
+    const walk = async (user: UserId, limit: number): Promise<string[][]> => {
+      const pages: string[][] = [];
+      let page = await store.queries.listByUser(user, { limit });
+      pages.push(page.orders.map((o) => o.id));
+      while (page.next) {
+        expect(pages.length, 'pages').to.be.below(100);
+        page = await store.queries.listByUser(user, { limit, after: page.next });
+        pages.push(page.orders.map((o) => o.id));
+      }
+      return pages;
+    };
+
     it('saves a new order and reads it back whole', async () => {
       const order = anOrder({ amount: 1234, description: 'naïve café ☕' });
       await store.uow.run((tx) => tx.orders.save(order));
@@ -58,16 +85,68 @@ export const describeOrderStoreContract = (name: string, make: Factory<OrdersSto
       const user = uniqueUser();
       const times = [5, 1, 3].map((s) => new Date(FIXED_NOW.getTime() + s * 1_000));
       const orders = times.map((now) => anOrder({ userId: user, now }));
-      await store.uow.run(async (tx) => {
-        for (const order of orders) await tx.orders.save(order);
-        await tx.orders.save(anOrder({ userId: uniqueUser() }));
-      });
-      const listed = await store.queries.listByUser(user);
+      await saveAll([...orders, anOrder({ userId: uniqueUser() })]);
+      const listed = (await store.queries.listByUser(user, { limit: 50 })).orders;
       expect(listed.map((o) => o.createdAt.getTime())).to.deep.equal(
         times.map((t) => t.getTime()).sort((a, b) => b - a),
       );
       expect(listed.every((o) => o.userId === user)).to.equal(true);
-      expect(await store.queries.listByUser(UserId('nobody-has-this-user'))).to.deep.equal([]);
+      expect(await store.queries.listByUser(UserId('nobody-has-this-user'), { limit: 50 })).to.deep.equal({
+        orders: [],
+      });
+    });
+
+    for (const limit of [1, 2, 50]) {
+      it(`walks a user's orders in pages of ${limit}: newest first, each once, the last page without a next`, async () => {
+        const user = uniqueUser();
+        // Seven orders over four instants, so that pages end inside runs of equal creation times.
+        const orders = [0, 0, 1, 1, 1, 2, 3].map((s) => anOrder({ userId: user, now: secondsAfter(s) }));
+        await saveAll([...orders, anOrder({ userId: uniqueUser(), now: secondsAfter(2) })]);
+        const pages = await walk(user, limit);
+        expect(pages.map((p) => p.length)).to.deep.equal(sizes(orders.length, limit));
+        expect(pages.flat()).to.deep.equal(newestFirst(orders));
+      });
+    }
+
+    it('ends with a page of exactly the limit and no next; one order more gives a next', async () => {
+      const user = uniqueUser();
+      const orders = [1, 2, 3].map((s) => anOrder({ userId: user, now: secondsAfter(s) }));
+      await saveAll(orders);
+      const whole = await store.queries.listByUser(user, { limit: 3 });
+      expect(whole.orders.map((o) => o.id)).to.deep.equal(newestFirst(orders));
+      expect(whole).to.not.have.property('next');
+      const first = await store.queries.listByUser(user, { limit: 2 });
+      expect(first.next?.id).to.equal(first.orders[1]?.id);
+      expect(await walk(user, 2)).to.deep.equal([newestFirst(orders).slice(0, 2), newestFirst(orders).slice(2)]);
+    });
+
+    it('pages through many orders created in the same millisecond, none skipped or repeated', async () => {
+      const user = uniqueUser();
+      const orders = Array.from({ length: 25 }, () => anOrder({ userId: user }));
+      await saveAll(orders);
+      const pages = await walk(user, 4);
+      expect(pages.map((p) => p.length)).to.deep.equal(sizes(25, 4));
+      expect(pages.flat()).to.deep.equal(newestFirst(orders));
+    });
+
+    it('keeps the next page where it was when an order is created between two reads', async () => {
+      const user = uniqueUser();
+      const orders = [1, 2, 3, 4, 5].map((s) => anOrder({ userId: user, now: secondsAfter(s) }));
+      await saveAll(orders);
+      const first = await store.queries.listByUser(user, { limit: 2 });
+      await saveAll([anOrder({ userId: user, now: secondsAfter(9) }), anOrder({ userId: user, now: secondsAfter(5) })]);
+      const second = await store.queries.listByUser(user, { limit: 2, after: first.next! });
+      expect([...first.orders, ...second.orders].map((o) => o.id)).to.deep.equal(newestFirst(orders).slice(0, 4));
+    });
+
+    it("resumes a position only within the user's own orders", async () => {
+      const [alice, bob] = [uniqueUser(), uniqueUser()];
+      const alices = [1, 3].map((s) => anOrder({ userId: alice, now: secondsAfter(s) }));
+      const bobs = [2, 4].map((s) => anOrder({ userId: bob, now: secondsAfter(s) }));
+      await saveAll([...alices, ...bobs]);
+      const first = await store.queries.listByUser(alice, { limit: 1 });
+      const resumed = await store.queries.listByUser(bob, { limit: 50, after: first.next! });
+      expect(resumed.orders.map((o) => o.id)).to.deep.equal([bobs[0]!.id]);
     });
 
     it('loads many orders at once, leaving out ids that have none', async () => {

@@ -3,6 +3,7 @@ import type { Inbox } from '../messaging/inbox.js';
 import type { Outbox } from '../messaging/outbox.js';
 import type { IdempotencyStore } from '../shared/idempotency.js';
 import type { Order, OrderSnapshot } from './order.js';
+import type { OrderPage, PageRequest } from './order-page.js';
 
 /** Orders inside a transaction. */
 export interface OrderRepository {
@@ -21,8 +22,11 @@ export interface OrderRepository {
 export interface OrderQueries {
   /** One order, or null. */
   byId(id: OrderId): Promise<OrderSnapshot | null>;
-  /** A user's orders, newest first. */
-  listByUser(userId: UserId): Promise<OrderSnapshot[]>;
+  /**
+   * A page of a user's orders, newest first (by creation, then id descending): at most
+   * `page.limit`, only those after `page.after`, with `next` set when more follow.
+   */
+  listByUser(userId: UserId, page: PageRequest): Promise<OrderPage>;
 }
 
 /** What one orders-service transaction can touch. */
