@@ -647,6 +647,49 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     await expectCall(order(asBob, 3), 422, 'idempotency_key_reused');
   });
 
+  it('pages GET /orders by limit and cursor, each page linking to the next as documented', async () => {
+    const user = newUser('pager');
+    const token = await tokenOf(user);
+    for (const amount of [1, 2, 3, 4, 5]) {
+      await expectCall({ method: 'post', path: '/orders', body: { amount }, token }, 201);
+    }
+    const pages: string[][] = [];
+    for (let url: string | undefined = '/orders?limit=2'; url !== undefined;) {
+      const { body, headers } = await expectAnswer({ method: 'get', path: '/orders', url, token }, 200);
+      pages.push((body as Json[]).map((o) => String(at(o, 'id'))));
+      url = /^<([^>]+)>; rel="next"$/.exec(headers.get('link') ?? '')?.[1];
+      expect(pages.length).to.be.below(5);
+    }
+    expect(pages.map((p) => p.length)).to.deep.equal([2, 2, 1]);
+    const whole = (await expectCall({ method: 'get', path: '/orders', url: '/orders', token }, 200)) as Json[];
+    expect(pages.flat()).to.deep.equal(whole.map((o) => String(at(o, 'id'))));
+    // The link keeps the user an administrator named, and the limit.
+    const named = await expectAnswer({ method: 'get', path: '/orders', url: `/orders?user_id=${user}&limit=4` }, 200);
+    expect(named.headers.get('link')).to.match(
+      new RegExp(`^</orders\\?user_id=${user}&limit=4&cursor=[\\w-]+>; rel="next"$`),
+    );
+    expect(whole.length, 'the default limit holds all five').to.equal(5);
+  });
+
+  it('refuses a limit out of range and a cursor it did not give out with 400 invalid_field naming the field', async () => {
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const limits = ['0', '-1', '1.5', '201', '', 'abc', '1e2'];
+    const cursors = [
+      '',
+      '%25%25',
+      'bm90IGpzb24',
+      cursor([1]),
+      cursor({ created_at: 'yesterday', id: '0b7f3c9e-5a1d-4c2b-9f3e-2d6a8b1c4e70' }),
+      cursor({ created_at: '2026-01-01T12:00:00.000000Z', id: "1' OR '1'='1" }),
+      'x'.repeat(201),
+    ];
+    const bad = [...limits.map((l) => ['limit', `limit=${l}`]), ...cursors.map((c) => ['cursor', `cursor=${c}`])];
+    for (const [field, query] of bad) {
+      const body = await expectCall({ method: 'get', path: '/orders', url: `/orders?${query}` }, 400, 'invalid_field');
+      expect(String(at(body, 'error', 'message')), query).to.match(new RegExp(`^${field!} `));
+    }
+  });
+
   it("answers 503 auth_unavailable with Retry-After while the issuer's keys cannot be fetched", async () => {
     // The gateway cannot check the token; or it can, and the services behind it cannot.
     for (const c of [...everyApiCall(noKeysApi), ...everyApiCall(noKeysServicesApi)]) {
@@ -757,6 +800,15 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
             accepted(status),
           );
         }
+      }
+    });
+
+    it('the limit parameter of GET /orders', async () => {
+      const validate = parameterSchema('get', '/orders', 'limit');
+      for (const limit of ['1', '50', '200', '050', '0', '-1', '1.5', '201', '', 'abc', '1e2']) {
+        const { status } = await call({ method: 'get', path: '/orders', url: `/orders?limit=${limit}` });
+        const value = /^\d+$/.test(limit) ? Number(limit) : limit;
+        expect(validate(value), `GET /orders?limit=${limit} → ${status}`).to.equal(accepted(status));
       }
     });
 

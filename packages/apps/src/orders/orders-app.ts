@@ -1,11 +1,12 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { GetOrder, ListOrders, PlaceOrder } from '@gozon/core';
+import { pageLimit, type GetOrder, type ListOrders, type PlaceOrder } from '@gozon/core';
 import { callerOf } from '../auth/bearer.js';
 import { readJson } from '../http/json-body.js';
 import { serviceApp, type ServiceAppOptions } from '../http/service-app.js';
 import { idempotencyKey, placeOrderBody, validate } from '../http/validation.js';
 import { traceHeaders } from '../observability/tracing.js';
+import { decodeCursor, nextLink } from './order-cursor.js';
 
 export interface OrdersUseCases {
   readonly placeOrder: Pick<PlaceOrder, 'execute'>;
@@ -35,8 +36,18 @@ export const createOrdersApp = (useCases: OrdersUseCases, options: ServiceAppOpt
   });
 
   router.get('/', async (ctx) => {
-    const user = ctx.query['user_id'];
-    ctx.body = await useCases.listOrders.execute(callerOf(ctx), Array.isArray(user) ? user[0] : user);
+    const first = (name: string) => {
+      const value = ctx.query[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const [user, limit, cursor] = [first('user_id'), first('limit'), first('cursor')];
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const page = await useCases.listOrders.execute(callerOf(ctx), user, { limit, after });
+    if (page.next) {
+      const query = { ...(user ? { userId: user } : {}), limit: pageLimit(limit) };
+      ctx.set('Link', nextLink(ctx.path, query, page.next));
+    }
+    ctx.body = page.orders;
   });
 
   router.get('/:id', async (ctx) => {
