@@ -35,7 +35,8 @@ const identity = { mode: 'oidc', csrfToken: null };
 /** Sets how the API calls prove who is asking: `{ mode: 'oidc', csrfToken }` or `{ mode: 'none' }`. */
 export const useIdentity = ({ mode, csrfToken = null }) => Object.assign(identity, { mode, csrfToken });
 
-const call = async (method, path, { body, key } = {}) => {
+/** Sends a request; answers its JSON body and its `Link` header (null when there is none). */
+const request = async (method, path, { body, key } = {}) => {
   const service = path.startsWith('/orders') ? 'orders' : 'payments';
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -63,7 +64,24 @@ const call = async (method, path, { body, key } = {}) => {
     const error = payload?.error ?? {};
     throw new ApiError(response.status, error.code ?? 'http_error', error.message ?? `failed (${response.status})`);
   }
-  return payload;
+  return { payload, link: response.headers.get('link') };
+};
+
+const call = async (...args) => (await request(...args)).payload;
+
+/**
+ * The target of a `rel="next"` link, if it is a path on this origin under /orders: the page
+ * follows only links it can call with its session, never one to elsewhere.
+ */
+const nextOf = (link) => {
+  const target = /<([^>]*)>\s*;\s*rel="?next"?/.exec(link ?? '')?.[1];
+  return target && /^\/orders[/?]/.test(target) ? target : null;
+};
+
+/** A page of orders: `{ orders, next }`, `next` the path of the page after it, or null. */
+const ordersPage = async (path) => {
+  const { payload, link } = await request('GET', path);
+  return { orders: payload, next: nextOf(link) };
 };
 
 const user = (id) => encodeURIComponent(id);
@@ -78,7 +96,10 @@ export const api = {
   balance: (userId) => call('GET', `/payments/accounts/${user(userId)}/balance`),
   placeOrder: (userId, amount, description, key) =>
     call('POST', '/orders', { body: naming(userId, { amount, description }), key }),
-  orders: (userId) => call('GET', identity.mode === 'none' ? `/orders?user_id=${user(userId)}` : '/orders'),
+  /** The first page of the user's orders, newest first. */
+  orders: (userId) => ordersPage(identity.mode === 'none' ? `/orders?user_id=${user(userId)}` : '/orders'),
+  /** The page a previous one's `next` names. */
+  moreOrders: (next) => ordersPage(next),
 };
 
 const sessionFetch = (method, path, headers = {}) =>

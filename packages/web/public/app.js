@@ -31,11 +31,14 @@ const ui = {
   orderDescription: $('order-description'),
   ordersEmpty: $('orders-empty'),
   orders: $('orders'),
+  moreOrders: $('more-orders'),
+  loadMore: $('load-more'),
   announcer: $('announcer'),
 };
 
 // `mode` is 'oidc' (signed in through the gateway's session) or 'none' (the page names the user).
-const state = { mode: null, user: null, orders: [], balance: undefined };
+// `next` is the path of the page after those shown (null: none); `extended` says "Load more" was used.
+const state = { mode: null, user: null, orders: [], balance: undefined, next: null, extended: false };
 
 // The banner lists the services whose last request got no answer, until one answers again.
 const down = new Set();
@@ -86,6 +89,31 @@ const showOrders = (orders) => {
   return true;
 };
 
+/** Newest first, as the API lists them: by creation time, then by id, both descending. */
+const newestFirst = (a, b) =>
+  a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1;
+
+/** `fresh` orders, and those of `shown` not among them, newest first: fresh answers win. */
+const merged = (fresh, shown) => {
+  const ids = new Set(fresh.map((o) => o.id));
+  return [...fresh, ...shown.filter((o) => !ids.has(o.id))].sort(newestFirst);
+};
+
+const showNext = (next) => {
+  state.next = next;
+  ui.loadMore.hidden = !next;
+};
+
+/**
+ * The first page, as a refresh reads it. Once "Load more" was used, the older pages stay below it
+ * and the next page is still the one after them; else the first page is the whole list shown.
+ */
+const showFirstPage = ({ orders, next }) => {
+  if (state.extended) return showOrders(merged(orders, state.orders));
+  showNext(next);
+  return showOrders(orders);
+};
+
 // Polls orders and balance while an order is NEW or a service is down, backing off when
 // nothing changes. Only the newest refresh applies its answers.
 let generation = 0;
@@ -110,7 +138,7 @@ const refresh = async () => {
   const [orders, account] = await Promise.allSettled([api.orders(user), api.balance(user)]);
   if (mine !== generation) return;
   let changed = false;
-  if (orders.status === 'fulfilled') changed = showOrders(orders.value);
+  if (orders.status === 'fulfilled') changed = showFirstPage(orders.value);
   if (account.status === 'fulfilled') {
     changed ||= account.value.balance !== state.balance;
     showBalance(account.value.balance);
@@ -123,8 +151,8 @@ const refresh = async () => {
 const useAccount = (user) => {
   if (user !== state.user) {
     state.user = user;
-    state.orders = [];
-    state.balance = undefined;
+    Object.assign(state, { orders: [], balance: undefined, extended: false });
+    showNext(null);
     renderOrders(ui.orders, []);
     ui.ordersEmpty.hidden = false;
     ui.balance.textContent = '…';
@@ -138,7 +166,8 @@ const useAccount = (user) => {
 const forgetAccount = () => {
   generation++;
   clearTimeout(timer);
-  Object.assign(state, { user: null, orders: [], balance: undefined });
+  Object.assign(state, { user: null, orders: [], balance: undefined, extended: false });
+  showNext(null);
   renderOrders(ui.orders, []);
   ui.ordersEmpty.hidden = false;
   ui.balanceRow.hidden = true;
@@ -282,6 +311,23 @@ ui.orderForm.addEventListener('submit', (event) => {
       if (!(err instanceof Unavailable)) settle(form);
       say(form, problem(err), 'error');
       schedule(false);
+    }
+  });
+});
+
+// Appends the next page; a refresh meanwhile keeps it (see showFirstPage).
+ui.loadMore.addEventListener('click', () => {
+  const { user, next } = state;
+  say(ui.moreOrders, '');
+  void whileBusy(ui.moreOrders, ui.loadMore, 'Loading…', async () => {
+    try {
+      const page = await api.moreOrders(next);
+      if (state.user !== user) return;
+      state.extended = true;
+      showNext(page.next);
+      showOrders(merged(page.orders, state.orders));
+    } catch (err) {
+      say(ui.moreOrders, problem(err), 'error');
     }
   });
 });

@@ -270,6 +270,47 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     expect(web.problems.filter(expected)).to.have.length.greaterThan(0);
   });
 
+  it('shows the first page of orders, appends the older ones with "Load more", and keeps them on refresh', async () => {
+    const web = await open();
+    const user = newUserId('pages');
+    // No account: every order ends CANCELLED at once, and the page stops polling.
+    await web.signIn(user);
+    await web.balanceBecomes('no account yet');
+    const cookie = `gozon_session=${(await web.sessionCookie()) ?? ''}`;
+    const session = withCookie(system.gatewayUrl, await web.sessionCookie());
+    const { csrf_token: csrf } = (await (await session('/session')).json()) as { csrf_token: string };
+    for (let amount = 1; amount <= 55; amount += 1) {
+      const placed = await fetch(`${system.gatewayUrl}/orders`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ amount }),
+      });
+      expect(placed.status).to.equal(201);
+    }
+    const listed = async () => ((await (await session('/orders?limit=200')).json()) as Order[]).map((o) => o.id);
+    await web.page.reload();
+    const first = await until(
+      'the first page',
+      () => web.orders(),
+      (o) => o.length === 50,
+    );
+    expect(first.map((o) => o.id)).to.deep.equal((await listed()).slice(0, 50));
+    const more = web.button('Load more');
+    await more.click();
+    await more.waitFor({ state: 'hidden' });
+    expect((await web.orders()).map((o) => o.id)).to.deep.equal(await listed());
+    expect(web.apiRequests.filter((r) => new URL(r.url()).searchParams.has('cursor'))).to.have.length(1);
+
+    // A new order brings a refresh of the first page; the older pages stay below it.
+    await web.fillOrder('1.00', 'after paging');
+    await web.button('Place order').click();
+    const shown = await web.settledOrders(56);
+    expect(shown[0]).to.include({ description: 'after paging' });
+    expect(shown.map((o) => o.id)).to.deep.equal(await listed());
+    expect(await more.isHidden()).to.equal(true);
+    expect(web.unexpectedProblems()).to.deep.equal([]);
+  });
+
   it('stays signed in across a reload', async () => {
     const web = await open();
     const user = newUserId();
