@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { GozonClient } from './client.js';
+import type { GozonClient, Order } from './client.js';
 import { GozonProcess } from './processes.js';
 import { ServerSystem } from './system.js';
 
@@ -44,6 +44,53 @@ describe('GoZon on Postgres + RabbitMQ, separate processes, through the gateway'
     const second = await api.order(user, 2);
     const listed = await api.json<{ id: string }[]>(api.get(`/orders?user_id=${user}`), 200);
     expect(listed.map((o) => o.id)).to.deep.equal([second.id, first.id]);
+  });
+
+  it('pages 120 orders by 50 through the gateway, following Link: 50, 50, 20, each once, newest first', async () => {
+    const user = `pages-${Date.now().toString(36)}`;
+    const own = await system.client(user);
+    // Another user's order, older than all of the user's: past any position in their list.
+    const other = `pages-other-${Date.now().toString(36)}`;
+    const theirs = await (await system.client(other)).order(other, 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const placed: string[] = [];
+    // Ten at a time, so that many share a millisecond and pages end inside such runs.
+    for (let batch = 0; batch < 12; batch += 1) {
+      const orders = await Promise.all(Array.from({ length: 10 }, (_, i) => own.order(user, batch * 10 + i + 1)));
+      placed.push(...orders.map((o) => o.id));
+    }
+    const walk = async (client: GozonClient, path: string) => {
+      const pages: Order[][] = [];
+      const links: string[] = [];
+      for (let next: string | undefined = path; next !== undefined && pages.length < 5;) {
+        const res = await client.get(next);
+        pages.push(await client.json<Order[]>(res, 200));
+        const link = res.headers.get('link');
+        if (link) links.push(link);
+        next = /^<(\/orders\?[^>]+)>; rel="next"$/.exec(link ?? '')?.[1];
+      }
+      return { pages, links };
+    };
+    const { pages, links } = await walk(own, '/orders?limit=50');
+    expect(pages.map((p) => p.length)).to.deep.equal([50, 50, 20]);
+    expect(links, 'a Link on every page but the last').to.have.length(2);
+    const listed = pages.flat();
+    expect(new Set(listed.map((o) => o.id))).to.deep.equal(new Set(placed));
+    const newestFirst = [...listed].sort((a, b) =>
+      a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1,
+    );
+    expect(listed.map((o) => o.id)).to.deep.equal(newestFirst.map((o) => o.id));
+    // An administrator naming the user gets the same pages, the user kept in each link.
+    const named = await walk(api, `/orders?user_id=${user}&limit=50`);
+    expect(named.pages.flat().map((o) => o.id)).to.deep.equal(listed.map((o) => o.id));
+    expect(named.links.every((l) => l.startsWith(`</orders?user_id=${user}&limit=50&cursor=`))).to.equal(true);
+
+    // A cursor is a position, not a user: another user following it sees only their own orders.
+    const borrowed = /cursor=([\w-]+)/.exec(links[0] ?? '')?.[1] ?? '';
+    const seen = await api.json<Order[]>(api.get(`/orders?user_id=${other}&cursor=${borrowed}`), 200);
+    expect(seen.map((o) => o.id)).to.deep.equal([theirs.id]);
+    await api.expectError(own.get(`/orders?cursor=${borrowed.slice(0, -2)}x`), 400, 'invalid_field', 'cursor');
+    await api.expectError(own.get('/orders?limit=201'), 400, 'invalid_field', 'limit');
   });
 
   it('answers every contract error with its status and shape', async () => {
