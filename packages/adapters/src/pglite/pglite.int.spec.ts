@@ -17,6 +17,7 @@ import {
   PgOutboxStore,
   type Service,
 } from '../postgres/index.js';
+import { describeMicrosecondPages } from '../postgres/microsecond-pages.spec.helper.js';
 import { PgliteDatabase } from './pglite-database.js';
 
 const open = async (service: Service) => {
@@ -61,3 +62,4 @@ for (const service of ['orders', 'payments'] as const) {
   describeIdempotencyContract(`pglite ${service}`, store);
   describeDeliveryCounterContract(`pglite ${service}`, store);
 }
+describeMicrosecondPages('pglite', () => open('orders'));
