@@ -69,7 +69,7 @@ describe('dependencies down: Postgres and RabbitMQ', function () {
    * connection went away: not accepted for the client, but an order all the same).
    */
   const settleAll = async (user: string, accepted: Order[], timeoutMs: number): Promise<Order[]> => {
-    const all = await api.json<Order[]>(api.get(`/orders?user_id=${user}`), 200);
+    const all = await api.json<Order[]>(api.get(`/orders?user_id=${user}&limit=200`), 200);
     expect(all.map((o) => o.id)).to.include.members(accepted.map((o) => o.id));
     return api.final(
       all.map((o) => o.id),

@@ -77,7 +77,8 @@ describe('npm start with no servers configured: gozon all on the embedded defaul
     // A request cut off by the kill may still have been committed: it was never acknowledged,
     // so it may exist or not. The ledger counts every order the user has.
     const all = await api.json<{ id: string; status: string; amount: number }[]>(
-      api.get(`/orders?user_id=${user}`),
+      // Up to 60 orders: all on one page.
+      api.get(`/orders?user_id=${user}&limit=200`),
       200,
     );
     const finals = await api.final(
