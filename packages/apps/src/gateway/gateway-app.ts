@@ -159,6 +159,24 @@ const proxied = async (ctx: Context, send: () => Promise<void>): Promise<void> =
 };
 
 /**
+ * The proxy to one upstream, behind its bound of requests in flight. The route is chosen before,
+ * so it matches every path: as a RegExp, which koa-proxies takes as it is, where a string pattern
+ * it compiles again on every request. Likewise, http-proxy parses a target URL given as a string on
+ * every request, and takes a parsed one as it is (its own parser's result; koa-proxies' types know
+ * of strings only).
+ */
+const upstreamProxy = (agent: Agent, name: string, target: string, max: number) => {
+  const send = proxy(EVERY_PATH, {
+    target: parse(target) as unknown as string,
+    changeOrigin: false,
+    agent,
+    events: { proxyRes: responseHeaders },
+  });
+  const queue = new UpstreamQueue(name, max);
+  return (ctx: Context) => queue.through(ctx, () => proxied(ctx, () => send(ctx, async () => undefined)));
+};
+
+/**
  * The public entry: `/orders*` and `/payments*` to the services, everything else to web. The
  * proxy runs before any body parsing (bodies stream through untouched) and reuses upstream
  * connections through a keep-alive agent.
@@ -180,24 +198,10 @@ export const createGatewayApp = (
   const trusted = edge.trustedProxies ?? new Set<string>();
   const max = edge.maxInFlightPerUpstream ?? MAX_IN_FLIGHT_PER_UPSTREAM;
 
-  // The route is chosen before, so each proxy matches every path: as a RegExp, which koa-proxies
-  // takes as it is, where a string pattern it compiles again on every request. Likewise, http-proxy
-  // parses a target URL given as a string on every request, and takes a parsed one as it is (its
-  // own parser's result; koa-proxies' types know of strings only).
-  const to = (name: string, target: string) => {
-    const send = proxy(EVERY_PATH, {
-      target: parse(target) as unknown as string,
-      changeOrigin: false,
-      agent,
-      events: { proxyRes: responseHeaders },
-    });
-    const queue = new UpstreamQueue(name, max);
-    return (ctx: Context) => queue.through(ctx, () => proxied(ctx, () => send(ctx, async () => undefined)));
-  };
   const upstream = new Map([
-    ['/orders*', to('orders', upstreams.ordersUrl)],
-    ['/payments*', to('payments', upstreams.paymentsUrl)],
-    ['/*', to('web', upstreams.webUrl)],
+    ['/orders*', upstreamProxy(agent, 'orders', upstreams.ordersUrl, max)],
+    ['/payments*', upstreamProxy(agent, 'payments', upstreams.paymentsUrl, max)],
+    ['/*', upstreamProxy(agent, 'web', upstreams.webUrl, max)],
   ]);
   const mounted = extras.own ?? [];
   const checked = apiChecks(extras.api ?? [], edge.byUser);
