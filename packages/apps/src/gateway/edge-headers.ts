@@ -60,7 +60,8 @@ export const forwardedHeaders = (req: IncomingMessage, trusted: TrustedProxies):
   const peer = plainAddress(socket.remoteAddress ?? '');
   const encrypted = (socket as Partial<TLSSocket>).encrypted === true;
   const host = headers.host ?? '';
-  const port = /:(\d+)$/.exec(host)?.[1] ?? (encrypted ? '443' : '80');
+  // The port the connection came in on, not the one the client wrote in Host.
+  const port = String(socket.localPort ?? (encrypted ? 443 : 80));
   const seen = {
     'x-forwarded-for': peer,
     'x-forwarded-proto': encrypted ? 'https' : 'http',
