@@ -23,6 +23,8 @@ const start = async (
   if (command === 'web') return { parts: [await startWeb(config, log)] };
   if (command !== 'all') requireVars(config, command);
   const services = command === 'all' ? (['payments', 'orders'] as const) : [command];
+  // In one process, the parts behind the gateway are reached only by it: not from other machines.
+  const inside = command === 'all' ? '127.0.0.1' : undefined;
   // Each service on its own broker user; one connection per distinct URL.
   const brokers = await openBrokers(config, log, services);
   const parts: Part[] = [];
@@ -31,14 +33,19 @@ const start = async (
       const infra = await serviceInfrastructure(config, service, brokers.of(service), log);
       const port = service === 'orders' ? config.ordersPort : config.paymentsPort;
       parts.push(
-        await startService(service, infra, port, log, identityFor(config.auth, service, log), {
-          windows: config.retention,
-          intervalMs: config.retentionIntervalMs,
-        }),
+        await startService(
+          service,
+          infra,
+          port,
+          log,
+          identityFor(config.auth, service, log),
+          { windows: config.retention, intervalMs: config.retentionIntervalMs },
+          inside,
+        ),
       );
     }
     if (command === 'all') {
-      parts.push(await startWeb(config, log));
+      parts.push(await startWeb(config, log, inside));
       parts.push(await startGateway(config, log));
     }
   } catch (err) {

@@ -34,7 +34,37 @@ export interface Config {
   readonly publicUrl: string;
   /** Who is asking: how callers prove it. */
   readonly auth: AuthConfig;
+  /** The address the gateway listens on (`HOST`); parts started by `gozon all` behind it use 127.0.0.1. */
+  readonly host: string;
+  /** The edge: who may set `X-Forwarded-*`, and the request budgets. */
+  readonly edge: EdgeConfig;
 }
+
+/** The gateway as the public edge. */
+export interface EdgeConfig {
+  /**
+   * Addresses of load balancers in front of the gateway (`TRUST_PROXY`, comma-separated): their
+   * `X-Forwarded-*` are believed and name the client; anyone else's are replaced.
+   */
+  readonly trustedProxies: ReadonlySet<string>;
+  /** Shares the request budgets among gateways (`REDIS_URL`); unset, each counts alone in memory. */
+  readonly redisUrl: string | undefined;
+  /** Requests per window one client address may send (`GOZON_RATE_LIMIT_PER_ADDRESS`; 0: none). */
+  readonly perAddress: number;
+  /** Requests per window one signed-in user may send (`GOZON_RATE_LIMIT_PER_USER`; 0: none). */
+  readonly perUser: number;
+  /** The window of the budgets, in seconds (`GOZON_RATE_LIMIT_WINDOW_SECONDS`). */
+  readonly windowSeconds: number;
+}
+
+/**
+ * Default budgets per second, per client address and per user: flood guards above what one gateway
+ * serves on a developer machine (about 2,900 req/s), so that `npm run bench` and `npm run chaos`
+ * (one address, one administrator's token) pass unhindered; they bite when one caller floods
+ * several gateways sharing them through Redis. A deployment sets its own.
+ */
+export const DEFAULT_RATE_LIMIT_PER_ADDRESS = 5_000;
+export const DEFAULT_RATE_LIMIT_PER_USER = 5_000;
 
 /** How requests prove who is asking (see the contract's "Identity"). */
 export interface AuthConfig {
@@ -135,6 +165,27 @@ const auth = (env: NodeJS.ProcessEnv, publicUrl: string, gatewayPort: number): A
   };
 };
 
+const edge = (env: NodeJS.ProcessEnv): EdgeConfig => {
+  const redisUrl = text(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${redisUrl}"`);
+  }
+  const windowSeconds = count(env, 'GOZON_RATE_LIMIT_WINDOW_SECONDS', 1);
+  if (windowSeconds === 0) throw new ConfigError('GOZON_RATE_LIMIT_WINDOW_SECONDS must be at least 1');
+  return {
+    trustedProxies: new Set(
+      (text(env, 'TRUST_PROXY') ?? '')
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
+    redisUrl,
+    perAddress: count(env, 'GOZON_RATE_LIMIT_PER_ADDRESS', DEFAULT_RATE_LIMIT_PER_ADDRESS),
+    perUser: count(env, 'GOZON_RATE_LIMIT_PER_USER', DEFAULT_RATE_LIMIT_PER_USER),
+    windowSeconds,
+  };
+};
+
 /** `<NAME>_AMQP_USER`, else the user its `<NAME>_AMQP_URL` (or `AMQP_URL`) logs in as. */
 const amqpUser = (env: NodeJS.ProcessEnv, name: string, url: string | undefined): string | undefined => {
   const explicit = text(env, name);
@@ -177,6 +228,8 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     maxRedeliveries: count(env, 'GOZON_MAX_REDELIVERIES', DEFAULT_MAX_REDELIVERIES),
     publicUrl,
     auth: auth(env, publicUrl, gatewayPort),
+    host: text(env, 'HOST') ?? '0.0.0.0',
+    edge: edge(env),
   };
 };
 

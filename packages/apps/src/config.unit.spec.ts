@@ -57,3 +57,42 @@ describe('config: each service on its own broker user', () => {
     expect(() => requireVars(own, 'payments')).to.throw(ConfigError, /PAYMENTS_AMQP_URL or AMQP_URL/);
   });
 });
+
+describe('config: the edge', () => {
+  it('listens on every address unless HOST says otherwise, and trusts no proxy unless TRUST_PROXY names it', () => {
+    expect(readConfig({}).host).to.equal('0.0.0.0');
+    expect(readConfig({ HOST: '127.0.0.1' }).host).to.equal('127.0.0.1');
+    expect([...readConfig({}).edge.trustedProxies]).to.deep.equal([]);
+    expect([...readConfig({ TRUST_PROXY: '10.0.0.2, 10.0.0.3' }).edge.trustedProxies]).to.deep.equal([
+      '10.0.0.2',
+      '10.0.0.3',
+    ]);
+  });
+
+  it('has generous default budgets per second, in memory, each overridable (0: none)', () => {
+    expect(readConfig({}).edge).to.deep.include({
+      perAddress: 5_000,
+      perUser: 5_000,
+      windowSeconds: 1,
+      redisUrl: undefined,
+    });
+    const env = {
+      GOZON_RATE_LIMIT_PER_ADDRESS: '0',
+      GOZON_RATE_LIMIT_PER_USER: '100',
+      GOZON_RATE_LIMIT_WINDOW_SECONDS: '60',
+      REDIS_URL: 'redis://cache:6379',
+    };
+    expect(readConfig(env).edge).to.deep.include({
+      perAddress: 0,
+      perUser: 100,
+      windowSeconds: 60,
+      redisUrl: 'redis://cache:6379',
+    });
+  });
+
+  it('refuses a REDIS_URL that is not redis:// and a window of 0', () => {
+    expect(() => readConfig({ REDIS_URL: 'http://cache' })).to.throw(ConfigError, /REDIS_URL/);
+    expect(() => readConfig({ GOZON_RATE_LIMIT_WINDOW_SECONDS: '0' })).to.throw(ConfigError, /WINDOW/);
+    expect(() => readConfig({ GOZON_RATE_LIMIT_PER_USER: 'lots' })).to.throw(ConfigError, /PER_USER/);
+  });
+});

@@ -1,11 +1,24 @@
+import { createHash } from 'node:crypto';
+
 /** The built-in provider's pages: plain HTML, no script, every echoed value escaped. */
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
-/** Pages run no script and load nothing; they may not be framed (no clickjacking of the sign-in). */
-export const PAGE_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+const STYLE = `
+body { font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; }
+.warning { border: 2px solid #b45309; background: #fef3c7; padding: .75rem; }
+.error { color: #b91c1c; font-weight: 600; }
+label, input, button { display: block; font-size: 1rem; margin: .5rem 0; }
+input { width: 100%; padding: .4rem; box-sizing: border-box; }
+`;
+
+/**
+ * Pages run no script and load nothing; their one style is allowed by its hash, not by allowing
+ * inline styles; they may not be framed (no clickjacking of the sign-in).
+ */
+export const PAGE_SECURITY_POLICY = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; frame-ancestors 'none'`;
 
 const page = (title: string, body: string): string => `<!doctype html>
 <html lang="en">
@@ -13,13 +26,7 @@ const page = (title: string, body: string): string => `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · GoZon</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; }
-.warning { border: 2px solid #b45309; background: #fef3c7; padding: .75rem; }
-.error { color: #b91c1c; font-weight: 600; }
-label, input, button { display: block; font-size: 1rem; margin: .5rem 0; }
-input { width: 100%; padding: .4rem; box-sizing: border-box; }
-</style>
+<style>${STYLE}</style>
 </head>
 <body>
 ${body}

@@ -39,8 +39,10 @@ describe('npm start with no servers configured: gozon all on the embedded defaul
 
   it('says at start-up which adapters each part runs on', async () => {
     await gozon.outputMatching(/gateway: listening on/);
-    expect(gozon.output).to.match(/payments: listening on :\d+; storage embedded postgres \(PGlite/);
-    expect(gozon.output).to.match(/orders: listening on :\d+; storage embedded postgres \(PGlite.*broker embedded/);
+    expect(gozon.output).to.match(/payments: listening on 127\.0\.0\.1:\d+; storage embedded postgres \(PGlite/);
+    expect(gozon.output).to.match(
+      /orders: listening on 127\.0\.0\.1:\d+; storage embedded postgres \(PGlite.*broker embedded/,
+    );
     expect(gozon.output).to.match(/gateway: listening on/);
   });
 

@@ -1,10 +1,14 @@
-import { Agent, type IncomingMessage } from 'node:http';
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { parse } from 'node:url';
 import Koa from 'koa';
 import proxy from 'koa-proxies';
 import type { Context, Middleware } from 'koa';
+import type { Caller } from '@gozon/core';
+import { securityHeaders } from '../http/security-headers.js';
+import { clientAddress, forwardedHeaders, stripHopByHop, type TrustedProxies } from './edge-headers.js';
+import type { RequestBudget } from './rate-limits.js';
+import { MAX_IN_FLIGHT_PER_UPSTREAM, UpstreamQueue } from './upstream-queue.js';
 
 export interface Upstreams {
   readonly ordersUrl: string;
@@ -39,24 +43,6 @@ const OWN = new Map<string, object>([
   ['/healthz', { status: 'ok' }],
   ['/readyz', { status: 'ready' }],
 ]);
-
-const appended = (previous: string | string[] | undefined, value: string): string =>
-  previous ? `${String(previous)},${value}` : value;
-
-/**
- * The `X-Forwarded-*` headers http-proxy's `xfwd` would set, in one step: the caller's address,
- * port and scheme appended to what earlier proxies said, the host it asked for kept.
- */
-const forwardedHeaders = (req: IncomingMessage): void => {
-  const { headers, socket } = req;
-  const encrypted = (socket as Partial<TLSSocket>).encrypted === true;
-  const host = headers.host;
-  const port = (host && /:(\d+)/.exec(host)?.[1]) || (encrypted ? '443' : '80');
-  headers['x-forwarded-for'] = appended(headers['x-forwarded-for'], socket.remoteAddress ?? '');
-  headers['x-forwarded-port'] = appended(headers['x-forwarded-port'], port);
-  headers['x-forwarded-proto'] = appended(headers['x-forwarded-proto'], encrypted ? 'https' : 'http');
-  headers['x-forwarded-host'] ||= host ?? '';
-};
 
 /**
  * The keep-alive agent to the upstreams, which fails a request (502) rather than let it hang when
@@ -94,6 +80,18 @@ class UpstreamAgent extends Agent {
   }
 }
 
+/** The gateway as the public edge: whom it believes, and how much it lets through. */
+export interface GatewayEdge {
+  /** Peers whose `X-Forwarded-*` are believed (`TRUST_PROXY`); anyone else's are replaced. */
+  readonly trustedProxies?: TrustedProxies;
+  /** Every request's budget per client address, taken before any other check. */
+  readonly byAddress?: RequestBudget | undefined;
+  /** An API request's budget per signed-in user, taken once its token is verified. */
+  readonly byUser?: RequestBudget | undefined;
+  /** Requests in flight (or waiting) to one upstream; beyond it `503 upstream_busy`. */
+  readonly maxInFlightPerUpstream?: number;
+}
+
 /** What the gateway does besides proxying: paths it answers itself, and checks before the API. */
 export interface GatewayExtras {
   /** Paths the gateway answers itself (e.g. `/auth`, the built-in provider): each prefix and below. */
@@ -103,7 +101,80 @@ export interface GatewayExtras {
    * token check); a step that answers by itself ends the request there.
    */
   readonly api?: readonly Middleware[];
+  readonly edge?: GatewayEdge;
 }
+
+/**
+ * An upstream's answer loses its hop-by-hop headers; its Connection is what this server decided
+ * for the client's connection (http-proxy would echo the client's own, or force keep-alive).
+ */
+const responseHeaders = (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse): void => {
+  stripHopByHop(proxyRes.headers);
+  proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+};
+
+/** The gateway's own probes: `GET`/`HEAD` answered, any other method `405` naming those two. */
+const probe = (ctx: Context, answer: object): void => {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+    ctx.body = answer;
+    return;
+  }
+  ctx.status = 405;
+  ctx.set('Allow', 'GET, HEAD');
+  ctx.body = failure('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; use GET or HEAD`);
+};
+
+/** Runs `checks` in order: whether every one let the request through (one that answers ends it). */
+const passes = async (ctx: Context, checks: readonly Middleware[]): Promise<boolean> => {
+  for (const check of checks) {
+    let passed = false;
+    await check(ctx, async () => {
+      passed = true;
+    });
+    if (!passed) return false;
+  }
+  return true;
+};
+
+/** The checks before the API, then the caller's own budget (none without identity). */
+const apiChecks = (checks: readonly Middleware[], byUser: RequestBudget | undefined) => async (ctx: Context) => {
+  if (!(await passes(ctx, checks))) return false;
+  const caller = (ctx.state as { caller?: Caller }).caller;
+  return !byUser || !caller || byUser.take(ctx, caller.userId);
+};
+
+/** Gives a failed proxying the contract's error shape (it surfaces as a bare status or a rejection). */
+const proxied = async (ctx: Context, send: () => Promise<void>): Promise<void> => {
+  try {
+    await send();
+  } catch {
+    if (!ctx.res.headersSent) ctx.status = 502;
+  }
+  if (ctx.res.headersSent || ctx.body != null || ctx.status < 500) return;
+  ctx.body =
+    ctx.status === 503
+      ? failure('upstream_unavailable', 'the service behind this path is not reachable; try again shortly')
+      : failure('bad_gateway', 'the service behind this path failed to answer');
+  if (ctx.status !== 503) ctx.status = 502;
+};
+
+/**
+ * The proxy to one upstream, behind its bound of requests in flight. The route is chosen before,
+ * so it matches every path: as a RegExp, which koa-proxies takes as it is, where a string pattern
+ * it compiles again on every request. Likewise, http-proxy parses a target URL given as a string on
+ * every request, and takes a parsed one as it is (its own parser's result; koa-proxies' types know
+ * of strings only).
+ */
+const upstreamProxy = (agent: Agent, name: string, target: string, max: number) => {
+  const send = proxy(EVERY_PATH, {
+    target: parse(target) as unknown as string,
+    changeOrigin: false,
+    agent,
+    events: { proxyRes: responseHeaders },
+  });
+  const queue = new UpstreamQueue(name, max);
+  return (ctx: Context) => queue.through(ctx, () => proxied(ctx, () => send(ctx, async () => undefined)));
+};
 
 /**
  * The public entry: `/orders*` and `/payments*` to the services, everything else to web. The
@@ -122,39 +193,24 @@ export const createGatewayApp = (
   app.silent = true;
   // Outermost: it starts (or continues) the trace and sets the request id the upstreams get.
   if (telemetry) app.use(telemetry);
+  app.use(securityHeaders());
+  const edge = extras.edge ?? {};
+  const trusted = edge.trustedProxies ?? new Set<string>();
+  const max = edge.maxInFlightPerUpstream ?? MAX_IN_FLIGHT_PER_UPSTREAM;
 
-  // The route is chosen before, so each proxy matches every path: as a RegExp, which koa-proxies
-  // takes as it is, where a string pattern it compiles again on every request. Likewise, http-proxy
-  // parses a target URL given as a string on every request, and takes a parsed one as it is (its
-  // own parser's result; koa-proxies' types know of strings only).
-  const to = (target: string) =>
-    proxy(EVERY_PATH, { target: parse(target) as unknown as string, changeOrigin: false, agent });
   const upstream = new Map([
-    ['/orders*', to(upstreams.ordersUrl)],
-    ['/payments*', to(upstreams.paymentsUrl)],
-    ['/*', to(upstreams.webUrl)],
+    ['/orders*', upstreamProxy(agent, 'orders', upstreams.ordersUrl, max)],
+    ['/payments*', upstreamProxy(agent, 'payments', upstreams.paymentsUrl, max)],
+    ['/*', upstreamProxy(agent, 'web', upstreams.webUrl, max)],
   ]);
   const mounted = extras.own ?? [];
-  const checks = extras.api ?? [];
-  /** Whether every check let the request through (one that answers itself ends it). */
-  const passes = async (ctx: Context): Promise<boolean> => {
-    for (const check of checks) {
-      let passed = false;
-      await check(ctx, async () => {
-        passed = true;
-      });
-      if (!passed) return false;
-    }
-    return true;
-  };
+  const checked = apiChecks(extras.api ?? [], edge.byUser);
   // One look at the path picks the way: the gateway's own probes, a path kept inside, or an upstream.
   app.use(async (ctx, next) => {
     const path = ctx.path;
     const own = OWN.get(path);
-    if (own && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
-      ctx.body = own;
-      return;
-    }
+    if (own) return probe(ctx, own);
+    if (edge.byAddress && !(await edge.byAddress.take(ctx, clientAddress(ctx.req, trusted)))) return;
     if (INTERNAL.has(path)) {
       ctx.status = 404;
       ctx.body = failure('not_found', `no route for ${ctx.method} ${path}`);
@@ -163,20 +219,10 @@ export const createGatewayApp = (
     const mount = mounted.find((m) => under(path, m.prefix));
     if (mount) return mount.handle(ctx, next);
     const route = routeOf(path);
-    if (route !== '/*' && !(await passes(ctx))) return;
-    forwardedHeaders(ctx.req);
-    // Proxy failures surface as a bare status (or a rejection); give them the contract's error shape.
-    try {
-      await upstream.get(route)!(ctx, next);
-    } catch {
-      if (!ctx.res.headersSent) ctx.status = 502;
-    }
-    if (ctx.res.headersSent || ctx.body != null || ctx.status < 500) return;
-    ctx.body =
-      ctx.status === 503
-        ? failure('upstream_unavailable', 'the service behind this path is not reachable; try again shortly')
-        : failure('bad_gateway', 'the service behind this path failed to answer');
-    if (ctx.status !== 503) ctx.status = 502;
+    if (route !== '/*' && !(await checked(ctx))) return;
+    stripHopByHop(ctx.req.headers);
+    forwardedHeaders(ctx.req, trusted);
+    await upstream.get(route)!(ctx);
   });
   return { app, agent };
 };

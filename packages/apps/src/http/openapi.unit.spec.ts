@@ -5,9 +5,11 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
+import { pino } from 'pino';
 import { InMemorySystem } from '@gozon/adapters/in-memory';
 import { MAX_AMOUNT } from '@gozon/core';
-import { createGatewayApp } from '../gateway/gateway-app.js';
+import { createGatewayApp, type GatewayEdge } from '../gateway/gateway-app.js';
+import { GatewayRateLimits } from '../gateway/rate-limits.js';
 import { createOrdersApp, type OrdersUseCases } from '../orders/orders-app.js';
 import { createPaymentsApp, type PaymentsUseCases } from '../payments/payments-app.js';
 import { authenticate } from '../auth/bearer.js';
@@ -113,6 +115,8 @@ const OPERATIONS: ReadonlyArray<readonly [Method, string]> = [
 /** Codes no well-behaved HTTP client can provoke (the body could not be read off the socket). */
 const NOT_PROVOKED = new Set(['malformed_body']);
 
+const silent = pino({ level: 'silent' });
+
 /** A token check of `issuer` as every process makes one (`auth/identity.ts`). */
 const verifierOf = (issuer: string) =>
   new TokenVerifier({ issuer, audience: 'gozon', userClaim: 'sub', timeoutMs: 1_000 });
@@ -139,6 +143,10 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
   let resetApi = '';
   /** A gateway in front of apps whose use cases throw `failure`: 500 or 503 service_unavailable. */
   let brokenApi = '';
+  /** A gateway with a budget of one request per user: 429 rate_limited after the first. */
+  let limitedApi = '';
+  /** A gateway with no room for a request to any upstream: 503 upstream_busy. */
+  let busyApi = '';
   let failure: unknown = new Error('boom');
   let brokenReady = true;
   const direct: Record<'orders' | 'payments' | 'web' | 'gateway' | 'brokenOrders' | 'brokenPayments', string> = {
@@ -161,9 +169,15 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
       servers.push(server);
     });
   /** The gateway as `gozon gateway` runs it: it checks the token (unless `keys` is null) and proxies. */
-  const gateway = async (ordersUrl: string, paymentsUrl: string, keys: string | null = issuer.issuer) => {
+  const gateway = async (
+    ordersUrl: string,
+    paymentsUrl: string,
+    keys: string | null = issuer.issuer,
+    edge: GatewayEdge = {},
+  ) => {
     const { app, agent } = createGatewayApp({ ordersUrl, paymentsUrl, webUrl: direct.web }, undefined, undefined, {
       api: [authenticate(keys === null ? null : verifierOf(keys))],
+      edge,
     });
     const url = await listen(app.callback());
     servers.at(-1)!.on('close', () => agent.destroy());
@@ -223,6 +237,12 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     direct.brokenOrders = broken.orders;
     direct.brokenPayments = broken.payments;
     brokenApi = await gateway(direct.brokenOrders, direct.brokenPayments);
+    const limits = GatewayRateLimits.open(
+      { perAddress: 0, perUser: 1, windowSeconds: 60, redisUrl: undefined },
+      silent,
+    );
+    limitedApi = await gateway(direct.orders, direct.payments, issuer.issuer, { byUser: limits.byUser });
+    busyApi = await gateway(direct.orders, direct.payments, issuer.issuer, { maxInFlightPerUpstream: 0 });
   });
 
   after(async () => {
@@ -498,6 +518,19 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     { base, method: 'get', path: '/orders', url: '/orders?user_id=u-1' },
     { base, method: 'get', path: '/orders/{id}', url: `/orders/${globalThis.crypto.randomUUID()}` },
   ];
+
+  it('answers 429 rate_limited and 503 upstream_busy with Retry-After at the limits of the gateway', async () => {
+    // The budget's one request, on a read that changes nothing.
+    await call(everyApiCall(limitedApi).at(-1)!);
+    for (const c of everyApiCall(limitedApi)) {
+      const { headers } = await expectAnswer(c, 429, 'rate_limited');
+      expect(headers.get('retry-after'), `${c.method} ${c.path}`).to.match(/^[1-9]\d*$/);
+    }
+    for (const c of everyApiCall(busyApi)) {
+      const { headers } = await expectAnswer(c, 503, 'upstream_busy');
+      expect(headers.get('retry-after'), `${c.method} ${c.path}`).to.equal('1');
+    }
+  });
 
   it('answers 502, 503 and 500 as documented when a service or its dependencies fail', async () => {
     for (const c of everyApiCall(deadApi)) await expectCall(c, 503, 'upstream_unavailable');

@@ -8,6 +8,7 @@ import { MemorySessionStore } from '../auth/session-store.js';
 import { sessionToBearer } from '../auth/session-to-bearer.js';
 import type { Config } from '../config.js';
 import { createGatewayApp, gatewayRoute, type GatewayExtras, type Upstreams } from '../gateway/gateway-app.js';
+import { GatewayRateLimits } from '../gateway/rate-limits.js';
 import { requestTelemetry } from '../observability/request-telemetry.js';
 import { createWebApp, webRoot, webRoute } from '../web/web-app.js';
 import { HttpServer } from './http-server.js';
@@ -77,6 +78,16 @@ const builtInProvider = async (config: Config, log: Logger): Promise<BuiltInProv
   return provider;
 };
 
+/** The request budgets, shared through Redis when `REDIS_URL` is set; one line says which. */
+const rateLimits = (config: Config, log: Logger): GatewayRateLimits => {
+  const { perAddress, perUser, windowSeconds, redisUrl } = config.edge;
+  const where = redisUrl ? 'shared through Redis' : 'in memory, this gateway alone';
+  log.info(
+    `gateway: rate limits per ${windowSeconds} s: ${perAddress || 'unlimited'} per client address, ${perUser || 'unlimited'} per user; ${where}`,
+  );
+  return GatewayRateLimits.open({ perAddress, perUser, windowSeconds, redisUrl }, log.child({ service: 'gateway' }));
+};
+
 export const startGateway = async (config: Config, log: Logger): Promise<Part> => {
   const provider = await builtInProvider(config, log);
   const client = config.auth.client;
@@ -88,11 +99,13 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
   // a browser's session has become its token just before.
   const identity = identityFor(config.auth, 'gateway', log);
   const api = [...(sessions.api ?? []), identity.authenticate];
-  const { app, agent } = gatewayApp(config, log, { own, api });
-  const server = new HttpServer(app.callback(), config.gatewayPort);
+  const limits = rateLimits(config, log);
+  const edge = { trustedProxies: config.edge.trustedProxies, byAddress: limits.byAddress, byUser: limits.byUser };
+  const { app, agent } = gatewayApp(config, log, { own, api, edge });
+  const server = new HttpServer(app.callback(), config.gatewayPort, config.host);
   const port = await server.start();
   log.info(
-    `gateway: listening on :${port}; /orders* → ${config.ordersUrl}, /payments* → ${config.paymentsUrl}, else → ${config.webUrl}`,
+    `gateway: listening on ${config.host}:${port}; /orders* → ${config.ordersUrl}, /payments* → ${config.paymentsUrl}, else → ${config.webUrl}`,
   );
   return {
     name: 'gateway',
@@ -101,20 +114,22 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
       await server.stop();
       agent.destroy();
       identity.stop();
+      await limits.close();
       log.info('gateway: stopped');
     },
   };
 };
 
-export const startWeb = async (config: Config, log: Logger): Promise<Part> => {
+/** The web part; `host` 127.0.0.1 when it runs behind the gateway in the same process. */
+export const startWeb = async (config: Config, log: Logger, host?: string): Promise<Part> => {
   const telemetry = requestTelemetry({
     log: log.child({ service: 'web' }),
     tracer: trace.getTracer('gozon.web'),
     route: webRoute,
   });
-  const server = new HttpServer(createWebApp(webRoot(), telemetry).callback(), config.webPort);
+  const server = new HttpServer(createWebApp(webRoot(), telemetry).callback(), config.webPort, host);
   const port = await server.start();
-  log.info(`web: listening on :${port}; static files from packages/web/public`);
+  log.info(`web: listening on ${host ?? '0.0.0.0'}:${port}; static files from packages/web/public`);
   return {
     name: 'web',
     port,

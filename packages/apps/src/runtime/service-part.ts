@@ -39,6 +39,8 @@ export const startService = async (
     windows: defaultRetention,
     intervalMs: 600_000,
   },
+  /** The address to listen on: 127.0.0.1 when only the gateway in the same process reaches it. */
+  host = '0.0.0.0',
 ): Promise<Part> => {
   const applied = await migrate(infra.db, service);
   if (applied.length > 0) log.info({ service, migrations: applied }, 'migrations applied');
@@ -123,9 +125,9 @@ export const startService = async (
     { batch: telemetry.batchHandler((messages) => useCase.executeAll(messages)) },
   );
 
-  const server = new HttpServer(app.callback(), port);
+  const server = new HttpServer(app.callback(), port, host);
   const bound = await server.start();
-  log.info(`${service}: listening on :${bound}; storage ${infra.storage}; broker ${infra.broker}`);
+  log.info(`${service}: listening on ${host}:${bound}; storage ${infra.storage}; broker ${infra.broker}`);
 
   return {
     name: service,

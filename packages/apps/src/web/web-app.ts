@@ -4,6 +4,7 @@ import Koa from 'koa';
 import serve from 'koa-static';
 import type { Middleware } from 'koa';
 import { healthRoutes } from '../http/health.js';
+import { securityHeaders } from '../http/security-headers.js';
 
 /** Where the front end's files are: packages/web/public, found through the package itself. */
 export const webRoot = (): string =>
@@ -21,6 +22,7 @@ export const createWebApp = (root: string = webRoot(), telemetry?: Middleware): 
   const app = new Koa();
   app.silent = true;
   if (telemetry) app.use(telemetry);
+  app.use(securityHeaders());
   app.use(healthRoutes(async () => true).routes());
   app.use(serve(root, { maxage: 0, gzip: false }));
   app.use(async (ctx, next) => {
