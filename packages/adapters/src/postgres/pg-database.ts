@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { checkParams } from '../stored-text.js';
 import type { SqlClient, SqlDatabase, SqlResult } from './sql.js';
 
 export interface PgDatabaseOptions {
@@ -65,6 +66,7 @@ const run = async <R>(
   text: string,
   params?: readonly unknown[],
 ): Promise<SqlResult<R>> => {
+  checkParams(params);
   const result = await client.query(statement(text, params));
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
 };
