@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { traceFields } from './observability/tracing.js';
+import { safeError } from './safe-error.js';
 
 /** What is logged with secrets in it: errors (a driver's error may carry its config) and headers. */
 export const REDACTED = [
@@ -52,6 +53,8 @@ export const createLogger = (
       // Connection strings never reach a log line, whatever an error carries. Exact paths, not
       // wildcards: a wildcard path makes every line cost about twice as much to write.
       redact: REDACTED,
+      // An error shows its class, code and message, never the values of a failed statement.
+      serializers: { err: safeError },
       mixin: () => traceFields(),
     },
     tty

@@ -2,6 +2,7 @@
 export * from './shared/errors.js';
 export * from './shared/money.js';
 export * from './shared/ids.js';
+export * from './shared/text.js';
 export * from './shared/actor.js';
 export * from './shared/clock.js';
 export * from './shared/id-generator.js';

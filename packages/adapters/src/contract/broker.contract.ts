@@ -1,5 +1,16 @@
 import { expect } from 'chai';
-import { DomainError, Routes, type MessageEnvelope, type RetryPolicy, type Subscription } from '@gozon/core';
+import {
+  DomainError,
+  encodeMessage,
+  MAX_HEADER_VALUE,
+  MAX_HEADERS,
+  MAX_MESSAGE_ID,
+  Routes,
+  type MessageEnvelope,
+  type RetryPolicy,
+  type Subscription,
+  type WireMessage,
+} from '@gozon/core';
 import { aPaymentRequest, eventually, sleep, type BrokerFactory, type BrokerFixture } from './fixtures.js';
 
 /** What a handler throws while a dependency (its database) is down. */
@@ -12,6 +23,51 @@ const retry: RetryPolicy = {
   isTransient: (err) => err instanceof DependencyDown,
 };
 const queue = Routes.orderPayments;
+
+/** A well-formed payment request on the wire, changed by `change`. */
+const wireOf = (change: (wire: WireMessage) => WireMessage): WireMessage =>
+  change(encodeMessage(aPaymentRequest().envelope));
+
+const withHeaders = (wire: WireMessage, extra: Record<string, unknown>): WireMessage => ({
+  ...wire,
+  properties: { ...wire.properties, headers: { ...wire.properties.headers, ...extra } },
+});
+
+/** `count` more headers, named apart. */
+const manyHeaders = (count: number): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-extra-${i}`, 'v']));
+
+const withBody = (wire: WireMessage, json: string): WireMessage => ({ ...wire, body: new TextEncoder().encode(json) });
+
+const bodyWithUser = (wire: WireMessage, userJson: string): WireMessage => {
+  const body = JSON.parse(new TextDecoder().decode(wire.body)) as Record<string, unknown>;
+  return withBody(wire, JSON.stringify({ ...body, user_id: 'placeholder' }).replace('"placeholder"', userJson));
+};
+
+const withId = (wire: WireMessage, id: string): WireMessage => ({
+  ...wire,
+  properties: { ...wire.properties, messageId: id },
+});
+
+const ownHeaderCount = Object.keys(encodeMessage(aPaymentRequest().envelope).properties.headers ?? {}).length;
+
+/** Messages over a limit of the codec, each dead-lettered as malformed; and one just at it. */
+const overLimits: [string, () => WireMessage][] = [
+  ['a message id over the limit', () => wireOf((w) => withId(w, 'm'.repeat(MAX_MESSAGE_ID + 1)))],
+  [
+    'a header value over the limit',
+    () => wireOf((w) => withHeaders(w, { 'x-note': 'a'.repeat(MAX_HEADER_VALUE + 1) })),
+  ],
+  ['more headers than the limit', () => wireOf((w) => withHeaders(w, manyHeaders(MAX_HEADERS + 1 - ownHeaderCount)))],
+  ['a control character in a header', () => wireOf((w) => withHeaders(w, { tracestate: 'a=\u001b[2J' }))],
+  ['U+0000 in a text field of the body', () => wireOf((w) => bodyWithUser(w, '"user\\u0000"'))],
+  ['a lone surrogate in a text field of the body', () => wireOf((w) => bodyWithUser(w, '"user\\ud800"'))],
+];
+const atLimits: [string, () => WireMessage][] = [
+  ['a message id at the limit', () => wireOf((w) => withId(w, 'm'.repeat(MAX_MESSAGE_ID)))],
+  ['a header value at the limit', () => wireOf((w) => withHeaders(w, { 'x-note': 'a'.repeat(MAX_HEADER_VALUE) }))],
+  ['as many headers as the limit', () => wireOf((w) => withHeaders(w, manyHeaders(MAX_HEADERS - ownHeaderCount)))],
+];
 
 /** Publisher and subscriber: at-least-once delivery, bounded retries and dead-lettering. */
 export const describeBrokerContract = (name: string, make: BrokerFactory): void => {
@@ -196,6 +252,42 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       );
       expect(dead[0]?.properties.messageId).to.equal('garbage-1');
     });
+
+    for (const [what, make] of overLimits) {
+      it(`dead-letters as malformed a message with ${what}, unseen by the handler, and goes on`, async () => {
+        const bad = make();
+        const handled: string[] = [];
+        subscription = await broker.subscriber.subscribe(queue, async (m) => {
+          handled.push(m.id);
+        });
+        await broker.injectRaw(queue, bad);
+        const good = aPaymentRequest();
+        await broker.publisher.publish([good]);
+        let dead: WireMessage[] = [];
+        await eventually(
+          async () => (dead = dead.concat(await broker.deadLetters(queue))).length === 1,
+          5_000,
+          'a dead letter',
+        );
+        await eventually(() => handled.length === 1, 5_000, 'the good message');
+        expect(handled).to.deep.equal([good.envelope.id]);
+        expect(dead[0]?.properties.messageId).to.equal(bad.properties.messageId);
+      });
+    }
+
+    for (const [what, make] of atLimits) {
+      it(`delivers a message with ${what}`, async () => {
+        const wire = make();
+        const handled: string[] = [];
+        subscription = await broker.subscriber.subscribe(queue, async (m) => {
+          handled.push(m.id);
+        });
+        await broker.injectRaw(queue, wire);
+        await eventually(() => handled.length === 1, 5_000, 'the delivery');
+        expect(handled).to.deep.equal([wire.properties.messageId]);
+        expect(await broker.deadLetters(queue)).to.deep.equal([]);
+      });
+    }
 
     it('dead-letters at once a message its handler rejects as invalid', async () => {
       let calls = 0;

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { Order } from '@gozon/core';
-import { DomainError, loadAll, UserId } from '@gozon/core';
+import { DomainError, loadAll, Order, UserId } from '@gozon/core';
 import {
   anOrder,
   aPaymentRequest,
@@ -188,6 +187,22 @@ export const describeOrderStoreContract = (name: string, make: Factory<OrdersSto
       expect(await store.queries.byId(order.id)).to.equal(null);
       expect(await store.outbox.pending()).to.equal(1);
     });
+
+    // The domain refuses such text first (400); this proves the in-memory store fails where
+    // Postgres does, so a gap in that validation cannot pass the suites on in-memory alone.
+    for (const [what, bad] of [
+      ['U+0000', 'nul \u0000 here'],
+      ['a lone surrogate', 'half \ud800 a pair'],
+    ] as const) {
+      it(`refuses to store text with ${what}, and keeps nothing of the transaction`, async () => {
+        const order = Order.rehydrate({ ...anOrder().snapshot(), description: bad });
+        const attempt = store.uow.run((tx) => tx.orders.save(order));
+        const err = await rejectionOf(attempt);
+        expect(err).to.be.instanceOf(Error).and.not.be.instanceOf(DomainError);
+        expect((err as { code?: unknown }).code).to.match(/^22/, 'a data exception (SQLSTATE class 22)');
+        expect(await store.queries.byId(order.id)).to.equal(null);
+      });
+    }
 
     it('keeps nothing of a transaction that failed', async () => {
       const order = anOrder();

@@ -1,3 +1,5 @@
+import { refuseUnstorableText } from '../stored-text.js';
+
 /** Undo steps of the transaction in progress. */
 export type Journal = Array<() => void>;
 
@@ -27,7 +29,12 @@ export class Table<K, V extends object> {
     return this.rows.size;
   }
 
+  /**
+   * Writes a row; text Postgres cannot store (U+0000, a lone surrogate) fails as it does there.
+   * Keys are left alone: they are built here, with U+0000 between their parts.
+   */
   set(key: K, value: V): void {
+    refuseUnstorableText(value, true);
     const had = this.rows.has(key);
     const before = this.rows.get(key);
     this.rows.set(key, Object.freeze({ ...value }));

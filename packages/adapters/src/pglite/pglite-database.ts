@@ -1,10 +1,18 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { SqlClient, SqlDatabase, SqlResult } from '../postgres/sql.js';
+import { failedStatement } from '../postgres/failed-statement.js';
+import { checkParams } from '../stored-text.js';
 
 type Queryable = Pick<Transaction, 'query' | 'exec'>;
 
 const run = async <R>(target: Queryable, text: string, params?: readonly unknown[]): Promise<SqlResult<R>> => {
-  const result = await target.query<R>(text, params as unknown[] | undefined);
+  checkParams(params);
+  let result;
+  try {
+    result = await target.query<R>(text, params as unknown[] | undefined);
+  } catch (err) {
+    throw failedStatement(err, text);
+  }
   // node-postgres counts returned rows for SELECT and changed rows otherwise; match it.
   return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
 };

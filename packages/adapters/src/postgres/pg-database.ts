@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { checkParams } from '../stored-text.js';
+import { failedStatement } from './failed-statement.js';
 import type { SqlClient, SqlDatabase, SqlResult } from './sql.js';
 
 export interface PgDatabaseOptions {
@@ -65,8 +67,13 @@ const run = async <R>(
   text: string,
   params?: readonly unknown[],
 ): Promise<SqlResult<R>> => {
-  const result = await client.query(statement(text, params));
-  return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  checkParams(params);
+  try {
+    const result = await client.query(statement(text, params));
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  } catch (err) {
+    throw failedStatement(err, text);
+  }
 };
 
 /** A COMMIT answered by a rollback: a statement of the transaction failed, and its caller did not hear. */

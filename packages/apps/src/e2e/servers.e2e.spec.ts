@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { request } from 'node:http';
 import type { GozonClient, Order } from './client.js';
 import { GozonProcess } from './processes.js';
 import { ServerSystem } from './system.js';
@@ -156,6 +157,51 @@ describe('GoZon on Postgres + RabbitMQ, separate processes, through the gateway'
     await api.final([a.id]);
     expect(await api.json<unknown[]>(api.get(`/orders?user_id=${user}`), 200)).to.have.length(1);
     expect(await api.balance(user)).to.equal(1000 + 50 - 300);
+  });
+
+  it('refuses control characters, broken Unicode, dots-only user ids and blank keys with 400 naming the field, changing nothing', async () => {
+    const user = await api.fundedUser(1000);
+    // Written as JSON escapes, so the bodies hold exactly these: NUL, a lone surrogate, ESC, NEL.
+    for (const bad of ['\\u0000', '\\ud800', '\\u001b', '\\u0085']) {
+      const order = `{"user_id":"${user}","amount":10,"description":"x${bad}"}`;
+      await api.expectError(api.post('/orders', order), 400, 'invalid_field', 'description');
+      const named = `{"user_id":"u${bad}","amount":10}`;
+      await api.expectError(api.post('/orders', named), 400, 'invalid_field', 'user_id');
+      await api.expectError(api.post('/payments/accounts/deposit', named), 400, 'invalid_field', 'user_id');
+    }
+    for (const key of ['', '   ']) {
+      const headers = { 'idempotency-key': key };
+      const body = { user_id: user, amount: 10 };
+      await api.expectError(api.post('/orders', body, headers), 400, 'invalid_idempotency_key', 'Idempotency-Key');
+      await api.expectError(api.post('/payments/accounts/deposit', body, headers), 400, 'invalid_idempotency_key');
+    }
+    await api.expectError(api.post('/payments/accounts', { user_id: '..' }), 400, 'invalid_field', 'user_id');
+    // Paths as written: fetch would resolve `%2E%2E` as `..` before sending.
+    const raw = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(api.base);
+        const headers = { authorization: `Bearer ${api.token ?? ''}` };
+        request({ hostname, port, path, headers }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    for (const [path, field] of [
+      ['/orders/%00', 'id'],
+      ['/orders/a%1Bb', 'id'],
+      ['/orders?user_id=u%C2%85', 'user_id'],
+      ['/payments/accounts/u%00/balance', 'user_id'],
+      ['/payments/accounts/%2E%2E/balance', 'user_id'],
+    ] as const) {
+      const answer = await raw(path);
+      expect(answer.status, `${path}: ${answer.body}`).to.equal(400);
+      expect(JSON.parse(answer.body)).to.have.nested.property('error.message').that.contains(field);
+    }
+    expect(await api.json<unknown[]>(api.get(`/orders?user_id=${user}`), 200)).to.deep.equal([]);
+    expect(await api.balance(user)).to.equal(1000);
   });
 
   it('never overdraws with 50 concurrent orders on one balance', async () => {

@@ -465,6 +465,7 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
       'order_not_found',
     );
     await expectCall({ method: 'get', path: '/orders/{id}', url: '/orders/not-a-uuid' }, 404, 'order_not_found');
+    await expectCall({ method: 'get', path: '/orders/{id}', url: '/orders/a%1Bb' }, 400, 'invalid_field');
 
     // Any other path under /orders or /payments: 404 not_found, in the catalogue's shape.
     const authorization = { authorization: `Bearer ${admin}` };
@@ -761,7 +762,10 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     };
     const accepted = (status: number) => status !== 400;
 
-    const userIds: unknown[] = ['a', 'A.b_c@d-9', 'x'.repeat(64), '', 'x'.repeat(65), 'a b', 'ü', 'a/b', 5, null];
+    const userIds: unknown[] = [
+      ...['a', 'A.b_c@d-9', 'x'.repeat(64), '', 'x'.repeat(65), 'a b', 'ü', 'a/b', 5, null],
+      ...['.', '..', '...', 'a.', '.a', 'a\u001bb', 'a\u0000b', 'a\u0085b', 'a\ud800b'],
+    ];
     const amounts: unknown[] = [1, MAX_AMOUNT, 0, -1, 1.5, MAX_AMOUNT + 1, '5', null, true];
     const descriptions: unknown[] = [
       '',
@@ -770,6 +774,8 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
       '😀'.repeat(500),
       'x'.repeat(501),
       '😀'.repeat(501),
+      ...['a\tb', 'a\nb', 'a\u0000b', 'a\u001bb', 'a\u007fb', 'a\u0085b', 'a\u009fb', 'a\ud800b', 'a\udc00b'],
+      'a\u00a0b',
       null,
       7,
       ['a'],
@@ -818,11 +824,14 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
 
     it('the Idempotency-Key header', async () => {
       const user = await fundedUser(0);
-      const keys = ['k', 'k'.repeat(128), ' !~', 'a'.repeat(129), 'é', 'a\tb'];
+      const keys = ['k', 'k'.repeat(128), ' !~', 'a'.repeat(129), 'é', 'a\tb', '', ' ', '    '];
       for (const path of ['/orders', '/payments/accounts/deposit']) {
         const validate = parameterSchema('post', path, 'Idempotency-Key');
         for (const key of keys) {
-          const unique = key.length > 1 && key.length < 100 && /^[ -~]+$/.test(key) ? `${key}${newUser()}` : key;
+          const unique =
+            key.length > 1 && key.length < 100 && /^[ -~]+$/.test(key) && key.trim() !== ''
+              ? `${key}${newUser()}`
+              : key;
           const { status } = await call({
             method: 'post',
             path,
@@ -848,10 +857,15 @@ describe('docs/openapi.yaml matches what the apps answer (in-memory use cases, t
     it('the user_id parameters of GET /orders and GET /payments/accounts/{user_id}/balance', async () => {
       const list = parameterSchema('get', '/orders', 'user_id');
       const balance = parameterSchema('get', '/payments/accounts/{user_id}/balance', 'user_id');
-      for (const user of userIds.filter((u): u is string => typeof u === 'string' && u !== '' && !u.includes('/'))) {
+      // A lone surrogate cannot be put in a URL at all (no UTF-8 for it): bodies carry that case.
+      const sendable = (u: unknown): u is string =>
+        typeof u === 'string' && u !== '' && !u.includes('/') && !/[\ud800-\udfff]/u.test(u);
+      for (const user of userIds.filter(sendable)) {
         const encoded = encodeURIComponent(user);
         const listed = await call({ method: 'get', path: '/orders', url: `/orders?user_id=${encoded}` });
         expect(list(user), `GET /orders?user_id=${user} → ${listed.status}`).to.equal(accepted(listed.status));
+        // fetch resolves dot segments (even as %2E) before sending: such a path never reaches a route.
+        if (/^\.+$/.test(user)) continue;
         const got = await call({
           method: 'get',
           path: '/payments/accounts/{user_id}/balance',

@@ -1,9 +1,22 @@
 import { z } from 'zod';
-import { DomainError, MAX_AMOUNT, MAX_DESCRIPTION } from '@gozon/core';
+import { checkDescription, checkIdempotencyKey, DomainError, isDomainError, MAX_AMOUNT, UserId } from '@gozon/core';
 
-export const userId = z
-  .string({ error: 'user_id must be a string' })
-  .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'user_id must be 1 to 64 characters from A-Z a-z 0-9 _ . @ -');
+/**
+ * A refinement that runs a rule of core, so that the edge refuses exactly what the domain does,
+ * with the same message: the text rule and the shapes of ids live there only.
+ */
+const byCore =
+  (rule: (value: string) => unknown) =>
+  (value: string, ctx: z.RefinementCtx): void => {
+    try {
+      rule(value);
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  };
+
+export const userId = z.string({ error: 'user_id must be a string' }).superRefine(byCore((value) => UserId(value)));
 
 export const amount = z
   .number({ error: 'amount must be a number' })
@@ -11,9 +24,7 @@ export const amount = z
   .positive('amount must be greater than 0')
   .max(MAX_AMOUNT, `amount must be at most ${MAX_AMOUNT}`);
 
-export const description = z
-  .string({ error: 'description must be a string' })
-  .refine((s) => [...s].length <= MAX_DESCRIPTION, `description must be at most ${MAX_DESCRIPTION} characters`);
+export const description = z.string({ error: 'description must be a string' }).superRefine(byCore(checkDescription));
 
 // `user_id` may be left out: it is the caller (required only without identity, which core says).
 export const createAccountBody = z.object({ user_id: userId.optional() });
@@ -34,16 +45,12 @@ export const validate = <T>(schema: z.ZodType<T>, input: unknown): T => {
   throw new DomainError('validation', 'invalid_field', issue?.message ?? `${field} is invalid`, field);
 };
 
-/** The optional Idempotency-Key header: 1 to 128 printable characters. */
-export const idempotencyKey = (value: string | undefined): string | undefined => {
-  if (value === undefined || value === '') return undefined;
-  if (!/^[\x20-\x7e]{1,128}$/.test(value)) {
-    throw new DomainError(
-      'validation',
-      'invalid_idempotency_key',
-      'Idempotency-Key must be 1 to 128 printable characters',
-      'Idempotency-Key',
-    );
-  }
-  return value;
+/**
+ * The optional Idempotency-Key header, as Node hands it over (`ctx.headers['idempotency-key']`):
+ * absent is no key; present, even empty or blank, it must be a valid key (400 otherwise), since
+ * a client that sends the header means its request to be safe to retry.
+ */
+export const idempotencyKey = (value: string | string[] | undefined): string | undefined => {
+  if (value === undefined) return undefined;
+  return checkIdempotencyKey(Array.isArray(value) ? value.join(', ') : value);
 };

@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import { isPermanentFailure, type BatchHandler, type MessageEnvelope, type MessageHandler } from '@gozon/core';
 import type { Logger } from 'pino';
+import { errorText } from '../safe-error.js';
 import { extractContext, traceFields, traceHeaders } from './tracing.js';
 
 export interface MessageTelemetryOptions {
@@ -85,7 +86,7 @@ export const handleWithTelemetry = (
         ...traceFields(span),
       };
       if (error === undefined) options.log.info(line, 'message handled');
-      else options.log.warn({ ...line, err: error instanceof Error ? error.message : String(error) }, 'message failed');
+      else options.log.warn({ ...line, err: errorText(error) }, 'message failed');
     }
   };
 };

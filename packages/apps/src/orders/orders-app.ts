@@ -19,7 +19,7 @@ export const createOrdersApp = (useCases: OrdersUseCases, options: ServiceAppOpt
   const router = new Router({ prefix: '/orders' });
 
   router.post('/', async (ctx) => {
-    const key = idempotencyKey(ctx.get('idempotency-key') || undefined);
+    const key = idempotencyKey(ctx.headers['idempotency-key']);
     const body = validate(placeOrderBody, await readJson(ctx));
     // The request's span continues in the payment request; without tracing, the caller's context as is.
     const traceparent = ctx.get('traceparent');

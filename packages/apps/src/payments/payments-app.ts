@@ -23,7 +23,7 @@ export const createPaymentsApp = (useCases: PaymentsUseCases, options: ServiceAp
   });
 
   router.post('/deposit', async (ctx) => {
-    const key = idempotencyKey(ctx.get('idempotency-key') || undefined);
+    const key = idempotencyKey(ctx.headers['idempotency-key']);
     const body = validate(depositBody, await readJson(ctx));
     ctx.body = await useCases.deposit.execute({
       caller: callerOf(ctx),

@@ -1,4 +1,6 @@
 import { DomainError, isDomainError } from '../shared/errors.js';
+import { MAX_MESSAGE_ID } from '../shared/ids.js';
+import { textProblem } from '../shared/text.js';
 import type { MessageEnvelope } from './envelope.js';
 
 /** The broker-neutral wire form: AMQP basic properties and a JSON body. */
@@ -36,18 +38,83 @@ export const encodeMessage = (envelope: MessageEnvelope): WireMessage => ({
 
 const malformed = (message: string): DomainError => new DomainError('malformed_message', 'malformed_message', message);
 
-/** Turns a delivery back into an envelope; throws `malformed_message` if it cannot. */
+/** Most headers a message may carry: ours use six (trace context, time, cause, retry counts). */
+export const MAX_HEADERS = 16;
+/** Longest header value, in characters (a `traceparent` is 55; a `tracestate` at most 512). */
+export const MAX_HEADER_VALUE = 1024;
+/** Largest body: our bodies are about 150 bytes; anything near this is not one of ours. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+// What the codec takes of a property or header: short text that keeps to the text rule, since it
+// goes on into logs, spans, inbox keys and the messages this one causes.
+const checkString = (value: string, name: string, max: number): void => {
+  if (value.length > max) throw malformed(`${name} is longer than ${max} characters`);
+  const problem = textProblem(value, name);
+  if (problem !== undefined) throw malformed(problem);
+};
+
+// A header that is not a string (a retry count, or something a foreign publisher sent) is
+// measured as JSON; one that cannot be is refused.
+const headerSize = (value: unknown): number => {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return 0;
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return Infinity;
+  }
+};
+
+const checkHeaders = (headers: Readonly<Record<string, unknown>>): void => {
+  const entries = Object.entries(headers);
+  if (entries.length > MAX_HEADERS) throw malformed(`more than ${MAX_HEADERS} headers`);
+  for (const [name, value] of entries) {
+    checkString(name, 'a header name', MAX_HEADER_VALUE);
+    if (typeof value === 'string') checkString(value, `header ${name}`, MAX_HEADER_VALUE);
+    else if (headerSize(value) > MAX_HEADER_VALUE) throw malformed(`header ${name} is larger than ${MAX_HEADER_VALUE}`);
+  }
+};
+
+/** Every string in the body, at any depth, keeps to the text rule (walked without recursion). */
+const checkBodyText = (payload: unknown): void => {
+  const pending: unknown[] = [payload];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      const problem = textProblem(value, 'a text field of the body');
+      if (problem !== undefined) throw malformed(problem);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, inner] of Object.entries(value)) pending.push(key, inner);
+    }
+  }
+};
+
+const parseBody = (body: Uint8Array): unknown => {
+  if (body.byteLength > MAX_BODY_BYTES) throw malformed(`body is larger than ${MAX_BODY_BYTES} bytes`);
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    throw malformed('body is not JSON');
+  }
+  checkBodyText(payload);
+  return payload;
+};
+
+/**
+ * Turns a delivery back into an envelope; throws `malformed_message` if it cannot, or if it is
+ * over a limit: a message id, type or correlation id over `MAX_MESSAGE_ID` characters, more than
+ * `MAX_HEADERS` headers, one over `MAX_HEADER_VALUE`, or text that breaks the text rule.
+ */
 export const decodeMessage = (wire: WireMessage): MessageEnvelope => {
   const { messageId, type, correlationId, timestamp, headers = {} } = wire.properties;
   if (!messageId) throw malformed('messageId missing');
   if (!type) throw malformed('type missing');
   if (!correlationId) throw malformed('correlationId missing');
-  let payload: unknown;
-  try {
-    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(wire.body));
-  } catch {
-    throw malformed('body is not JSON');
-  }
+  checkString(messageId, 'messageId', MAX_MESSAGE_ID);
+  checkString(type, 'type', MAX_MESSAGE_ID);
+  checkString(correlationId, 'correlationId', MAX_MESSAGE_ID);
+  checkHeaders(headers);
+  const payload = parseBody(wire.body);
   const rest: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
     if (key !== CAUSATION && key !== OCCURRED_AT && typeof value === 'string') rest[key] = value;

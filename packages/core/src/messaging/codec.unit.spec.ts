@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DomainError } from '../shared/errors.js';
-import { decodeMessage, encodeMessage, isPermanentFailure } from './codec.js';
-import type { MessageEnvelope } from './envelope.js';
+import { decodeMessage, encodeMessage, isPermanentFailure, MAX_BODY_BYTES, MAX_HEADER_VALUE } from './codec.js';
+import { traceContextOf, type MessageEnvelope } from './envelope.js';
 import { parsePaymentOutcome, parsePaymentRequested } from './messages.js';
 import { decideOnFailure } from './retry-policy.js';
 
@@ -79,5 +79,43 @@ describe('message codec and bodies', () => {
     expect(decideOnFailure(new Error('bug'), 1, policy, 30)).to.deep.equal({ action: 'retry', delayMs: 100 });
     const malformed = new DomainError('malformed_message', 'malformed_message', 'x');
     expect(decideOnFailure(malformed, 1, { ...policy, isTransient: () => true }).action).to.equal('dead-letter');
+  });
+
+  describe('limits: what is over them is malformed, dead-lettered, never a crash', () => {
+    const wire = encodeMessage(envelope);
+    const malformed = (w: typeof wire): void => {
+      expect(() => decodeMessage(w))
+        .to.throw(DomainError)
+        .with.property('kind', 'malformed_message');
+    };
+    const withHeader = (value: unknown) => ({
+      ...wire,
+      properties: { ...wire.properties, headers: { ...wire.properties.headers, 'x-extra': value } },
+    });
+
+    it('measures a header that is not a string as JSON, and refuses one it cannot measure', () => {
+      expect(decodeMessage(withHeader(3)).headers).to.deep.equal(envelope.headers);
+      malformed(withHeader({ nested: 'a'.repeat(MAX_HEADER_VALUE) }));
+      malformed(withHeader(BigInt(1)));
+    });
+
+    it('refuses a type or correlation id that breaks the text rule or is over 200 characters', () => {
+      malformed({ ...wire, properties: { ...wire.properties, type: 'payment.requested\u001b' } });
+      malformed({ ...wire, properties: { ...wire.properties, correlationId: 'c'.repeat(201) } });
+    });
+
+    it('refuses a body over the limit, and one nested too deep to read, without throwing anything else', () => {
+      malformed({ ...wire, body: new Uint8Array(MAX_BODY_BYTES + 1).fill(0x20) });
+      malformed({ ...wire, body: new TextEncoder().encode('['.repeat(MAX_BODY_BYTES - 1)) });
+      const deep = '['.repeat(5_000) + '"\\u0000"' + ']'.repeat(5_000);
+      malformed({ ...wire, body: new TextEncoder().encode(deep) });
+    });
+  });
+
+  it('passes on only the trace context of a message to those it causes', () => {
+    const headers = { traceparent: 'tp', tracestate: 'ts', baggage: 'b', 'x-anything': 'y' };
+    expect(traceContextOf(headers)).to.deep.equal({ traceparent: 'tp', tracestate: 'ts' });
+    expect(traceContextOf({ other: 'x' })).to.deep.equal({});
+    expect(traceContextOf(undefined)).to.deep.equal({});
   });
 });

@@ -23,3 +23,20 @@ export interface OutgoingMessage<P = unknown> {
   /** The message itself. */
   readonly envelope: MessageEnvelope<P>;
 }
+
+/** The headers a message passes on to the messages it causes: its W3C trace context, nothing else. */
+export const TRACE_CONTEXT_HEADERS: readonly string[] = ['traceparent', 'tracestate'];
+
+/**
+ * The part of `headers` that travels on to what a message (or request) causes. Anything else a
+ * publisher put on a message stays with it: copied along, headers would pass unchecked from one
+ * service to the next and grow with every hop.
+ */
+export const traceContextOf = (headers: Readonly<Record<string, string>> = {}): Record<string, string> => {
+  const kept: Record<string, string> = {};
+  for (const name of TRACE_CONTEXT_HEADERS) {
+    const value = headers[name];
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
+};

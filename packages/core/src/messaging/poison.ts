@@ -1,3 +1,5 @@
+import { MAX_MESSAGE_ID } from '../shared/ids.js';
+
 /**
  * How many times each message came back to a consumer unsettled. A message whose handling kills
  * the process (a crash, OOM, `process.exit`) is never settled, so the broker hands it out again
@@ -62,6 +64,9 @@ export const screenRedelivery = async (
   messageId: string,
   onCounterError: (err: unknown) => void,
 ): Promise<PoisonMessage | null> => {
+  // An id over the limit is not counted (it would only bloat the counter's keys): the codec
+  // dead-letters the message as malformed anyway.
+  if (messageId.length > MAX_MESSAGE_ID) return null;
   let redeliveries: number;
   try {
     redeliveries = await guard.counter.count(consumer, messageId);

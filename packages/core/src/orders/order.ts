@@ -2,6 +2,7 @@ import { DomainError, invalid } from '../shared/errors.js';
 import type { OrderId, UserId } from '../shared/ids.js';
 import type { FailureReason } from '../messaging/messages.js';
 import { Money } from '../shared/money.js';
+import { checkText } from '../shared/text.js';
 
 export type OrderStatus = 'NEW' | 'FINISHED' | 'CANCELLED';
 
@@ -31,7 +32,8 @@ export const checkDescription = (value: unknown): string => {
   if ([...value].length > MAX_DESCRIPTION) {
     throw invalid('description', `description must be at most ${MAX_DESCRIPTION} characters`);
   }
-  return value;
+  // One line of text: a newline or tab is refused like any control character (see `checkText`).
+  return checkText(value, 'description');
 };
 
 /** An order moves once, from NEW to FINISHED or CANCELLED, and then never again. */

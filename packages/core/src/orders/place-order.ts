@@ -5,6 +5,7 @@ import { OrderId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
+import { traceContextOf } from '../messaging/envelope.js';
 import { MessageTypes, Routes, type PaymentRequested } from '../messaging/messages.js';
 import { checkDescription, Order } from './order.js';
 import { toOrderView, type OrderView } from './order-view.js';
@@ -61,7 +62,7 @@ export class PlaceOrder {
                 correlationId: event.orderId,
                 occurredAt: now.toISOString(),
                 payload,
-                headers: input.headers ?? {},
+                headers: traceContextOf(input.headers),
               },
             });
           }

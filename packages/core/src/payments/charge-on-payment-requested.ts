@@ -5,7 +5,7 @@ import type { IdGenerator } from '../shared/id-generator.js';
 import { OrderId, UserId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
-import type { MessageEnvelope } from '../messaging/envelope.js';
+import { traceContextOf, type MessageEnvelope } from '../messaging/envelope.js';
 import {
   MessageTypes,
   parsePaymentRequested,
@@ -125,7 +125,7 @@ export class ChargeOnPaymentRequested {
         causationId: message.id,
         occurredAt: now.toISOString(),
         payload: body,
-        headers: message.headers,
+        headers: traceContextOf(message.headers),
       },
     });
     if (repeated) return 'repeated';

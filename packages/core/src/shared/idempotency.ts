@@ -1,4 +1,5 @@
 import { DomainError, invalid } from './errors.js';
+import { textProblem } from './text.js';
 
 /** What was stored under an idempotency key. */
 export interface IdempotencyRecord {
@@ -21,11 +22,19 @@ export interface IdempotencyStore {
 }
 
 const KEY = /^[\x20-\x7e]{1,128}$/;
+const HEADER = 'Idempotency-Key';
 
+/**
+ * An `Idempotency-Key`: 1 to 128 printable ASCII characters, not all blank. An empty or blank key
+ * is refused rather than taken as "no key": the client meant to make its request safe to retry.
+ */
 export const checkIdempotencyKey = (value: unknown): string => {
-  if (typeof value !== 'string' || !KEY.test(value)) {
-    throw invalid('Idempotency-Key', 'Idempotency-Key must be 1 to 128 printable characters');
-  }
+  const refuse = (message: string) => invalid(HEADER, message, 'invalid_idempotency_key');
+  if (typeof value !== 'string') throw refuse(`${HEADER} must be a string`);
+  const problem = textProblem(value, HEADER);
+  if (problem !== undefined) throw refuse(problem);
+  if (!KEY.test(value)) throw refuse(`${HEADER} must be 1 to 128 printable characters`);
+  if (value.trim() === '') throw refuse(`${HEADER} must not be blank`);
   return value;
 };
 
