@@ -1,0 +1,374 @@
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { rawRequest, type RawResponse } from '../raw-http.js';
+import { type Answer, bodyBytes, type Expectation, World } from './oracle.js';
+import { type Caller, describeRequest, type FuzzRequest, requests, type SignedIn, USER_OF } from './requests.js';
+import { changes, orderCount, type Snapshot } from './snapshot.js';
+import type { Json, SpecModel } from './spec-model.js';
+
+/** Where the requests go, and how to see what they changed. */
+export interface FuzzTarget {
+  readonly base: string;
+  /** Access tokens of the signed-in callers. */
+  readonly tokens: Readonly<Record<SignedIn, string>>;
+  /** The state requests may change, read directly from the databases. */
+  snapshot(): Promise<Snapshot>;
+}
+
+/** One way an answer broke the contract; `kind` groups findings of the same defect. */
+export class Violation extends Error {
+  constructor(
+    readonly kind: string,
+    readonly request: FuzzRequest,
+    readonly answer: Answer,
+    problems: string[],
+  ) {
+    super(
+      `${problems.join('\n  ')}\n  request: ${describeRequest(request)}\n  answer: ${answer.status} ${short(answer.body)}`,
+    );
+  }
+
+  /** The same defect, whatever the values: the operation, the status and the mutations by kind. */
+  get signature(): string {
+    const mutations = this.request.mutations.map((m) => m.replace(/ ?(["'].*|\d+ .*chars?.*)$/, ''));
+    return `${this.request.op} → ${this.answer.status} ${this.kind} [${[...new Set(mutations)].join('; ') || 'valid'}]`;
+  }
+}
+
+/** Kinds of violation, worst first: a finding is named by its worst. */
+const SEVERITY = [
+  '5xx',
+  'identity',
+  'changed-on-4xx',
+  'idempotency',
+  'effect',
+  'status',
+  'paging',
+  'shape',
+  'schema',
+  'undocumented',
+];
+const short = (s: string): string => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
+const SNAKE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+const LEAK = /\n\s+at |\bSELECT\b|\bINSERT\b|\bUPDATE\b|postgres:\/\/|amqp:\/\/|node_modules/;
+
+const authorization = (caller: Caller, tokens: FuzzTarget['tokens']): string | undefined => {
+  switch (caller) {
+    case 'alice':
+    case 'bob':
+    case 'admin':
+      return `Bearer ${tokens[caller]}`;
+    case 'anonymous':
+      return undefined;
+    case 'not-a-jwt':
+      return 'Bearer not-a-jwt';
+    case 'forged':
+      return `Bearer ${tokens.alice.replace(/\.[^.]+$/, '.AAAA')}`;
+    case 'basic':
+      return 'Basic YWxpY2U6c2VjcmV0';
+    case 'empty-bearer':
+      return 'Bearer ';
+  }
+};
+
+export class Fuzzer {
+  readonly world: World;
+  readonly statuses = new Map<number, number>();
+  requests = 0;
+  private last: Snapshot | undefined;
+
+  constructor(
+    private readonly spec: SpecModel,
+    private readonly target: FuzzTarget,
+  ) {
+    this.world = new World(spec);
+  }
+
+  /** Sends `r` as it stands now (order ids and cursors looked up), and checks its answer and effect. */
+  async step(r: FuzzRequest): Promise<void> {
+    const self = r.caller in USER_OF ? USER_OF[r.caller as SignedIn] : 'alice';
+    const path = r.path.map((s) => (typeof s === 'string' ? s : this.world.orderId(s)));
+    const listed = r.query.find(([k]) => k === 'user_id')?.[1];
+    const listedUser = typeof listed === 'string' && listed !== '' ? decodeURIComponent(safe(listed)) : self;
+    const query = r.query.map(
+      ([k, v]) => [k, typeof v === 'string' ? v : this.world.cursorFor(self, listedUser)] as const,
+    );
+    const expectation = this.world.expect(r, path, query);
+    const headers: [string, string][] = [];
+    const auth = authorization(r.caller, this.target.tokens);
+    if (auth !== undefined) headers.push(['Authorization', auth]);
+    if (r.idempotencyKey !== undefined) headers.push(['Idempotency-Key', r.idempotencyKey]);
+    if (r.contentType !== undefined) headers.push(['Content-Type', r.contentType]);
+    const target = `/${path.join('/')}${query.length ? `?${query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`;
+    const before = this.last ?? (await this.target.snapshot());
+    this.last = undefined;
+    let answer: RawResponse;
+    try {
+      answer = await rawRequest(this.target.base, {
+        method: r.method,
+        target,
+        headers,
+        body: r.body === undefined ? undefined : bodyBytes(r.body),
+      });
+    } catch (err) {
+      const none = { status: 0, headers: {}, body: '' };
+      throw new Violation('no-answer', r, none, [`no HTTP answer: ${(err as Error).message}`]);
+    }
+    this.requests += 1;
+    this.statuses.set(answer.status, (this.statuses.get(answer.status) ?? 0) + 1);
+    const after = await this.target.snapshot();
+    this.last = after;
+    const problems = [
+      ...this.checkAnswer(r, expectation, answer),
+      ...this.checkEffect(expectation, answer, before, after, self, r),
+    ];
+    if (problems.length) {
+      problems.sort(([a], [b]) => SEVERITY.indexOf(a) - SEVERITY.indexOf(b));
+      throw new Violation(
+        problems[0]![0],
+        r,
+        answer,
+        problems.map(([kind, p]) => `${kind}: ${p}`),
+      );
+    }
+    this.world.apply(expectation.effect, answer);
+    const link = /<[^>]*[?&]cursor=([^&>]*)[^>]*>;\s*rel="?next"?/.exec(answer.headers.link ?? '');
+    if (expectation.effect?.kind === 'list' && link)
+      this.world.cursors.set(`${self}|${expectation.effect.target}`, link[1]!);
+  }
+
+  /** A fast-check property: every generated request is answered as the contract says. */
+  property(onViolation?: (v: Violation) => void): fc.IAsyncPropertyWithHooks<[FuzzRequest]> {
+    return fc.asyncProperty(requests(this.spec), async (r) => {
+      try {
+        await this.step(r);
+      } catch (err) {
+        if (onViolation && err instanceof Violation) onViolation(err);
+        else throw err;
+      }
+    });
+  }
+
+  private checkAnswer(r: FuzzRequest, e: Expectation, a: Answer): [string, string][] {
+    const problems: [string, string][] = [];
+    const op = r.op === 'no-route' ? undefined : this.spec.byId(r.op);
+    if (a.status >= 500) problems.push(['5xx', `a ${a.status} (no input may cause a server error)`]);
+    else if (a.status === 429) {
+      if (!a.headers['retry-after']) problems.push(['shape', '429 without Retry-After']);
+    } else if (!e.allowed.has(a.status)) {
+      problems.push(['status', `expected ${[...e.allowed].join(' or ')} (${e.why}), got ${a.status}`]);
+    }
+    if (op && a.status !== 429 && !op.responses.has(a.status)) {
+      problems.push(['undocumented', `${a.status} is not documented for ${op.id} in docs/openapi.yaml`]);
+    }
+    let body: Json;
+    try {
+      body = JSON.parse(a.body) as Json;
+    } catch {
+      return [...problems, ['shape', `the answer is not JSON (content-type ${a.headers['content-type'] ?? 'none'})`]];
+    }
+    if (!/^application\/json\b/.test(a.headers['content-type'] ?? '')) {
+      problems.push(['shape', `content-type ${a.headers['content-type'] ?? 'none'}, not application/json`]);
+    }
+    if (a.status >= 400) problems.push(...this.checkError(r, a, body).map((p): [string, string] => ['shape', p]));
+    else if (a.status < 300) problems.push(...this.checkSuccess(r, e, a, body));
+    const validate = op?.answerValidator(a.status);
+    if (validate && a.status < 500 && !validate(body)) {
+      problems.push([
+        'schema',
+        `the answer does not match its schema in docs/openapi.yaml: ${this.spec.errorsText(validate)}`,
+      ]);
+    }
+    return problems;
+  }
+
+  private checkError(r: FuzzRequest, a: Answer, body: Json): string[] {
+    const problems: string[] = [];
+    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    if (
+      !body ||
+      typeof body !== 'object' ||
+      Array.isArray(body) ||
+      Object.keys(body).join() !== 'error' ||
+      !error ||
+      typeof error !== 'object'
+    ) {
+      return [`not {"error":{…}}: ${short(a.body)}`];
+    }
+    if (Object.keys(error).sort().join() !== 'code,message')
+      problems.push(`error has keys ${Object.keys(error).join(', ')}`);
+    const code = typeof error.code === 'string' ? error.code : '';
+    if (!SNAKE.test(code)) problems.push(`code ${JSON.stringify(error.code)} is not snake_case`);
+    if (typeof error.message !== 'string' || error.message === '') problems.push('message is not a non-empty string');
+    else if (LEAK.test(error.message)) problems.push(`message leaks internals: ${short(error.message)}`);
+    const documented = r.op === 'no-route' ? undefined : this.spec.byId(r.op).responses.get(a.status);
+    const expected: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 429: 'rate_limited' };
+    if (r.op === 'no-route') expected[404] = 'not_found';
+    if (r.op === 'no-route') expected[405] = 'method_not_allowed';
+    if (expected[a.status] && code !== expected[a.status])
+      problems.push(`code ${code}, expected ${expected[a.status]}`);
+    else if (documented?.length && !documented.includes(code))
+      problems.push(`code ${code} is not documented for ${a.status} (${documented.join(', ')})`);
+    if (a.status === 401 && !/^Bearer\b/.test(a.headers['www-authenticate'] ?? ''))
+      problems.push('401 without WWW-Authenticate: Bearer');
+    if (a.status === 405 && !a.headers.allow) problems.push('405 without Allow');
+    return problems;
+  }
+
+  private checkSuccess(r: FuzzRequest, e: Expectation, a: Answer, body: Json): [string, string][] {
+    const problems: [string, string][] = [];
+    const effect = e.effect;
+    const self = r.caller in USER_OF ? USER_OF[r.caller as SignedIn] : undefined;
+    const items = (Array.isArray(body) ? body : [body]) as { user_id?: unknown }[];
+    if (r.caller !== 'admin' && items.some((item) => item?.user_id !== self)) {
+      problems.push(['identity', `${r.caller} was answered another user's data`]);
+    }
+    if (!effect) return problems;
+    const o = body as Record<string, Json>;
+    const world = this.world;
+    if (effect.replayOf) {
+      if (!isDeepStrictEqual(JSON.parse(effect.replayOf.body), body)) {
+        problems.push([
+          'idempotency',
+          `a retry with the same key was answered differently: first ${short(effect.replayOf.body)}`,
+        ]);
+      }
+      return problems;
+    }
+    switch (effect.kind) {
+      case 'account':
+        if (!isDeepStrictEqual(body, { user_id: effect.target, balance: 0 }))
+          problems.push(['effect', `expected a new account of ${effect.target} with balance 0`]);
+        break;
+      case 'deposit': {
+        const credited = (world.deposits.get(effect.target) ?? 0) + effect.amount!;
+        if (
+          o.user_id !== effect.target ||
+          typeof o.balance !== 'number' ||
+          o.balance < effect.amount! ||
+          o.balance > credited
+        ) {
+          problems.push([
+            'effect',
+            `expected ${effect.target}'s account with a balance from ${effect.amount} to ${credited}`,
+          ]);
+        }
+        break;
+      }
+      case 'order':
+        if (
+          o.status !== 'NEW' ||
+          o.user_id !== effect.target ||
+          o.amount !== effect.amount ||
+          o.description !== effect.description
+        ) {
+          problems.push([
+            'effect',
+            `expected a NEW order of ${effect.target} for ${effect.amount}, ${JSON.stringify(effect.description)}`,
+          ]);
+        }
+        break;
+      case 'read-order':
+        if (o.id !== effect.orderId || o.user_id !== effect.target)
+          problems.push(['effect', `expected order ${effect.orderId} of ${effect.target}`]);
+        break;
+      case 'balance':
+        if (
+          o.user_id !== effect.target ||
+          typeof o.balance !== 'number' ||
+          o.balance < 0 ||
+          o.balance > (world.deposits.get(effect.target) ?? 0)
+        ) {
+          problems.push(['effect', `expected ${effect.target}'s balance, between 0 and what was deposited`]);
+        }
+        break;
+      case 'list': {
+        const list = Array.isArray(body) ? (body as { id: string; user_id: string; created_at: string }[]) : [];
+        const known = world.orders.get(effect.target) ?? [];
+        const paged = r.query.some(([k]) => k === 'cursor');
+        if (!Array.isArray(body)) problems.push(['effect', 'a listing that is not an array']);
+        if (list.length > effect.limit!)
+          problems.push(['paging', `${list.length} orders, more than limit ${effect.limit}`]);
+        if (list.some((x) => !known.includes(x.id)))
+          problems.push(['effect', `orders listed that are not ${effect.target}'s`]);
+        if (list.some((x, i) => i > 0 && x.created_at > list[i - 1]!.created_at))
+          problems.push(['effect', 'not newest first']);
+        if (!paged && list.length < Math.min(effect.limit!, known.length)) {
+          problems.push([
+            'effect',
+            `${list.length} orders listed, but ${effect.target} has ${known.length} (limit ${effect.limit})`,
+          ]);
+        }
+        if (!paged && known.length > effect.limit! && !/rel="?next"?/.test(a.headers.link ?? '')) {
+          problems.push([
+            'paging',
+            `${effect.target} has ${known.length} orders, more than limit ${effect.limit}, and no Link rel="next"`,
+          ]);
+        }
+        break;
+      }
+    }
+    return problems;
+  }
+
+  private checkEffect(
+    e: Expectation,
+    a: Answer,
+    before: Snapshot,
+    after: Snapshot,
+    self: string,
+    r: FuzzRequest,
+  ): [string, string][] {
+    const { users, keys } = changes(before, after);
+    const changed = [...users].join(', ');
+    if (a.status >= 400 || a.status < 200) {
+      const problems: [string, string][] = [];
+      if (users.size) problems.push(['changed-on-4xx', `a ${a.status} changed the accounts or orders of ${changed}`]);
+      if (keys) problems.push(['changed-on-4xx', `a ${a.status} stored an Idempotency-Key`]);
+      return problems;
+    }
+    const effect = e.effect;
+    const writes = effect && !effect.replayOf && ['account', 'deposit', 'order'].includes(effect.kind);
+    const allowed = new Set(writes ? [effect.target] : []);
+    const problems: [string, string][] = [];
+    const others = [...users].filter((u) => !allowed.has(u));
+    if (others.length) {
+      const kind = r.caller !== 'admin' && others.some((u) => u !== self) ? 'identity' : 'effect';
+      problems.push([kind, `a ${a.status} to ${r.caller} changed the accounts or orders of ${others.join(', ')}`]);
+    }
+    if (keys && !(writes && effect.keyId))
+      problems.push([
+        'idempotency',
+        'an Idempotency-Key was stored by a request that had none to store, or by a retry',
+      ]);
+    if (!effect || !writes) return problems;
+    const { target } = effect;
+    if (
+      effect.kind === 'deposit' &&
+      (after.credited.get(target) ?? 0n) - (before.credited.get(target) ?? 0n) !== BigInt(effect.amount!)
+    ) {
+      problems.push([
+        'effect',
+        `a deposit of ${effect.amount} credited ${target} ${(after.credited.get(target) ?? 0n) - (before.credited.get(target) ?? 0n)}`,
+      ]);
+    }
+    if (effect.kind === 'order' && orderCount(after, target) !== orderCount(before, target) + 1) {
+      problems.push([
+        'effect',
+        `an order answered 201 made ${orderCount(after, target) - orderCount(before, target)} orders`,
+      ]);
+    }
+    if (effect.kind === 'account' && after.credited.get(target) !== 0n)
+      problems.push(['effect', `no new empty account for ${target}`]);
+    return problems;
+  }
+}
+
+const safe = (s: string): string => {
+  try {
+    decodeURIComponent(s);
+    return s;
+  } catch {
+    return '';
+  }
+};
