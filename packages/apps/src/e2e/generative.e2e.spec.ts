@@ -17,7 +17,7 @@ import { ServerSystem } from './system.js';
  */
 
 const seed = Number(process.env.GOZON_FUZZ_SEED ?? new Date().toISOString().slice(0, 10).replaceAll('-', ''));
-const runs = Number(process.env.GOZON_FUZZ_RUNS ?? 2_500);
+const runs = Number(process.env.GOZON_FUZZ_RUNS ?? 3_000);
 const keepGoing = process.env.GOZON_FUZZ_KEEP_GOING === '1';
 /** How long a client may take to send one request before the gateway gives up on it. */
 const SLOW_CLIENT_DEADLINE_MS = 30_000;

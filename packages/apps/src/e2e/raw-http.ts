@@ -71,12 +71,14 @@ export const rawRequest = (base: string, request: RawRequest, timeoutMs = 15_000
     const chunks: Buffer[] = [];
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
+    let failure: Error | undefined;
+    // A server may answer (413, say) and close before it read the whole body: the answer counts.
+    socket.on('error', (err) => (failure = err));
     socket.on('close', () => {
       try {
         resolve(parseResponse(Buffer.concat(chunks)));
       } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(failure ?? (err instanceof Error ? err : new Error(String(err))));
       }
     });
     socket.write(encodeRequest(request, url.host));
