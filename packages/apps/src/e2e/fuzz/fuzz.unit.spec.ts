@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { badText } from './oracle.js';
 import type { Violation } from './runner.js';
 import { Fuzzer } from './runner.js';
-import { EMPTY_SNAPSHOT } from './snapshot.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from './snapshot.js';
 import { SpecModel } from './spec-model.js';
 
 /*
@@ -19,7 +19,11 @@ const json = (res: Parameters<RequestListener>[1], status: number, body: unknown
 };
 
 /** The kinds of violation a run of `runs` requests against `handler` finds. */
-const findings = async (handler: RequestListener, runs = 150): Promise<Set<string>> => {
+const findings = async (
+  handler: RequestListener,
+  runs = 150,
+  snapshot: () => Promise<Snapshot> = () => Promise.resolve(EMPTY_SNAPSHOT),
+): Promise<Set<string>> => {
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => handler(req, res));
@@ -29,7 +33,7 @@ const findings = async (handler: RequestListener, runs = 150): Promise<Set<strin
     const fuzzer = new Fuzzer(spec, {
       base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       tokens: { alice: 'a.b.c', bob: 'd.e.f', admin: 'g.h.i' },
-      snapshot: () => Promise.resolve(EMPTY_SNAPSHOT),
+      snapshot,
     });
     const kinds = new Set<string>();
     await fc.assert(
@@ -76,6 +80,17 @@ describe('generative API test: it fails against servers that break the contract'
         : json(res, 401, { error: { code: 'unauthorized', message: 'no' } }),
     );
     expect(kinds).to.include('identity');
+  });
+
+  it('finds a refusal that changed something all the same', async () => {
+    let credited = 0n;
+    const growing = () => Promise.resolve({ ...EMPTY_SNAPSHOT, credited: new Map([['bob', (credited += 1n)]]) });
+    const kinds = await findings(
+      (_req, res) => json(res, 400, { error: { code: 'invalid_field', message: 'no' } }),
+      50,
+      growing,
+    );
+    expect(kinds).to.include('changed-on-4xx');
   });
 
   it('tells control characters and invalid Unicode from clean text', () => {
