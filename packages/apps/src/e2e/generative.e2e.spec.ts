@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Violation } from './fuzz/runner.js';
 import { Fuzzer } from './fuzz/runner.js';
-import type { FuzzRequest } from './fuzz/requests.js';
+import type { FuzzRequest } from './fuzz/fuzz-request.js';
 import { takeSnapshot } from './fuzz/snapshot.js';
 import { SpecModel } from './fuzz/spec-model.js';
 import { slowClient } from './fuzz/slow-client.js';

@@ -1,4 +1,4 @@
-import { BAD_BYTES_MARK, type FuzzRequest, type OrderRef, type SignedIn, USER_OF } from './requests.js';
+import { BAD_BYTES_MARK, type FuzzRequest, type OrderRef, type SignedIn, USER_OF } from './fuzz-request.js';
 import type { Json, JsonObject, SpecModel } from './spec-model.js';
 
 /*
