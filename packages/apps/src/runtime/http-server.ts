@@ -1,4 +1,5 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
@@ -89,6 +90,30 @@ const connectionLimit = (
   return { handler: limited, watch };
 };
 
+/**
+ * A request Node's HTTP parser refuses (a header with a control character, headers past Node's
+ * size limit, a request past its deadline) gets the contract's error shape instead of Node's bare
+ * status line, and the connection is closed.
+ */
+const answerClientError = (err: Error & { code?: string }, socket: Duplex): void => {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = timedOut ? 408 : 400;
+  const body = JSON.stringify({
+    error: timedOut
+      ? { code: 'request_timeout', message: 'the request did not arrive in time' }
+      : // A header field is the usual culprit: the code every operation documents for a bad field.
+        { code: 'invalid_field', message: 'a header field is not valid HTTP (e.g. it holds a control character)' },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+};
+
 /** An HTTP server that can drain: stop accepting, finish what is in flight, then close. */
 export class HttpServer {
   private server: Server | undefined;
@@ -113,6 +138,7 @@ export class HttpServer {
       limited.handler,
     );
     server.maxConnections = limits.maxConnections + limits.connectionOverflow;
+    server.on('clientError', answerClientError);
     limited.watch(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -51,6 +51,10 @@ export interface Expectation {
   readonly effect?: Effect | undefined;
 }
 
+/** What an HTTP/1.1 parser refuses in a header value (RFC 9110 §5.5): controls other than tab. */
+// eslint-disable-next-line no-control-regex
+const NOT_HTTP = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /** Text that the contract says a text field must refuse: control characters, invalid Unicode. */
 export const badText = (s: string): boolean =>
   /\p{Cc}/u.test(s) || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
@@ -99,6 +103,11 @@ export class World {
   }
 
   expect(r: FuzzRequest, concretePath: readonly string[], query: readonly (readonly [string, string])[]): Expectation {
+    // A header value with a control character (but tab) is not HTTP: the server's parser refuses it
+    // before any route or token check.
+    if (r.idempotencyKey !== undefined && NOT_HTTP.test(r.idempotencyKey)) {
+      return { allowed: new Set([400]), why: '400: a header field holds a control character (not HTTP)' };
+    }
     if (!(r.caller in USER_OF)) return { allowed: new Set([401]), why: `401: caller ${r.caller} has no valid token` };
     const self = USER_OF[r.caller as SignedIn];
     const admin = r.caller === 'admin';
@@ -199,6 +208,10 @@ export class World {
       }
       case 'getOrder': {
         const id = concretePath[1]!;
+        // An id that is no UUID names no order (404), unless it breaks the text rule (400); one that
+        // does not even decode is taken as it stands (a UUID it is not).
+        const text = decode(id);
+        if (text !== undefined && badText(text)) fail(400, 'the order id has control characters or invalid Unicode');
         const owner = this.ownerOf(id);
         const visible = owner !== undefined && (admin || owner === self);
         return result(
