@@ -87,7 +87,7 @@ describe('text fields, parameters and headers at the HTTP edge (in-memory use ca
     expect(answer.body.error?.code).to.equal(code);
     expect(answer.body.error?.message).to.contain(field);
   };
-  const ordersOf = async (user: string) => system.listOrders.execute(null, user);
+  const ordersOf = async (user: string) => (await system.listOrders.execute(null, user)).orders;
   const user = () => `text-${globalThis.crypto.randomUUID()}`;
 
   for (const bad of BAD) {
