@@ -19,6 +19,7 @@ const close = (server: Server) => new Promise((resolve) => server.close(resolve)
 /** A gateway whose every upstream answers 200, limited by `settings`. */
 const gateway = async (upstreamUrl: string, settings: RateLimitSettings, log: Logger) => {
   const limits = GatewayRateLimits.open(settings, log);
+  await limits.ready();
   const { app, agent } = createGatewayApp(
     { ordersUrl: upstreamUrl, paymentsUrl: upstreamUrl, webUrl: upstreamUrl },
     undefined,

@@ -79,6 +79,22 @@ export class GatewayRateLimits {
     private readonly redis: Redis | undefined,
   ) {}
 
+  /**
+   * Resolves once Redis answers, or after `timeoutMs`: with no offline queue, a request made before
+   * the connection is up counts on the memory budget, so a gateway waits for it before listening.
+   */
+  async ready(timeoutMs = REDIS_COMMAND_TIMEOUT_MS): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   static open(settings: RateLimitSettings, log: Logger): GatewayRateLimits {
     const redis = settings.redisUrl
       ? new Redis(settings.redisUrl, {

@@ -100,6 +100,8 @@ export const startGateway = async (config: Config, log: Logger): Promise<Part> =
   const identity = identityFor(config.auth, 'gateway', log);
   const api = [...(sessions.api ?? []), identity.authenticate];
   const limits = rateLimits(config, log);
+  // Shared budgets count in Redis from the first request on (a request before it answers counts in memory).
+  await limits.ready();
   const edge = { trustedProxies: config.edge.trustedProxies, byAddress: limits.byAddress, byUser: limits.byUser };
   const { app, agent } = gatewayApp(config, log, { own, api, edge });
   const server = new HttpServer(app.callback(), config.gatewayPort, config.host);
