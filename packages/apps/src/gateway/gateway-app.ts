@@ -30,8 +30,14 @@ const routeOf = (path: string): string => {
   return '/*';
 };
 
-/** The gateway's route label: the upstream a path goes to (never the raw path). */
-export const gatewayRoute = (ctx: Context): string => routeOf(ctx.path);
+/** Paths the gateway answers itself with identity on: the built-in provider and the browser sessions. */
+const OWN_PREFIXES = ['/auth', '/session'];
+
+/** The gateway's route label: the upstream a path goes to, or its own part (never the raw path). */
+export const gatewayRoute = (ctx: Context): string => {
+  const own = OWN_PREFIXES.find((prefix) => under(ctx.path, prefix));
+  return own ? `${own}*` : routeOf(ctx.path);
+};
 
 const EVERY_PATH = /^\//;
 
@@ -156,6 +162,8 @@ const proxied = async (ctx: Context, send: () => Promise<void>): Promise<void> =
       ? failure('upstream_unavailable', 'the service behind this path is not reachable; try again shortly')
       : failure('bad_gateway', 'the service behind this path failed to answer');
   if (ctx.status !== 503) ctx.status = 502;
+  // A service that is down or restarting is back within moments, as a limit reached is.
+  else ctx.set('Retry-After', '1');
 };
 
 /**

@@ -132,6 +132,10 @@ describe('the gateway: routes, request ids, traces and forwarded headers, failur
       ['/payments/accounts/u1/balance', 'payments', '/payments*'],
       ['/ordersx', 'web', '/*'],
       ['/', 'web', '/*'],
+      // Without identity extras these reach web; their label names the gateway's own parts all the same.
+      ['/auth/jwks', 'web', '/auth*'],
+      ['/session', 'web', '/session*'],
+      ['/authority', 'web', '/*'],
     ] as const) {
       seen.length = 0;
       lines.length = 0;
@@ -194,6 +198,7 @@ describe('the gateway when an upstream fails', () => {
       const down = await fetch(`${base}/payments/accounts`);
       expect(down.status).to.equal(503);
       expect(((await down.json()) as { error: { code: string } }).error.code).to.equal('upstream_unavailable');
+      expect(down.headers.get('retry-after')).to.equal('1');
 
       const started = Date.now();
       const hung = await fetch(`${base}/orders/hang`);
