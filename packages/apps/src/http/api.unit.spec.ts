@@ -1,42 +1,18 @@
 import { expect } from 'chai';
-import type { AddressInfo } from 'node:net';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import { InMemorySystem } from '@gozon/adapters/in-memory';
-import { createOrdersApp } from '../orders/orders-app.js';
-import { authenticate } from '../auth/bearer.js';
-import { createPaymentsApp } from '../payments/payments-app.js';
+import { startInMemoryApis, type InMemoryApis } from './in-memory-apis.spec.helper.js';
 
 describe('orders and payments HTTP API (in-memory use cases)', () => {
-  let system: InMemorySystem;
-  const servers: Server[] = [];
+  let apis: InMemoryApis;
   let orders = '';
   let payments = '';
   const logged: unknown[] = [];
 
   before(async () => {
-    system = new InMemorySystem();
-    await system.start();
-    // Without identity: these suites are about the API's shapes; identity has suites of its own.
-    const options = {
-      ready: async () => true,
-      logError: (err: unknown) => logged.push(err),
-      authenticate: authenticate(null),
-    };
-    const listen = (app: { callback(): RequestListener }) =>
-      new Promise<string>((resolve) => {
-        const server = createServer(app.callback()).listen(0, '127.0.0.1', () => {
-          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-        });
-        servers.push(server);
-      });
-    orders = await listen(createOrdersApp(system, options));
-    payments = await listen(createPaymentsApp(system, options));
+    apis = await startInMemoryApis((err) => logged.push(err));
+    ({ orders, payments } = apis);
   });
 
-  after(async () => {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-    await system.stop();
-  });
+  after(() => apis.stop());
 
   const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(url, {
@@ -70,7 +46,7 @@ describe('orders and payments HTTP API (in-memory use cases)', () => {
     expect(Object.keys(order).sort()).to.deep.equal(
       ['amount', 'created_at', 'description', 'id', 'status', 'updated_at', 'user_id'].sort(),
     );
-    await system.settle();
+    await apis.system.settle();
     const final = (await (await fetch(`${orders}/orders/${String(order['id'])}`)).json()) as Record<string, unknown>;
     expect(final['status']).to.equal('FINISHED');
     const balance = await fetch(`${payments}/payments/accounts/${user}/balance`);

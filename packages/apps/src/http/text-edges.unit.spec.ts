@@ -1,11 +1,8 @@
 import { expect } from 'chai';
-import type { AddressInfo } from 'node:net';
-import { createServer, request, type RequestListener, type Server } from 'node:http';
+import { request } from 'node:http';
 import { connect } from 'node:net';
-import { InMemorySystem } from '@gozon/adapters/in-memory';
-import { authenticate } from '../auth/bearer.js';
-import { createOrdersApp } from '../orders/orders-app.js';
-import { createPaymentsApp } from '../payments/payments-app.js';
+import type { InMemorySystem } from '@gozon/adapters/in-memory';
+import { startInMemoryApis, type InMemoryApis } from './in-memory-apis.spec.helper.js';
 
 interface Answer {
   readonly status: number;
@@ -56,31 +53,18 @@ const sendRaw = (base: string, path: string, body: string, header: string) =>
 const BAD = ['\\u0000', '\\ud800', '\\u001b', '\\u0085'];
 
 describe('text fields, parameters and headers at the HTTP edge (in-memory use cases)', () => {
+  let apis: InMemoryApis;
   let system: InMemorySystem;
-  const servers: Server[] = [];
   let orders = '';
   let payments = '';
 
+  // Without identity, so that every request names its user (the user_id cases need that).
   before(async () => {
-    system = new InMemorySystem();
-    await system.start();
-    // Without identity, so that every request names its user (the user_id cases need that).
-    const options = { ready: async () => true, logError: () => undefined, authenticate: authenticate(null) };
-    const listen = (app: { callback(): RequestListener }) =>
-      new Promise<string>((resolve) => {
-        const server = createServer(app.callback()).listen(0, '127.0.0.1', () => {
-          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-        });
-        servers.push(server);
-      });
-    orders = await listen(createOrdersApp(system, options));
-    payments = await listen(createPaymentsApp(system, options));
+    apis = await startInMemoryApis();
+    ({ system, orders, payments } = apis);
   });
 
-  after(async () => {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-    await system.stop();
-  });
+  after(() => apis.stop());
 
   const refused = (answer: Answer, code: string, field: string): void => {
     expect(answer.status, JSON.stringify(answer.body)).to.equal(400);
