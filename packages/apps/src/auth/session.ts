@@ -71,27 +71,26 @@ const dispatch =
 export const sessionRoutesWithoutAuth = (): Middleware =>
   dispatch({ [`GET ${SESSION_PREFIX}`]: (ctx) => json(ctx, 200, { auth: 'none' }) });
 
-/**
- * The web page's sign-in through the gateway (a backend-for-frontend): the gateway is a
- * confidential OpenID client, keeps the tokens, and gives the browser an HttpOnly session cookie.
- *
- * - `GET /session/login`: to the provider (code flow, PKCE S256, state, nonce, `prompt=login`).
- * - `GET /session/callback`: the provider's way back: a session, its cookie, and on to `/`.
- * - `GET /session`: who is signed in, with the CSRF token for writes; 401 when nobody is.
- * - `POST /session/logout`: ends the session (CSRF header required while it lives); 204.
- */
-export const sessionRoutes = (options: SessionRoutesOptions): Middleware => {
-  const pending = new PendingLogins();
-  const now = options.now ?? Date.now;
-  const cookie = (name: string, value: string, path: string, maxAgeSeconds: number) =>
-    setCookie(name, value, { secure: options.secure, path, maxAgeSeconds });
-  const sessionOf = (ctx: Context) => {
-    const id = readCookie(ctx.get('cookie'), SESSION_COOKIE);
-    return { id, session: id === undefined ? undefined : options.store.get(id) };
-  };
+/** What the session routes share: their options, the sign-ins in progress and the cookie helpers. */
+interface Routes {
+  readonly options: SessionRoutesOptions;
+  readonly pending: PendingLogins;
+  readonly now: () => number;
+}
 
-  const status: Handler = (ctx) => {
-    const { session } = sessionOf(ctx);
+const cookieOf = (r: Routes, name: string, value: string, path: string, maxAgeSeconds: number): string =>
+  setCookie(name, value, { secure: r.options.secure, path, maxAgeSeconds });
+
+const sessionOf = (r: Routes, ctx: Context) => {
+  const id = readCookie(ctx.get('cookie'), SESSION_COOKIE);
+  return { id, session: id === undefined ? undefined : r.options.store.get(id) };
+};
+
+/** `GET /session`: who is signed in, with the CSRF token for writes; 401 when nobody is. */
+const status =
+  (r: Routes): Handler =>
+  (ctx) => {
+    const { session } = sessionOf(r, ctx);
     if (!session) {
       ctx.set('WWW-Authenticate', 'Bearer realm="gozon"');
       return failure(ctx, 401, 'unauthorized', 'not signed in');
@@ -103,8 +102,12 @@ export const sessionRoutes = (options: SessionRoutesOptions): Middleware => {
     });
   };
 
-  const login: Handler = async (ctx) => {
-    if (!options.relyingParty) {
+/** `GET /session/login`: to the provider (code flow, PKCE S256, state, nonce, `prompt=login`). */
+const login =
+  (r: Routes): Handler =>
+  async (ctx) => {
+    const { relyingParty, log } = r.options;
+    if (!relyingParty) {
       return page(
         ctx,
         503,
@@ -114,54 +117,67 @@ export const sessionRoutes = (options: SessionRoutesOptions): Middleware => {
     }
     let started;
     try {
-      started = await options.relyingParty.begin();
+      started = await relyingParty.begin();
     } catch (err) {
-      options.log?.warn({ err: errorName(err) }, 'session: the identity provider could not be reached to sign in');
+      log?.warn({ err: errorName(err) }, 'session: the identity provider could not be reached to sign in');
       return page(ctx, 503, 'The identity provider is not answering right now; try again in a moment.');
     }
-    pending.add(started.pending);
-    ctx.append('Set-Cookie', cookie(LOGIN_COOKIE, started.pending.state, SESSION_PREFIX, LOGIN_TTL_SECONDS));
+    r.pending.add(started.pending);
+    ctx.append('Set-Cookie', cookieOf(r, LOGIN_COOKIE, started.pending.state, SESSION_PREFIX, LOGIN_TTL_SECONDS));
     ctx.redirect(started.url.href);
   };
 
-  const callback: Handler = async (ctx) => {
+/** `GET /session/callback`: the provider's way back: a session, its cookie, and on to `/`. */
+const callback =
+  (r: Routes): Handler =>
+  async (ctx) => {
+    const { options, now } = r;
     ctx.append('Set-Cookie', clearCookie(LOGIN_COOKIE, SESSION_PREFIX, options.secure));
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
-    const login = state !== undefined ? pending.take(state) : undefined;
+    const started = state !== undefined ? r.pending.take(state) : undefined;
     if (typeof ctx.query.error === 'string') {
       const code = /^[a-z_]{1,64}$/.test(ctx.query.error) ? ` (${ctx.query.error})` : '';
       return page(ctx, 400, `The sign-in was not completed${code}. Sign in again.`);
     }
-    if (!login || !sameToken(readCookie(ctx.get('cookie'), LOGIN_COOKIE), login.state)) {
+    if (!started || !sameToken(readCookie(ctx.get('cookie'), LOGIN_COOKIE), started.state)) {
       return page(ctx, 400, 'This sign-in was not started from this browser, or took too long. Sign in again.');
     }
     const answer = new URL(options.redirectUri);
     answer.search = ctx.querystring;
-    const started = await redeem(options, login, answer, now);
-    if (typeof started === 'string') return page(ctx, 400, started);
+    const session = await redeem(options, started, answer, now);
+    if (typeof session === 'string') return page(ctx, 400, session);
     const old = readCookie(ctx.get('cookie'), SESSION_COOKIE);
     if (old !== undefined) options.store.delete(old);
-    const id = options.store.create(started);
-    const seconds = (started.expiresAt.getTime() - now()) / 1000;
-    ctx.append('Set-Cookie', cookie(SESSION_COOKIE, id, '/', seconds));
+    const id = options.store.create(session);
+    const seconds = (session.expiresAt.getTime() - now()) / 1000;
+    ctx.append('Set-Cookie', cookieOf(r, SESSION_COOKIE, id, '/', seconds));
     ctx.redirect('/');
   };
 
-  const logout: Handler = (ctx) => {
-    const { id, session } = sessionOf(ctx);
+/** `POST /session/logout`: ends the session (CSRF header required while it lives); 204. */
+const logout =
+  (r: Routes): Handler =>
+  (ctx) => {
+    const { id, session } = sessionOf(r, ctx);
     if (session && !sameToken(ctx.get(CSRF_HEADER) || undefined, session.csrfToken)) {
       return failure(ctx, 403, 'forbidden', 'signing out needs the X-CSRF-Token header of the session');
     }
-    if (id !== undefined) options.store.delete(id);
-    ctx.append('Set-Cookie', clearCookie(SESSION_COOKIE, '/', options.secure));
+    if (id !== undefined) r.options.store.delete(id);
+    ctx.append('Set-Cookie', clearCookie(SESSION_COOKIE, '/', r.options.secure));
     ctx.status = 204;
   };
 
+/**
+ * The web page's sign-in through the gateway (a backend-for-frontend): the gateway is a
+ * confidential OpenID client, keeps the tokens, and gives the browser an HttpOnly session cookie.
+ */
+export const sessionRoutes = (options: SessionRoutesOptions): Middleware => {
+  const r: Routes = { options, pending: new PendingLogins(), now: options.now ?? Date.now };
   return dispatch({
-    [`GET ${SESSION_PREFIX}`]: status,
-    [`GET ${SESSION_PREFIX}/login`]: login,
-    [`GET ${SESSION_PREFIX}/callback`]: callback,
-    [`POST ${SESSION_PREFIX}/logout`]: logout,
+    [`GET ${SESSION_PREFIX}`]: status(r),
+    [`GET ${SESSION_PREFIX}/login`]: login(r),
+    [`GET ${SESSION_PREFIX}/callback`]: callback(r),
+    [`POST ${SESSION_PREFIX}/logout`]: logout(r),
   });
 };
 
