@@ -4,7 +4,7 @@
 // - only the gateway (8080) and RabbitMQ's management UI (15672) are published to the host;
 // - every long-running service has a healthcheck and a restart policy;
 // - every service built from the GoZon image runs `gozon <part>` with a part the CLI knows, has the
-//   variables that part needs, and sets only variables of the public contract that config.ts reads;
+//   variables that part needs, and sets only variables of the public contract that env.ts reads;
 // - URLs point at services of the file, on the ports those services listen on; the two services
 //   use different databases; named volumes are declared;
 // - the RabbitMQ management UI is published on 127.0.0.1 only, and each service reaches RabbitMQ
@@ -16,7 +16,7 @@ const root = new URL('../', import.meta.url);
 const file = process.argv[2] ?? 'docker-compose.yml';
 const compose = parse(readFileSync(new URL(file, root), 'utf-8'), { merge: true });
 const cliSource = readFileSync(new URL('packages/apps/src/cli.ts', root), 'utf-8');
-const configSource = readFileSync(new URL('packages/apps/src/config.ts', root), 'utf-8');
+const envSource = readFileSync(new URL('packages/apps/src/env.ts', root), 'utf-8');
 
 /** The variables of the public contract (CONTRACT.md: processes, upstreams, infrastructure). */
 const CONTRACT_VARS = [
@@ -173,8 +173,8 @@ for (const name of names) {
   const env = envOf(service);
   for (const variable of Object.keys(env)) {
     if (!CONTRACT_VARS.includes(variable)) problem(where, `${variable} is not a variable of the contract`);
-    else if (!configSource.includes(`'${variable}'`))
-      problem(where, `${variable} is not read by packages/apps/src/config.ts`);
+    else if (!new RegExp(`^\\s+${variable}: `, 'm').test(envSource))
+      problem(where, `${variable} is not read by packages/apps/src/env.ts`);
   }
   for (const need of NEEDS[part] ?? []) {
     if (!need.split('|').some((variable) => env[variable]))

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { runToken } from './auth/token-command.js';
-import { ConfigError, readConfig, requireVars, type Config } from './config.js';
+import { ConfigError, configOrExit, requireVars, type Config } from './config.js';
 import { identityFor, warnIfOpen } from './auth/identity.js';
 import { runDlq } from './dlq.js';
 import { createLogger } from './logger.js';
@@ -13,7 +13,9 @@ const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate', 'dlq
 type Command = (typeof COMMANDS)[number];
 
 const usage = `usage: gozon <${COMMANDS.join('|')}>\n       gozon token <user_id> [--admin]   prints an access token from the built-in provider`;
-const log = createLogger('gozon');
+// Read before anything logs: the level is part of it, and a refused value ends here in one line.
+const config = configOrExit();
+const log = createLogger('gozon', undefined, undefined, config.logLevel);
 
 const start = async (
   command: Exclude<Command, 'migrate' | 'dlq' | 'token'>,
@@ -77,7 +79,6 @@ const main = async (): Promise<void> => {
     process.exitCode = 2;
     return;
   }
-  const config = readConfig();
   if (command === 'dlq') {
     process.exitCode = await runDlq(process.argv.slice(3), config, (text) => console.log(text));
     return;
@@ -98,7 +99,7 @@ const main = async (): Promise<void> => {
   }
   warnIfOpen(config.auth, log);
   // The gateway alone hands its span on explicitly (headers, its log line): no active context needed.
-  const tracing = installTracing(`gozon-${command}`, process.env, command !== 'gateway' && command !== 'web');
+  const tracing = installTracing(`gozon-${command}`, config.tracing, command !== 'gateway' && command !== 'web');
   const running = await start(command, config);
   log.info(`tracing: W3C trace context; span export ${tracing.exporter}`);
   let stopping = false;

@@ -1,6 +1,7 @@
-import { DEFAULT_MAX_REDELIVERIES } from '@gozon/core';
-import { checkRetention, defaultRetention, type RetentionWindows } from '@gozon/adapters/postgres';
+import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
+import { checkRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 import { userOf } from '@gozon/adapters/rabbitmq';
+import { parseEnv, type Env, type LogLevel } from './env.js';
 /** Everything a GoZon process reads from its environment, in one place. */
 export interface Config {
   readonly gatewayPort: number;
@@ -38,6 +39,10 @@ export interface Config {
   readonly host: string;
   /** The edge: who may set `X-Forwarded-*`, and the request budgets. */
   readonly edge: EdgeConfig;
+  /** The lowest level logged (`LOG_LEVEL`). */
+  readonly logLevel: LogLevel;
+  /** Where spans are exported, if anywhere (`OTEL_*`). */
+  readonly tracing: TracingConfig;
 }
 
 /** The gateway as the public edge. */
@@ -57,14 +62,7 @@ export interface EdgeConfig {
   readonly windowSeconds: number;
 }
 
-/**
- * Default budgets per second, per client address and per user: flood guards above what one gateway
- * serves on a developer machine (about 2,900 req/s), so that `npm run bench` and `npm run chaos`
- * (one address, one administrator's token) pass unhindered; they bite when one caller floods
- * several gateways sharing them through Redis. A deployment sets its own.
- */
-export const DEFAULT_RATE_LIMIT_PER_ADDRESS = 5_000;
-export const DEFAULT_RATE_LIMIT_PER_USER = 5_000;
+export { DEFAULT_RATE_LIMIT_PER_ADDRESS, DEFAULT_RATE_LIMIT_PER_USER } from './env.js';
 
 /** How requests prove who is asking (see the contract's "Identity"). */
 export interface AuthConfig {
@@ -92,145 +90,130 @@ export interface AuthConfig {
 
 export class ConfigError extends Error {}
 
-const port = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
-    throw new ConfigError(`${name} must be a port number (0-65535), got "${raw}"`);
-  }
-  return value;
-};
+/** Where spans go: the OTLP exporter's standard variables, read once with the others. */
+export interface TracingConfig {
+  /** The traces endpoint (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `…_ENDPOINT` + `/v1/traces`); unset: no export. */
+  readonly endpoint: string | undefined;
+  readonly serviceName: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMillis: number | undefined;
+  readonly compression: 'none' | 'gzip' | undefined;
+}
 
-const text = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-};
-
-const hours = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
-  return value;
-};
-
-const count = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${name} must be a whole number ≥ 0, got "${raw}"`);
-  return value;
-};
-
-const retention = (env: NodeJS.ProcessEnv): RetentionWindows => {
-  const windows = {
-    outboxHours: hours(env, 'GOZON_RETENTION_OUTBOX_HOURS', defaultRetention.outboxHours),
-    inboxHours: hours(env, 'GOZON_RETENTION_INBOX_HOURS', defaultRetention.inboxHours),
-    idempotencyHours: hours(env, 'GOZON_RETENTION_IDEMPOTENCY_HOURS', defaultRetention.idempotencyHours),
-    replayHorizonHours: hours(env, 'GOZON_REPLAY_HORIZON_HOURS', defaultRetention.replayHorizonHours),
-  };
-  try {
-    return checkRetention(windows);
-  } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err));
-  }
-};
-
-const url = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
-  const raw = text(env, name);
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = new URL(raw);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
-  }
-  return raw.replace(/\/+$/, '');
-};
-
-const auth = (env: NodeJS.ProcessEnv, publicUrl: string, gatewayPort: number): AuthConfig => {
-  const mode = text(env, 'GOZON_AUTH') ?? 'oidc';
-  if (mode !== 'oidc' && mode !== 'none') throw new ConfigError(`GOZON_AUTH must be oidc or none, got "${mode}"`);
-  const external = url(env, 'OIDC_ISSUER');
-  const clientId = text(env, 'OIDC_CLIENT_ID');
+/** As the OpenTelemetry specification says: the generic endpoint is a base the signal's path goes under. */
+const tracing = (env: Env): TracingConfig => {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   return {
-    mode,
+    endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined),
+    serviceName: env.OTEL_SERVICE_NAME,
+    // The specific headers add to the generic ones, and win where both name one.
+    headers: {
+      ...parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_HEADERS),
+      ...parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
+    timeoutMillis: env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT,
+    compression: env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION,
+  };
+};
+
+const retention = (env: Env): RetentionWindows => {
+  try {
+    return checkRetention({
+      outboxHours: env.GOZON_RETENTION_OUTBOX_HOURS,
+      inboxHours: env.GOZON_RETENTION_INBOX_HOURS,
+      idempotencyHours: env.GOZON_RETENTION_IDEMPOTENCY_HOURS,
+      replayHorizonHours: env.GOZON_REPLAY_HORIZON_HOURS,
+    });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`GOZON_RETENTION_*_HOURS and GOZON_REPLAY_HORIZON_HOURS: ${reason}`);
+  }
+};
+
+const withoutTrailingSlash = (url: string | undefined): string | undefined => url?.replace(/\/+$/, '');
+
+const auth = (env: Env, publicUrl: string): AuthConfig => {
+  const external = withoutTrailingSlash(env.OIDC_ISSUER);
+  const clientId = env.OIDC_CLIENT_ID;
+  return {
+    mode: env.GOZON_AUTH,
     issuer: external ?? `${publicUrl}/auth`,
     builtIn: external === undefined,
-    audience: text(env, 'OIDC_AUDIENCE') ?? 'gozon',
-    userClaim: text(env, 'OIDC_USER_CLAIM') ?? 'sub',
-    jwksUrl: url(env, 'OIDC_JWKS_URL') ?? (external ? undefined : `http://127.0.0.1:${gatewayPort}/auth/jwks`),
-    client: clientId ? { id: clientId, secret: text(env, 'OIDC_CLIENT_SECRET') } : undefined,
+    audience: env.OIDC_AUDIENCE ?? 'gozon',
+    userClaim: env.OIDC_USER_CLAIM ?? 'sub',
+    jwksUrl:
+      withoutTrailingSlash(env.OIDC_JWKS_URL) ??
+      (external ? undefined : `http://127.0.0.1:${env.GATEWAY_PORT}/auth/jwks`),
+    client: clientId ? { id: clientId, secret: env.OIDC_CLIENT_SECRET } : undefined,
   };
 };
 
-const edge = (env: NodeJS.ProcessEnv): EdgeConfig => {
-  const redisUrl = text(env, 'REDIS_URL');
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${redisUrl}"`);
-  }
-  const windowSeconds = count(env, 'GOZON_RATE_LIMIT_WINDOW_SECONDS', 1);
-  if (windowSeconds === 0) throw new ConfigError('GOZON_RATE_LIMIT_WINDOW_SECONDS must be at least 1');
-  return {
-    trustedProxies: new Set(
-      (text(env, 'TRUST_PROXY') ?? '')
-        .split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    ),
-    redisUrl,
-    perAddress: count(env, 'GOZON_RATE_LIMIT_PER_ADDRESS', DEFAULT_RATE_LIMIT_PER_ADDRESS),
-    perUser: count(env, 'GOZON_RATE_LIMIT_PER_USER', DEFAULT_RATE_LIMIT_PER_USER),
-    windowSeconds,
-  };
-};
+const edge = (env: Env): EdgeConfig => ({
+  trustedProxies: new Set(
+    (env.TRUST_PROXY ?? '')
+      .split(',')
+      .map((address) => address.trim())
+      .filter(Boolean),
+  ),
+  redisUrl: env.REDIS_URL,
+  perAddress: env.GOZON_RATE_LIMIT_PER_ADDRESS,
+  perUser: env.GOZON_RATE_LIMIT_PER_USER,
+  windowSeconds: env.GOZON_RATE_LIMIT_WINDOW_SECONDS,
+});
 
 /** `<NAME>_AMQP_USER`, else the user its `<NAME>_AMQP_URL` (or `AMQP_URL`) logs in as. */
-const amqpUser = (env: NodeJS.ProcessEnv, name: string, url: string | undefined): string | undefined => {
-  const explicit = text(env, name);
-  if (explicit !== undefined || url === undefined) return explicit;
-  try {
-    return userOf(url);
-  } catch {
-    throw new ConfigError(`${name.replace(/_USER$/, '_URL')} (or AMQP_URL) is not a URL`);
-  }
-};
+const amqpUser = (explicit: string | undefined, url: string | undefined): string | undefined =>
+  explicit ?? (url === undefined ? undefined : userOf(url));
 
-export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
-  const gatewayPort = port(env, 'GATEWAY_PORT', 8080);
-  const publicUrl = url(env, 'GOZON_PUBLIC_URL') ?? `http://localhost:${gatewayPort}`;
-  const amqpUrl = text(env, 'AMQP_URL');
-  const ordersPort = port(env, 'ORDERS_PORT', 8081);
-  const paymentsPort = port(env, 'PAYMENTS_PORT', 8082);
-  const webPort = port(env, 'WEB_PORT', 8083);
-  const ordersAmqpUrl = text(env, 'ORDERS_AMQP_URL') ?? amqpUrl;
-  const paymentsAmqpUrl = text(env, 'PAYMENTS_AMQP_URL') ?? amqpUrl;
+/** The environment read once, checked against `envSchema`; a refused value is a `ConfigError`. */
+export const readConfig = (variables: NodeJS.ProcessEnv = process.env): Config => {
+  const parsed = parseEnv(variables);
+  if ('refusal' in parsed) throw new ConfigError(parsed.refusal);
+  const { env } = parsed;
+  const publicUrl = withoutTrailingSlash(env.GOZON_PUBLIC_URL) ?? `http://localhost:${env.GATEWAY_PORT}`;
+  const ordersAmqpUrl = env.ORDERS_AMQP_URL ?? env.AMQP_URL;
+  const paymentsAmqpUrl = env.PAYMENTS_AMQP_URL ?? env.AMQP_URL;
   return {
-    gatewayPort,
-    ordersPort,
-    paymentsPort,
-    webPort,
-    ordersUrl: text(env, 'ORDERS_URL') ?? `http://127.0.0.1:${ordersPort}`,
-    paymentsUrl: text(env, 'PAYMENTS_URL') ?? `http://127.0.0.1:${paymentsPort}`,
-    webUrl: text(env, 'WEB_URL') ?? `http://127.0.0.1:${webPort}`,
-    ordersDatabaseUrl: text(env, 'ORDERS_DATABASE_URL'),
-    paymentsDatabaseUrl: text(env, 'PAYMENTS_DATABASE_URL'),
-    amqpUrl,
+    gatewayPort: env.GATEWAY_PORT,
+    ordersPort: env.ORDERS_PORT,
+    paymentsPort: env.PAYMENTS_PORT,
+    webPort: env.WEB_PORT,
+    ordersUrl: env.ORDERS_URL ?? `http://127.0.0.1:${env.ORDERS_PORT}`,
+    paymentsUrl: env.PAYMENTS_URL ?? `http://127.0.0.1:${env.PAYMENTS_PORT}`,
+    webUrl: env.WEB_URL ?? `http://127.0.0.1:${env.WEB_PORT}`,
+    ordersDatabaseUrl: env.ORDERS_DATABASE_URL,
+    paymentsDatabaseUrl: env.PAYMENTS_DATABASE_URL,
+    amqpUrl: env.AMQP_URL,
     ordersAmqpUrl,
     paymentsAmqpUrl,
-    ordersAmqpUser: amqpUser(env, 'ORDERS_AMQP_USER', ordersAmqpUrl),
-    paymentsAmqpUser: amqpUser(env, 'PAYMENTS_AMQP_USER', paymentsAmqpUrl),
-    exchange: text(env, 'AMQP_EXCHANGE') ?? 'gozon',
-    dataDir: text(env, 'GOZON_DATA_DIR') ?? '.gozon-data',
+    ordersAmqpUser: amqpUser(env.ORDERS_AMQP_USER, ordersAmqpUrl),
+    paymentsAmqpUser: amqpUser(env.PAYMENTS_AMQP_USER, paymentsAmqpUrl),
+    exchange: env.AMQP_EXCHANGE ?? 'gozon',
+    dataDir: env.GOZON_DATA_DIR ?? '.gozon-data',
     retention: retention(env),
-    retentionIntervalMs: hours(env, 'GOZON_RETENTION_INTERVAL_MINUTES', 10) * 60_000,
-    maxRedeliveries: count(env, 'GOZON_MAX_REDELIVERIES', DEFAULT_MAX_REDELIVERIES),
+    retentionIntervalMs: env.GOZON_RETENTION_INTERVAL_MINUTES * 60_000,
+    maxRedeliveries: env.GOZON_MAX_REDELIVERIES,
     publicUrl,
-    auth: auth(env, publicUrl, gatewayPort),
-    host: text(env, 'HOST') ?? '0.0.0.0',
+    auth: auth(env, publicUrl),
+    host: env.HOST ?? '0.0.0.0',
     edge: edge(env),
+    logLevel: env.LOG_LEVEL,
+    tracing: tracing(env),
   };
+};
+
+/**
+ * The configuration of this process, or, on a refused value, its one line on stderr and exit
+ * status 1 (as any configuration a part cannot start with): no stack trace for a typo.
+ */
+export const configOrExit = (variables: NodeJS.ProcessEnv = process.env): Config => {
+  try {
+    return readConfig(variables);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`gozon: ${err.message}`);
+    process.exit(1);
+  }
 };
 
 /** The variables a part started alone cannot do without. */

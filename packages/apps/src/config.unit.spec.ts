@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ConfigError, readConfig, requireVars } from './config.js';
+import { envSchema } from './env.js';
 
 describe('config: the poison guard limit', () => {
   it('allows 5 redeliveries unless GOZON_MAX_REDELIVERIES says otherwise (0 included)', () => {
@@ -94,5 +95,183 @@ describe('config: the edge', () => {
     expect(() => readConfig({ REDIS_URL: 'http://cache' })).to.throw(ConfigError, /REDIS_URL/);
     expect(() => readConfig({ GOZON_RATE_LIMIT_WINDOW_SECONDS: '0' })).to.throw(ConfigError, /WINDOW/);
     expect(() => readConfig({ GOZON_RATE_LIMIT_PER_USER: 'lots' })).to.throw(ConfigError, /PER_USER/);
+  });
+});
+
+describe('config: one schema for every variable', () => {
+  /** A value each checked variable refuses; a secret's value must not be repeated. */
+  const refused: Record<string, string> = {
+    GATEWAY_PORT: 'http',
+    ORDERS_PORT: '-1',
+    PAYMENTS_PORT: '80.5',
+    WEB_PORT: '65536',
+    ORDERS_URL: 'orders:8081',
+    PAYMENTS_URL: 'ftp://payments',
+    WEB_URL: 'web',
+    ORDERS_DATABASE_URL: 'mysql://gozon:hunter2@db/orders',
+    PAYMENTS_DATABASE_URL: 'hunter2',
+    AMQP_URL: 'amqp://a:hunter2@rabbit-1,http://rabbit-2',
+    ORDERS_AMQP_URL: 'rabbit:hunter2',
+    PAYMENTS_AMQP_URL: 'https://a:hunter2@rabbit',
+    GOZON_RETENTION_OUTBOX_HOURS: '0',
+    GOZON_RETENTION_INBOX_HOURS: '-2',
+    GOZON_RETENTION_IDEMPOTENCY_HOURS: 'a day',
+    GOZON_REPLAY_HORIZON_HOURS: 'week',
+    GOZON_RETENTION_INTERVAL_MINUTES: '0',
+    GOZON_MAX_REDELIVERIES: '2.5',
+    GOZON_PUBLIC_URL: 'localhost:8080',
+    GOZON_AUTH: 'off',
+    OIDC_ISSUER: 'issuer',
+    OIDC_JWKS_URL: 'file:///keys.json',
+    TRUST_PROXY: '10.0.0.2, lb.example.org',
+    REDIS_URL: 'http://:hunter2@cache',
+    GOZON_RATE_LIMIT_PER_ADDRESS: '-5',
+    GOZON_RATE_LIMIT_PER_USER: 'lots',
+    GOZON_RATE_LIMIT_WINDOW_SECONDS: '0',
+    LOG_LEVEL: 'verbose',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://hunter2@collector',
+    OTEL_EXPORTER_OTLP_HEADERS: 'hunter2',
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'api-key=x,hunter2',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '0',
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'soon',
+    OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd',
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'yes',
+  };
+  /** Free text: anything but blank is taken as it is. */
+  const anyText = [
+    'HOST',
+    'ORDERS_AMQP_USER',
+    'PAYMENTS_AMQP_USER',
+    'AMQP_EXCHANGE',
+    'GOZON_DATA_DIR',
+    'OIDC_AUDIENCE',
+    'OIDC_USER_CLAIM',
+    'OIDC_CLIENT_ID',
+    'OIDC_CLIENT_SECRET',
+    'OTEL_SERVICE_NAME',
+  ];
+  const secrets = ['_DATABASE_URL', 'AMQP_URL', 'REDIS_URL', 'OTEL_EXPORTER_OTLP'];
+
+  it('knows each variable it reads, and each is tested here', () => {
+    expect(Object.keys(envSchema.shape).sort()).to.deep.equal([...Object.keys(refused), ...anyText].sort());
+  });
+
+  for (const [name, value] of Object.entries(refused)) {
+    it(`refuses ${name}=${JSON.stringify(value)} in one line that names it and what it expects`, () => {
+      let message = '';
+      try {
+        readConfig({ [name]: value });
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message).to.match(new RegExp(`^${name} must be .+, got .+$`));
+      expect(message).not.to.contain('\n');
+      if (secrets.some((secret) => name.includes(secret))) expect(message).not.to.contain('hunter2');
+      else expect(message).to.contain(JSON.stringify(value));
+    });
+  }
+
+  it('names every refused variable in the same line', () => {
+    expect(() => readConfig({ LOG_LEVEL: 'loud', WEB_PORT: 'x' })).to.throw(
+      ConfigError,
+      /^WEB_PORT must be a port number \(0-65535\), got "x"; LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/,
+    );
+  });
+
+  it('has the documented defaults, and takes a blank value for unset', () => {
+    const blank = Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, '  ']));
+    for (const env of [{}, blank]) {
+      const config = readConfig(env);
+      expect(config).to.deep.include({
+        gatewayPort: 8080,
+        ordersPort: 8081,
+        paymentsPort: 8082,
+        webPort: 8083,
+        ordersUrl: 'http://127.0.0.1:8081',
+        paymentsUrl: 'http://127.0.0.1:8082',
+        webUrl: 'http://127.0.0.1:8083',
+        ordersDatabaseUrl: undefined,
+        paymentsDatabaseUrl: undefined,
+        amqpUrl: undefined,
+        exchange: 'gozon',
+        dataDir: '.gozon-data',
+        retention: { outboxHours: 168, inboxHours: 336, idempotencyHours: 48, replayHorizonHours: 168 },
+        retentionIntervalMs: 600_000,
+        maxRedeliveries: 5,
+        publicUrl: 'http://localhost:8080',
+        host: '0.0.0.0',
+        logLevel: 'info',
+      });
+      expect(config.auth).to.deep.equal({
+        mode: 'oidc',
+        issuer: 'http://localhost:8080/auth',
+        builtIn: true,
+        audience: 'gozon',
+        userClaim: 'sub',
+        jwksUrl: 'http://127.0.0.1:8080/auth/jwks',
+        client: undefined,
+      });
+      expect(config.tracing).to.deep.equal({
+        endpoint: undefined,
+        serviceName: undefined,
+        headers: {},
+        timeoutMillis: undefined,
+        compression: undefined,
+      });
+    }
+  });
+
+  it('takes the values it accepts, in the forms the contract gives', () => {
+    const config = readConfig({
+      GATEWAY_PORT: '9000',
+      ORDERS_DATABASE_URL: 'postgresql://gozon@db/orders',
+      AMQP_URL: 'amqp://rabbit-1, amqps://rabbit-2',
+      GOZON_AUTH: 'none',
+      OIDC_ISSUER: 'https://id.example.org/realm/',
+      TRUST_PROXY: '10.0.0.2,::1',
+      REDIS_URL: 'rediss://cache:6380',
+      LOG_LEVEL: 'debug',
+      GOZON_RETENTION_INTERVAL_MINUTES: '0.5',
+    });
+    expect(config.gatewayPort).to.equal(9000);
+    expect(config.ordersDatabaseUrl).to.equal('postgresql://gozon@db/orders');
+    expect(config.amqpUrl).to.equal('amqp://rabbit-1, amqps://rabbit-2');
+    expect(config.auth).to.deep.include({ mode: 'none', issuer: 'https://id.example.org/realm', jwksUrl: undefined });
+    expect([...config.edge.trustedProxies]).to.deep.equal(['10.0.0.2', '::1']);
+    expect(config.edge.redisUrl).to.equal('rediss://cache:6380');
+    expect(config.logLevel).to.equal('debug');
+    expect(config.retentionIntervalMs).to.equal(30_000);
+  });
+
+  it('refuses retention windows that would break a guarantee, naming the variables', () => {
+    expect(() => readConfig({ GOZON_RETENTION_INBOX_HOURS: '24' })).to.throw(ConfigError, /GOZON_RETENTION_.*inbox/);
+    expect(() => readConfig({ GOZON_RETENTION_IDEMPOTENCY_HOURS: '12' })).to.throw(ConfigError, /24 hours/);
+  });
+
+  it('reads the OTLP exporter variables as the OpenTelemetry specification does', () => {
+    const generic = readConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a,tenant=t',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'api-key=b',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+      OTEL_SERVICE_NAME: 'shop',
+    }).tracing;
+    expect(generic).to.deep.equal({
+      endpoint: 'http://collector:4318/v1/traces',
+      serviceName: 'shop',
+      headers: { 'api-key': 'b', tenant: 't' },
+      timeoutMillis: 5000,
+      compression: 'gzip',
+    });
+    const specific = readConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.org/ingest',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000',
+    }).tracing;
+    expect(specific).to.deep.include({ endpoint: 'https://traces.example.org/ingest', timeoutMillis: 2000 });
   });
 });

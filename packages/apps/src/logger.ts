@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import type { LogLevel } from './env.js';
 import { traceFields } from './observability/tracing.js';
 import { safeError } from './safe-error.js';
 
@@ -37,18 +38,19 @@ export const logDestination = (dest: string | number = process.stdout.fd ?? 1): 
 
 /**
  * JSON lines on stdout (`logDestination`: batched, see there), or readable lines when stdout is a
- * terminal; `LOG_LEVEL` sets the level (info by default). Every line written inside a request or
- * message span carries its `trace_id` and `span_id`.
+ * terminal; `level` is the configuration's (`LOG_LEVEL`, checked there), info by default. Every
+ * line written inside a request or message span carries its `trace_id` and `span_id`.
  */
 export const createLogger = (
   name: string,
   tty: boolean = process.stdout.isTTY === true,
   destination?: DestinationStream,
+  level: LogLevel = 'info',
 ): Logger =>
   pino(
     {
       name,
-      level: process.env['LOG_LEVEL'] ?? 'info',
+      level,
       base: { pid: process.pid },
       // Connection strings never reach a log line, whatever an error carries. Exact paths, not
       // wildcards: a wildcard path makes every line cost about twice as much to write.

@@ -17,6 +17,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { TracingConfig } from '../config.js';
 
 /** The process's tracing: what it exports to (for the start-up line) and how to flush it. */
 export interface Tracing {
@@ -66,16 +67,18 @@ const idOnlyTracer: Tracer = {
 
 const idOnlyTracerProvider: TracerProvider = { getTracer: () => idOnlyTracer };
 
-const set = (value: string | undefined): string | undefined => (value?.trim() ? value.trim() : undefined);
+type ExporterOptions = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
+/** The exporter types its compression as an enum of these very strings. */
+const exportCompression = (compression: TracingConfig['compression']) => compression as ExporterOptions['compression'];
 
 /**
  * Installs a tracer provider, the W3C trace-context propagator and an AsyncLocalStorage context
  * manager, once per process. Spans always get real ids (they go into the logs and the messages);
- * they leave the process only when OTLP is configured by its standard variables.
+ * they leave the process only when OTLP is configured by its standard variables (`Config.tracing`).
  */
 export const installTracing = (
   serviceName: string,
-  env: NodeJS.ProcessEnv = process.env,
+  settings: Partial<TracingConfig> = {},
   /**
    * Whether a span is active for the code it wraps (an AsyncLocalStorage context manager). The
    * services need it: their use cases and log lines find the span of the request or message they
@@ -85,13 +88,16 @@ export const installTracing = (
   activeContext = true,
 ): Tracing => {
   if (installed) return installed;
-  const endpoint = set(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) ?? set(env['OTEL_EXPORTER_OTLP_ENDPOINT']);
-  // The exporter reads the OTEL_EXPORTER_OTLP_* variables itself (endpoint, headers, timeout).
+  const { endpoint, headers, timeoutMillis, compression } = settings;
+  // What is given here wins over what the exporter would read from the environment itself, so
+  // the values it uses are the ones the configuration checked.
+  const exporter = (url: string) =>
+    new OTLPTraceExporter({ url, headers: { ...headers }, timeoutMillis, compression: exportCompression(compression) });
   // Recorded spans only when they go somewhere; otherwise spans that carry ids and nothing else.
   const provider = endpoint
     ? new BasicTracerProvider({
-        resource: resourceFromAttributes({ 'service.name': set(env['OTEL_SERVICE_NAME']) ?? serviceName }),
-        spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+        resource: resourceFromAttributes({ 'service.name': settings.serviceName ?? serviceName }),
+        spanProcessors: [new BatchSpanProcessor(exporter(endpoint))],
       })
     : idOnlyTracerProvider;
   if (activeContext) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
