@@ -39,16 +39,18 @@ export interface ServiceTelemetry {
   onOrderSettled(order: OrderSettled): void;
 }
 
-export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, log: Logger): ServiceTelemetry => {
-  const queue = service === 'orders' ? Routes.paymentStatus : Routes.orderPayments;
-  const serviceLog = log.child({ service });
-  const tracer = trace.getTracer(`gozon.${service}`);
+/** The queue a service consumes: each service hears what the other one publishes. */
+const queueOf = (service: ServiceName): string => (service === 'orders' ? Routes.paymentStatus : Routes.orderPayments);
+
+/** The service's registry, with gauges read from its database and broker at scrape time. */
+const measure = (service: ServiceName, infra: Infrastructure, log: Logger): ServiceMetrics => {
+  const queue = queueOf(service);
   const metrics = new ServiceMetrics(service, {
     outbox: () => new PgOutboxStore(infra.db).stats(),
     awaitingOutcome: service === 'orders' ? () => new PgOrderQueries(infra.db).awaitingOutcome() : undefined,
     queueDepth: infra.queueDepth,
     queues: [queue, `${queue}.dlq`],
-    onSourceError: (source, err) => serviceLog.warn({ source, err: String(err) }, 'metrics source failed'),
+    onSourceError: (source, err) => log.warn({ source, err: String(err) }, 'metrics source failed'),
   });
   metrics.primeConsumer(
     queue,
@@ -56,16 +58,27 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
       ? [MessageTypes.paymentSucceeded, MessageTypes.paymentFailed]
       : [MessageTypes.paymentRequested],
   );
+  return metrics;
+};
+
+/** Retries and dead letters decided by the subscriber, before or without the handler. */
+const observeFailures = (queue: string, infra: Infrastructure, metrics: ServiceMetrics, log: Logger): void => {
   infra.observeFailures(queue, (action, err) => {
     if (action === 'retry') metrics.retries.inc({ queue });
     else metrics.deadLettered.inc({ queue });
     // The handler never saw it, so no "message failed" line tells of it: this one does.
     if (err instanceof PoisonMessage)
-      serviceLog.error({ queue, message_id: err.messageId, redeliveries: err.redeliveries }, err.message);
-    else if (isDomainError(err) && err.code === 'unexpected_sender')
-      serviceLog.error({ queue, code: err.code }, err.message);
+      log.error({ queue, message_id: err.messageId, redeliveries: err.redeliveries }, err.message);
+    else if (isDomainError(err) && err.code === 'unexpected_sender') log.error({ queue, code: err.code }, err.message);
   });
+};
 
+export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, log: Logger): ServiceTelemetry => {
+  const queue = queueOf(service);
+  const serviceLog = log.child({ service });
+  const tracer = trace.getTracer(`gozon.${service}`);
+  const metrics = measure(service, infra, serviceLog);
+  observeFailures(queue, infra, metrics, serviceLog);
   const messageOptions = {
     queue,
     log: serviceLog,
@@ -75,7 +88,6 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
       if (outcome === 'duplicate') metrics.duplicates.inc({ type });
     },
   };
-
   return {
     metrics,
     queue,
