@@ -3,8 +3,8 @@ import { actingFor, keyOwner, type Caller } from '../shared/actor.js';
 import { once } from '../shared/idempotency.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
-import type { PaymentsTx } from '../payments/ports.js';
 import { toAccountView, type AccountView } from './account.js';
+import type { AccountsTx } from './ports.js';
 
 export interface DepositInput {
   /** Who is asking; `null` where identity is off. */
@@ -16,7 +16,7 @@ export interface DepositInput {
 }
 
 export class Deposit {
-  constructor(private readonly uow: UnitOfWork<PaymentsTx>) {}
+  constructor(private readonly uow: UnitOfWork<AccountsTx>) {}
 
   /** Adds `amount` to the balance and returns the account with its new balance. */
   async execute(input: DepositInput): Promise<AccountView> {

@@ -52,6 +52,14 @@ export type PaymentOutcome =
   | { readonly type: typeof MessageTypes.paymentSucceeded; readonly body: PaymentSucceeded }
   | { readonly type: typeof MessageTypes.paymentFailed; readonly body: PaymentFailed };
 
+/** A message of the contract: its type and its body. */
+export type ContractMessage =
+  { readonly type: typeof MessageTypes.paymentRequested; readonly body: PaymentRequested } | PaymentOutcome;
+
+/** The routing key each type of message is published with. */
+export const routeOf = (type: ContractMessage['type']): string =>
+  type === MessageTypes.paymentRequested ? Routes.orderPayments : Routes.paymentStatus;
+
 const malformed = (message: string): DomainError => new DomainError('malformed_message', 'malformed_message', message);
 
 const record = (payload: unknown): Record<string, unknown> => {

@@ -5,9 +5,10 @@ import { OrderId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
-import { traceContextOf } from '../messaging/envelope.js';
-import { MessageTypes, Routes, type PaymentRequested } from '../messaging/messages.js';
-import { checkDescription, Order } from './order.js';
+import { outgoing } from '../messaging/envelope.js';
+import { checkDescription } from '../shared/text.js';
+import { Order } from './order.js';
+import { orderMessages } from './order-messages.js';
 import { toOrderView, type OrderView } from './order-view.js';
 import type { OrdersTx } from './ports.js';
 
@@ -36,6 +37,7 @@ export class PlaceOrder {
     const amount = Money.amount(input.amount);
     const description = checkDescription(input.description);
     const fingerprint = JSON.stringify([userId, amount.minor, description]);
+    const { headers } = input;
 
     return this.uow.run((tx) =>
       once(
@@ -47,24 +49,8 @@ export class PlaceOrder {
           const now = this.clock.now();
           const order = Order.place({ id: OrderId(this.ids.next()), userId, amount, description, now });
           await tx.orders.save(order);
-          for (const event of order.pullEvents()) {
-            if (event.type !== 'OrderPlaced') continue;
-            const payload: PaymentRequested = {
-              order_id: event.orderId,
-              user_id: event.userId,
-              amount: event.amount.minor,
-            };
-            await tx.outbox.append({
-              routingKey: Routes.orderPayments,
-              envelope: {
-                id: this.ids.next(),
-                type: MessageTypes.paymentRequested,
-                correlationId: event.orderId,
-                occurredAt: now.toISOString(),
-                payload,
-                headers: traceContextOf(input.headers),
-              },
-            });
+          for (const message of outgoing(orderMessages(order.pullEvents()), { ids: this.ids, at: now, headers })) {
+            await tx.outbox.append(message);
           }
           return toOrderView(order.snapshot());
         },

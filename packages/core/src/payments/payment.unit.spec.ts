@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { DomainError } from '../shared/errors.js';
 import { OrderId, UserId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
-import { Payment } from '../payments/payment.js';
-import { Account } from './account.js';
+import { Payment } from './payment.js';
+import { Account } from '../accounts/account.js';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const orderId = OrderId('7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01');
