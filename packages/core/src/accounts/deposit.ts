@@ -1,6 +1,7 @@
 import { notFound } from '../shared/errors.js';
 import { actingFor, keyOwner, type Caller } from '../shared/actor.js';
 import { once } from '../shared/idempotency.js';
+import type { UserId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import { toAccountView, type AccountView } from './account.js';
@@ -23,21 +24,17 @@ export class Deposit {
     const userId = actingFor(input.caller, input.userId);
     const amount = Money.amount(input.amount);
     const fingerprint = JSON.stringify([userId, amount.minor]);
-
+    const scope = `payments.deposit/${keyOwner(input.caller, userId)}`;
     return this.uow.run((tx) =>
-      once(
-        tx.idempotency,
-        `payments.deposit/${keyOwner(input.caller, userId)}`,
-        input.idempotencyKey,
-        fingerprint,
-        async () => {
-          const account = await tx.accounts.get(userId);
-          if (!account) throw notFound('account_not_found', `no account for user ${userId}`);
-          account.deposit(amount);
-          await tx.accounts.save(account);
-          return toAccountView(account.snapshot());
-        },
-      ),
+      once(tx.idempotency, scope, input.idempotencyKey, fingerprint, () => deposit(tx, userId, amount)),
     );
   }
 }
+
+const deposit = async (tx: AccountsTx, userId: UserId, amount: Money): Promise<AccountView> => {
+  const account = await tx.accounts.get(userId);
+  if (!account) throw notFound('account_not_found', `no account for user ${userId}`);
+  account.deposit(amount);
+  await tx.accounts.save(account);
+  return toAccountView(account.snapshot());
+};
