@@ -7,7 +7,12 @@
 
 /** The contract's limit for one amount, in minor units: 10,000,000,000.00. */
 export const MAX_MINOR = 1_000_000_000_000;
-/** The longest order description, in characters as a person counts them. */
+/** The longest user id, in characters (ASCII only, so an input's `maxlength` counts it right). */
+export const MAX_USER_ID = 64;
+/**
+ * The longest order description, in characters as a person counts them (code points). Checked
+ * here, not with `maxlength`, which counts UTF-16 units and would stop at 250 emoji.
+ */
 export const MAX_DESCRIPTION = 500;
 
 const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { URL } from 'node:url';
 import { expect } from 'chai';
 import {
   checkDescription,
@@ -8,7 +10,14 @@ import {
   UserId,
 } from '@gozon/core';
 import { formatMinor, parseAmount } from '../public/money.js';
-import { amountProblem, descriptionProblem, MAX_DESCRIPTION, MAX_MINOR, userIdProblem } from '../public/rules.js';
+import {
+  amountProblem,
+  descriptionProblem,
+  MAX_DESCRIPTION,
+  MAX_MINOR,
+  MAX_USER_ID,
+  userIdProblem,
+} from '../public/rules.js';
 
 /** Whether core's `rule` takes `value`: it throws a DomainError for what it refuses. */
 const coreTakes = (rule, value) => {
@@ -104,6 +113,17 @@ describe('the page keeps the services’ rules', () => {
   it('has the same limits', () => {
     expect(MAX_MINOR).to.equal(MAX_AMOUNT);
     expect(MAX_DESCRIPTION).to.equal(CORE_MAX_DESCRIPTION);
+    expect(userIdProblem('x'.repeat(MAX_USER_ID))).to.equal(null);
+    expect(userIdProblem('x'.repeat(MAX_USER_ID + 1))).not.to.equal(null);
+  });
+
+  it('limits the inputs of the page as the rules do', async () => {
+    const html = await readFile(new URL('../public/index.html', import.meta.url), 'utf8');
+    const limits = [...html.matchAll(/<input\s[^>]*?id="([^"]+)"[^>]*?maxlength="(\d+)"/g)].map(([, id, max]) => [
+      id,
+      Number(max),
+    ]);
+    expect(limits).to.deep.equal([['user-id', MAX_USER_ID]]);
   });
 
   agree('user id', userIdProblem, (value) => UserId(value), userIds);
