@@ -14,6 +14,7 @@ export * from './messaging/envelope.js';
 export * from './messaging/messages.js';
 export * from './messaging/outbox.js';
 export * from './messaging/inbox.js';
+export * from './messaging/message-batch.js';
 export * from './messaging/publisher.js';
 export * from './messaging/codec.js';
 export * from './messaging/relay-outbox.js';
@@ -24,6 +25,7 @@ export * from './messaging/poison.js';
 export * from './messaging/batcher.js';
 
 export * from './orders/order.js';
+export * from './orders/order-messages.js';
 export * from './orders/order-view.js';
 export * from './orders/order-page.js';
 export * from './orders/ports.js';
@@ -39,5 +41,6 @@ export * from './accounts/deposit.js';
 export * from './accounts/get-balance.js';
 
 export * from './payments/payment.js';
+export * from './payments/payment-messages.js';
 export * from './payments/ports.js';
 export * from './payments/charge-on-payment-requested.js';

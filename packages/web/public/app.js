@@ -1,11 +1,10 @@
 import { api, ApiError, onAvailability, onSignedOut, session, Unavailable, useIdentity } from './api.js';
 import { checkFields, keyFor, say, setFieldError, settle, whileBusy } from './form.js';
 import { formatMinor, parseAmount } from './money.js';
+import { descriptionProblem, userIdProblem } from './rules.js';
 import { outcome, renderOrders } from './orders-view.js';
 
 const USER_KEY = 'gozon.user_id';
-const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
-const MAX_DESCRIPTION = 500;
 const POLL_MIN_MS = 500;
 const POLL_MAX_MS = 4000;
 const ACCOUNT_CARDS = ['deposit-card', 'order-card', 'orders-card'];
@@ -52,8 +51,6 @@ onAvailability((service, up) => {
       : `The ${[...down].sort().join(' and ')} service is not answering right now. ` +
         (state.user ? 'We keep checking; try again in a moment.' : 'Try again in a moment.');
 });
-
-const userIdProblem = (value) => (USER_ID.test(value) ? null : 'Use 1 to 64 characters: letters, digits, and _ . @ -');
 
 const amountProblem = (input) => {
   const parsed = parseAmount(input.value);
@@ -200,7 +197,7 @@ const showOpen = () => {
   ui.checking.hidden = true;
   ui.accountForm.hidden = false;
   const remembered = localStorage.getItem(USER_KEY);
-  if (remembered && USER_ID.test(remembered)) {
+  if (remembered && userIdProblem(remembered) === null) {
     ui.userId.value = remembered;
     void useAccount(remembered);
   }
@@ -287,10 +284,9 @@ ui.orderForm.addEventListener('submit', (event) => {
   const form = ui.orderForm;
   say(form, '');
   const description = ui.orderDescription.value;
-  const tooLong = [...description].length > MAX_DESCRIPTION ? `At most ${MAX_DESCRIPTION} characters.` : null;
   const valid = checkFields([
     [ui.orderAmount, amountProblem(ui.orderAmount)],
-    [ui.orderDescription, tooLong],
+    [ui.orderDescription, descriptionProblem(description)],
   ]);
   if (!valid) return;
   const amount = parseAmount(ui.orderAmount.value).minor;

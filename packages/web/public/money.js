@@ -1,5 +1,6 @@
-/** The contract's limit for one amount, in minor units: 10,000,000,000.00. */
-export const MAX_MINOR = 1_000_000_000_000;
+import { MAX_MINOR } from './rules.js';
+
+export { MAX_MINOR };
 
 const MAX_BIG = BigInt(MAX_MINOR);
 

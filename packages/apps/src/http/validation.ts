@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { checkDescription, checkIdempotencyKey, DomainError, isDomainError, MAX_AMOUNT, UserId } from '@gozon/core';
+import { checkDescription, checkIdempotencyKey, DomainError, isDomainError, Money, UserId } from '@gozon/core';
 
 /**
  * A refinement that runs a rule of core, so that the edge refuses exactly what the domain does,
- * with the same message: the text rule and the shapes of ids live there only.
+ * with the same message: user ids, amounts, descriptions and the text rule live there only.
  */
 const byCore =
-  (rule: (value: string) => unknown) =>
-  (value: string, ctx: z.RefinementCtx): void => {
+  <T>(rule: (value: T) => unknown) =>
+  (value: T, ctx: z.RefinementCtx): void => {
     try {
       rule(value);
     } catch (err) {
@@ -16,13 +16,12 @@ const byCore =
     }
   };
 
+// The base types stay here, so that a field left out is told apart from one of the wrong type.
 export const userId = z.string({ error: 'user_id must be a string' }).superRefine(byCore((value) => UserId(value)));
 
 export const amount = z
   .number({ error: 'amount must be a number' })
-  .int('amount must be an integer number of minor units')
-  .positive('amount must be greater than 0')
-  .max(MAX_AMOUNT, `amount must be at most ${MAX_AMOUNT}`);
+  .superRefine(byCore((value) => Money.amount(value)));
 
 export const description = z.string({ error: 'description must be a string' }).superRefine(byCore(checkDescription));
 

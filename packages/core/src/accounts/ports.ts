@@ -1,3 +1,4 @@
+import type { IdempotencyStore } from '../shared/idempotency.js';
 import type { UserId } from '../shared/ids.js';
 import type { Account, AccountSnapshot } from './account.js';
 
@@ -17,4 +18,10 @@ export interface AccountRepository {
 export interface AccountQueries {
   /** An account, or null. */
   byUser(userId: UserId): Promise<AccountSnapshot | null>;
+}
+
+/** What the accounts' own use cases touch in one transaction (the payments service's holds more). */
+export interface AccountsTx {
+  readonly accounts: AccountRepository;
+  readonly idempotency: IdempotencyStore;
 }

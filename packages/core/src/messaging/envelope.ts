@@ -1,3 +1,6 @@
+import type { IdGenerator } from '../shared/id-generator.js';
+import { routeOf, type ContractMessage } from './messages.js';
+
 /** A message as the domain sees it, independent of the broker that carries it. */
 export interface MessageEnvelope<P = unknown> {
   /** Unique per message; stable across redelivery and republishing (AMQP `messageId`). */
@@ -40,3 +43,33 @@ export const traceContextOf = (headers: Readonly<Record<string, string>> = {}): 
   }
   return kept;
 };
+
+/** Where outgoing messages come from: when, with which ids, and what caused them. */
+export interface MessageOrigin {
+  /** Gives each message its id. */
+  readonly ids: IdGenerator;
+  /** When they happened. */
+  readonly at: Date;
+  /** The message being handled, if any: it becomes the cause, and its trace context travels on. */
+  readonly cause?: MessageEnvelope;
+  /** The trace context of the request that asked for them, where no message did. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The one way a message of the contract is put on its way: an envelope whose correlation id is
+ * the order, with the routing key its type goes to. Every message a use case appends is made here.
+ */
+export const outgoing = (messages: readonly ContractMessage[], origin: MessageOrigin): OutgoingMessage[] =>
+  messages.map(({ type, body }) => ({
+    routingKey: routeOf(type),
+    envelope: {
+      id: origin.ids.next(),
+      type,
+      correlationId: body.order_id,
+      ...(origin.cause ? { causationId: origin.cause.id } : {}),
+      occurredAt: origin.at.toISOString(),
+      payload: body,
+      headers: traceContextOf(origin.cause?.headers ?? origin.headers),
+    },
+  }));

@@ -13,3 +13,14 @@ export interface Inbox {
    */
   recordAll?(consumer: string, messageIds: readonly string[]): Promise<boolean[]>;
 }
+
+/**
+ * Records every id in `consumer`'s inbox, as `record` would one after the other (a repeat within
+ * the list is a repeat): with one `recordAll` where the inbox has it. True for each id seen first.
+ */
+export const recordAll = async (inbox: Inbox, consumer: string, messageIds: readonly string[]): Promise<boolean[]> => {
+  if (inbox.recordAll) return inbox.recordAll(consumer, messageIds);
+  const fresh: boolean[] = [];
+  for (const id of messageIds) fresh.push(await inbox.record(consumer, id));
+  return fresh;
+};

@@ -1,5 +1,6 @@
-import { DomainError } from '../shared/errors.js';
-import { MAX_AMOUNT } from '../shared/money.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import { OrderId, UserId } from '../shared/ids.js';
+import { Money } from '../shared/money.js';
 
 /** Routing keys, which are also the names of the durable queues bound to them. */
 export const Routes = {
@@ -52,6 +53,14 @@ export type PaymentOutcome =
   | { readonly type: typeof MessageTypes.paymentSucceeded; readonly body: PaymentSucceeded }
   | { readonly type: typeof MessageTypes.paymentFailed; readonly body: PaymentFailed };
 
+/** A message of the contract: its type and its body. */
+export type ContractMessage =
+  { readonly type: typeof MessageTypes.paymentRequested; readonly body: PaymentRequested } | PaymentOutcome;
+
+/** The routing key each type of message is published with. */
+export const routeOf = (type: ContractMessage['type']): string =>
+  type === MessageTypes.paymentRequested ? Routes.orderPayments : Routes.paymentStatus;
+
 const malformed = (message: string): DomainError => new DomainError('malformed_message', 'malformed_message', message);
 
 const record = (payload: unknown): Record<string, unknown> => {
@@ -61,15 +70,22 @@ const record = (payload: unknown): Record<string, unknown> => {
   return payload as Record<string, unknown>;
 };
 
-const paymentFields = (body: Record<string, unknown>): PaymentRequested => {
-  const { order_id, user_id, amount } = body;
-  if (typeof order_id !== 'string' || order_id.length === 0) throw malformed('order_id missing');
-  if (typeof user_id !== 'string' || user_id.length === 0) throw malformed('user_id missing');
-  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_AMOUNT) {
-    throw malformed('amount must be a positive integer');
+// A field keeps to the domain's own rule for it (one definition of each); one that does not
+// makes the whole message malformed, whatever the rule calls the problem.
+const field = <T>(rule: () => T): T => {
+  try {
+    return rule();
+  } catch (err) {
+    if (isDomainError(err)) throw malformed(err.message);
+    throw err;
   }
-  return { order_id, user_id, amount };
 };
+
+const paymentFields = (body: Record<string, unknown>): PaymentRequested => ({
+  order_id: field(() => OrderId(body['order_id'])),
+  user_id: field(() => UserId(body['user_id'])),
+  amount: field(() => Money.amount(body['amount']).minor),
+});
 
 /** Checks a `payment.requested` body; throws a `malformed_message` error if it is not one. */
 export const parsePaymentRequested = (type: string, payload: unknown): PaymentRequested => {

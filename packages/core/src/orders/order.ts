@@ -1,18 +1,26 @@
-import { DomainError, invalid } from '../shared/errors.js';
+import { DomainError } from '../shared/errors.js';
 import type { OrderId, UserId } from '../shared/ids.js';
 import type { FailureReason } from '../messaging/messages.js';
 import { Money } from '../shared/money.js';
-import { checkText } from '../shared/text.js';
+import { checkDescription } from '../shared/text.js';
 
 export type OrderStatus = 'NEW' | 'FINISHED' | 'CANCELLED';
 
-export const MAX_DESCRIPTION = 500;
+/** An order reached its final status: when it was placed and when it settled. */
+interface Settled {
+  readonly orderId: OrderId;
+  readonly placedAt: Date;
+  readonly at: Date;
+}
 
-/** Events an order records; the use cases turn them into outbox messages. */
+/**
+ * Events an order records. A placed order asks for its payment (see `orderMessages`); a settled
+ * one is told to whoever watches orders settle, once the transaction commits.
+ */
 export type OrderEvent =
   | { readonly type: 'OrderPlaced'; readonly orderId: OrderId; readonly userId: UserId; readonly amount: Money }
-  | { readonly type: 'OrderFinished'; readonly orderId: OrderId }
-  | { readonly type: 'OrderCancelled'; readonly orderId: OrderId; readonly reason: FailureReason };
+  | ({ readonly type: 'OrderFinished' } & Settled)
+  | ({ readonly type: 'OrderCancelled'; readonly reason: FailureReason } & Settled);
 
 /** An order as stored and as the API shows it. */
 export interface OrderSnapshot {
@@ -25,16 +33,6 @@ export interface OrderSnapshot {
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
-
-export const checkDescription = (value: unknown): string => {
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw invalid('description', 'description must be a string');
-  if ([...value].length > MAX_DESCRIPTION) {
-    throw invalid('description', `description must be at most ${MAX_DESCRIPTION} characters`);
-  }
-  // One line of text: a newline or tab is refused like any control character (see `checkText`).
-  return checkText(value, 'description');
-};
 
 /** An order moves once, from NEW to FINISHED or CANCELLED, and then never again. */
 export class Order {
@@ -89,7 +87,7 @@ export class Order {
     if (this.state.status === 'FINISHED') return false;
     this.guardNew('FINISHED');
     this.state = { ...this.state, status: 'FINISHED', updatedAt: now };
-    this.events.push({ type: 'OrderFinished', orderId: this.state.id });
+    this.events.push({ type: 'OrderFinished', orderId: this.state.id, placedAt: this.state.createdAt, at: now });
     return true;
   }
 
@@ -98,7 +96,13 @@ export class Order {
     if (this.state.status === 'CANCELLED' && this.state.failureReason === reason) return false;
     this.guardNew('CANCELLED');
     this.state = { ...this.state, status: 'CANCELLED', failureReason: reason, updatedAt: now };
-    this.events.push({ type: 'OrderCancelled', orderId: this.state.id, reason });
+    this.events.push({
+      type: 'OrderCancelled',
+      orderId: this.state.id,
+      reason,
+      placedAt: this.state.createdAt,
+      at: now,
+    });
     return true;
   }
 

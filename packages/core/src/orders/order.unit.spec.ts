@@ -3,6 +3,7 @@ import { DomainError } from '../shared/errors.js';
 import { OrderId, UserId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
 import { Order } from './order.js';
+import { orderMessages } from './order-messages.js';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const later = new Date('2026-01-01T00:00:05.000Z');
@@ -57,5 +58,18 @@ describe('Order', () => {
     expect(() => place('x'.repeat(501)))
       .to.throw(DomainError)
       .with.property('field', 'description');
+  });
+
+  it('asks for its payment once placed; settling, it records when, and asks nothing more', () => {
+    const order = anOrder();
+    expect(orderMessages(order.pullEvents())).to.deep.equal([
+      { type: 'payment.requested', body: { order_id: order.id, user_id: 'user-1', amount: 1500 } },
+    ]);
+    order.cancel('insufficient_funds', later);
+    const events = order.pullEvents();
+    expect(events).to.deep.equal([
+      { type: 'OrderCancelled', orderId: order.id, reason: 'insufficient_funds', placedAt: now, at: later },
+    ]);
+    expect(orderMessages(events)).to.deep.equal([]);
   });
 });

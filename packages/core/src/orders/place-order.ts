@@ -1,13 +1,14 @@
 import type { Clock } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/id-generator.js';
 import { actingFor, keyOwner, type Caller } from '../shared/actor.js';
-import { OrderId } from '../shared/ids.js';
+import { OrderId, type UserId } from '../shared/ids.js';
 import { once } from '../shared/idempotency.js';
 import { Money } from '../shared/money.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
-import { traceContextOf } from '../messaging/envelope.js';
-import { MessageTypes, Routes, type PaymentRequested } from '../messaging/messages.js';
-import { checkDescription, Order } from './order.js';
+import { outgoing } from '../messaging/envelope.js';
+import { checkDescription } from '../shared/text.js';
+import { Order } from './order.js';
+import { orderMessages } from './order-messages.js';
 import { toOrderView, type OrderView } from './order-view.js';
 import type { OrdersTx } from './ports.js';
 
@@ -33,42 +34,25 @@ export class PlaceOrder {
 
   async execute(input: PlaceOrderInput): Promise<OrderView> {
     const userId = actingFor(input.caller, input.userId);
-    const amount = Money.amount(input.amount);
-    const description = checkDescription(input.description);
-    const fingerprint = JSON.stringify([userId, amount.minor, description]);
-
+    const request = { userId, amount: Money.amount(input.amount), description: checkDescription(input.description) };
+    const fingerprint = JSON.stringify([userId, request.amount.minor, request.description]);
+    const scope = `orders.place/${keyOwner(input.caller, userId)}`;
     return this.uow.run((tx) =>
-      once(
-        tx.idempotency,
-        `orders.place/${keyOwner(input.caller, userId)}`,
-        input.idempotencyKey,
-        fingerprint,
-        async () => {
-          const now = this.clock.now();
-          const order = Order.place({ id: OrderId(this.ids.next()), userId, amount, description, now });
-          await tx.orders.save(order);
-          for (const event of order.pullEvents()) {
-            if (event.type !== 'OrderPlaced') continue;
-            const payload: PaymentRequested = {
-              order_id: event.orderId,
-              user_id: event.userId,
-              amount: event.amount.minor,
-            };
-            await tx.outbox.append({
-              routingKey: Routes.orderPayments,
-              envelope: {
-                id: this.ids.next(),
-                type: MessageTypes.paymentRequested,
-                correlationId: event.orderId,
-                occurredAt: now.toISOString(),
-                payload,
-                headers: traceContextOf(input.headers),
-              },
-            });
-          }
-          return toOrderView(order.snapshot());
-        },
-      ),
+      once(tx.idempotency, scope, input.idempotencyKey, fingerprint, () => this.place(tx, request, input.headers)),
     );
+  }
+
+  private async place(
+    tx: OrdersTx,
+    request: { userId: UserId; amount: Money; description: string },
+    headers: PlaceOrderInput['headers'],
+  ): Promise<OrderView> {
+    const now = this.clock.now();
+    const order = Order.place({ id: OrderId(this.ids.next()), ...request, now });
+    await tx.orders.save(order);
+    for (const message of outgoing(orderMessages(order.pullEvents()), { ids: this.ids, at: now, headers })) {
+      await tx.outbox.append(message);
+    }
+    return toOrderView(order.snapshot());
   }
 }

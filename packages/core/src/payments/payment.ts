@@ -14,8 +14,21 @@ export interface PaymentSnapshot {
   readonly createdAt: Date;
 }
 
+interface Decided {
+  readonly orderId: OrderId;
+  readonly userId: UserId;
+  readonly amount: number;
+}
+
+/** Events a payment records: its decision, each time it is told (see `paymentMessages`). */
+export type PaymentEvent =
+  | ({ readonly type: 'PaymentSucceeded' } & Decided)
+  | ({ readonly type: 'PaymentFailed'; readonly reason: FailureReason } & Decided);
+
 /** The decision taken for one order: there is exactly one per order id, and it never changes. */
 export class Payment {
+  private events: PaymentEvent[] = [];
+
   private constructor(private readonly state: PaymentSnapshot) {}
 
   /**
@@ -30,12 +43,12 @@ export class Payment {
     now: Date;
   }): Payment {
     const base = { orderId: input.orderId, userId: input.userId, amount: input.amount.minor, createdAt: input.now };
-    if (!input.account) return new Payment({ ...base, status: 'FAILED', failureReason: 'account_not_found' });
-    if (!input.account.canPay(input.amount)) {
-      return new Payment({ ...base, status: 'FAILED', failureReason: 'insufficient_funds' });
-    }
+    const decided = (status: PaymentStatus, failureReason: FailureReason | null) =>
+      new Payment({ ...base, status, failureReason }).tell();
+    if (!input.account) return decided('FAILED', 'account_not_found');
+    if (!input.account.canPay(input.amount)) return decided('FAILED', 'insufficient_funds');
     input.account.debit(input.amount);
-    return new Payment({ ...base, status: 'SUCCEEDED', failureReason: null });
+    return decided('SUCCEEDED', null);
   }
 
   static rehydrate(snapshot: PaymentSnapshot): Payment {
@@ -44,6 +57,27 @@ export class Payment {
 
   get succeeded(): boolean {
     return this.state.status === 'SUCCEEDED';
+  }
+
+  /**
+   * Records the decision as an event: once when it is taken, and again for each later request
+   * for the same order (even under a new message id), which gets the same answer and changes
+   * nothing else.
+   */
+  tell(): this {
+    const { orderId, userId, amount, failureReason } = this.state;
+    this.events.push(
+      failureReason
+        ? { type: 'PaymentFailed', orderId, userId, amount, reason: failureReason }
+        : { type: 'PaymentSucceeded', orderId, userId, amount },
+    );
+    return this;
+  }
+
+  pullEvents(): PaymentEvent[] {
+    const events = this.events;
+    this.events = [];
+    return events;
   }
 
   snapshot(): PaymentSnapshot {

@@ -1,7 +1,6 @@
-import type { AccountRepository } from '../accounts/ports.js';
+import type { AccountsTx } from '../accounts/ports.js';
 import type { Inbox } from '../messaging/inbox.js';
 import type { Outbox } from '../messaging/outbox.js';
-import type { IdempotencyStore } from '../shared/idempotency.js';
 import type { OrderId } from '../shared/ids.js';
 import type { Payment } from './payment.js';
 
@@ -18,11 +17,12 @@ export interface PaymentRepository {
   add(payment: Payment): Promise<void>;
 }
 
-/** What one payments-service transaction can touch. */
-export interface PaymentsTx {
-  readonly accounts: AccountRepository;
+/**
+ * What one payments-service transaction can touch: the accounts, and the payments decided
+ * against them. Payments build on accounts, never the other way round.
+ */
+export interface PaymentsTx extends AccountsTx {
   readonly payments: PaymentRepository;
   readonly outbox: Outbox;
   readonly inbox: Inbox;
-  readonly idempotency: IdempotencyStore;
 }

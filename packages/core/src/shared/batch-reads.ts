@@ -1,5 +1,3 @@
-import type { Inbox } from '../messaging/inbox.js';
-
 /** A repository that loads one aggregate by key, and perhaps many at once. */
 export interface LoadsByKey<K, V> {
   get(key: K): Promise<V | null>;
@@ -26,15 +24,4 @@ export const loadAll = async <K extends string, V>(
     if (value !== null) found.set(key, value);
   }
   return found;
-};
-
-/**
- * Records every id in `consumer`'s inbox, as `record` would one after the other (a repeat within
- * the list is a repeat): with one `recordAll` where the inbox has it. True for each id seen first.
- */
-export const recordAll = async (inbox: Inbox, consumer: string, messageIds: readonly string[]): Promise<boolean[]> => {
-  if (inbox.recordAll) return inbox.recordAll(consumer, messageIds);
-  const fresh: boolean[] = [];
-  for (const id of messageIds) fresh.push(await inbox.record(consumer, id));
-  return fresh;
 };

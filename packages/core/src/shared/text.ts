@@ -25,3 +25,17 @@ export const checkText = (value: string, field: string): string => {
   if (problem !== undefined) throw invalid(field, problem);
   return value;
 };
+
+/** The longest order description, in characters (code points, as a person counts them). */
+export const MAX_DESCRIPTION = 500;
+
+/** An order's description: absent is empty; else one line of text of at most MAX_DESCRIPTION. */
+export const checkDescription = (value: unknown): string => {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw invalid('description', 'description must be a string');
+  if ([...value].length > MAX_DESCRIPTION) {
+    throw invalid('description', `description must be at most ${MAX_DESCRIPTION} characters`);
+  }
+  // One line of text: a newline or tab is refused like any control character (see `checkText`).
+  return checkText(value, 'description');
+};

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { checkDescription } from '../orders/order.js';
 import { DomainError } from './errors.js';
 import { checkIdempotencyKey } from './idempotency.js';
 import { MessageId, UserId } from './ids.js';
-import { checkText, textProblem } from './text.js';
+import { checkDescription, checkText, textProblem } from './text.js';
 
 const refused = (fn: () => unknown, field: string, code = 'invalid_field'): void => {
   expect(fn).to.throw(DomainError).with.property('field', field);

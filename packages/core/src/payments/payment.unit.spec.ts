@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { DomainError } from '../shared/errors.js';
 import { OrderId, UserId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
-import { Payment } from '../payments/payment.js';
-import { Account } from './account.js';
+import { Payment } from './payment.js';
+import { Account } from '../accounts/account.js';
+import { paymentMessages } from './payment-messages.js';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const orderId = OrderId('7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01');
@@ -52,5 +53,31 @@ describe('Account and Payment', () => {
   it('decides a payment: no account fails with account_not_found', () => {
     const payment = Payment.decide({ orderId, userId: UserId('u1'), amount: Money.amount(1), account: null, now });
     expect(payment.snapshot()).to.include({ status: 'FAILED', failureReason: 'account_not_found' });
+  });
+
+  it('records its decision, and records it again when told once more, debiting nothing more', () => {
+    const account = Account.rehydrate({ userId: UserId('u1'), balance: 2000 });
+    const payment = Payment.decide({ orderId, userId: UserId('u1'), amount: Money.amount(1500), account, now });
+    const decided = { type: 'PaymentSucceeded', orderId, userId: 'u1', amount: 1500 };
+    expect(payment.pullEvents()).to.deep.equal([decided]);
+    expect(payment.pullEvents()).to.deep.equal([]);
+    expect(Payment.rehydrate(payment.snapshot()).tell().pullEvents()).to.deep.equal([decided]);
+    expect(account.balance.minor).to.equal(500);
+  });
+
+  it('tells a decision as payment.succeeded or payment.failed, with the contract’s fields in order', () => {
+    const failed = Payment.decide({ orderId, userId: UserId('u1'), amount: Money.amount(5), account: null, now });
+    const succeeded = Payment.decide({
+      orderId,
+      userId: UserId('u1'),
+      amount: Money.amount(5),
+      account: Account.rehydrate({ userId: UserId('u1'), balance: 5 }),
+      now,
+    });
+    const messages = paymentMessages([...failed.pullEvents(), ...succeeded.pullEvents()]);
+    expect(messages.map(({ type, body }) => `${type} ${JSON.stringify(body)}`)).to.deep.equal([
+      `payment.failed {"order_id":"${orderId}","user_id":"u1","amount":5,"reason":"account_not_found"}`,
+      `payment.succeeded {"order_id":"${orderId}","user_id":"u1","amount":5}`,
+    ]);
   });
 });
