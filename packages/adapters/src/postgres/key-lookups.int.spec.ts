@@ -35,15 +35,10 @@ const lookups: Record<string, Lookup> = {
   'orders by id (outcomes applied)': {
     table: 'orders',
     lookUp: (db, keys) =>
-      ordersUnitOfWork(db).run(
-        async (tx) =>
-          (
-            await loadAll(
-              tx.orders,
-              keys.map((k) => OrderId(k)),
-            )
-          ).size,
-      ),
+      ordersUnitOfWork(db).run(async (tx) => {
+        const ids = keys.map((k) => OrderId(k));
+        return (await loadAll(tx.orders, ids)).size;
+      }),
   },
   'outbox rows by message id (marked published)': {
     table: 'outbox',
