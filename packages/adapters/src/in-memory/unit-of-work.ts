@@ -1,154 +1,38 @@
-import {
-  Account,
-  conflict,
-  Order,
-  Payment,
-  type AccountRepository,
-  type IdempotencyStore,
-  type Inbox,
-  type OrderRepository,
-  type OrdersTx,
-  type Outbox,
-  type PaymentRepository,
-  type PaymentsTx,
-  type UnitOfWork,
-} from '@gozon/core';
+import type { OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
 import type { InMemoryDatabase } from './database.js';
+import { accountsOf, idempotencyOf, inboxOf, ordersOf, outboxOf, paymentsOf, type Guard } from './repositories.js';
 
 /** Both services' transaction contexts: an in-memory database can stand in for either. */
 export type InMemoryTx = OrdersTx & PaymentsTx;
 
-const key = (...parts: string[]): string => parts.join('\u0000');
-
-/** The aggregates of those `keys` that have a row in `rows`. */
-const loadFrom = <K extends string, R, V>(
-  rows: { get(key: string): R | undefined },
-  keys: readonly K[],
-  rehydrate: (row: R) => V,
-): Map<K, V> => {
-  const found = new Map<K, V>();
-  for (const k of keys) {
-    const row = rows.get(k);
-    if (row) found.set(k, rehydrate(row));
-  }
-  return found;
-};
-
+/**
+ * A unit of work on an in-memory database: its transactions run one at a time and a failed one is
+ * undone (see `InMemoryDatabase.transaction`). The repositories it hands out refuse to be used
+ * once their transaction has ended, as a Postgres transaction's client does.
+ */
 export class InMemoryUnitOfWork implements UnitOfWork<InMemoryTx> {
   constructor(private readonly db: InMemoryDatabase) {}
 
   run<T>(work: (tx: InMemoryTx) => Promise<T>): Promise<T> {
-    const db = this.db;
-    return db.transaction(() => {
+    return this.db.transaction(async () => {
       let open = true;
-      const guard = (): void => {
+      const guard: Guard = () => {
         if (!open) throw new Error('transaction already ended');
       };
-      const orders: OrderRepository = {
-        get: async (id) => {
-          guard();
-          const row = db.orders.get(id);
-          return row ? Order.rehydrate({ ...row }) : null;
-        },
-        getMany: async (ids) => {
-          guard();
-          return loadFrom(db.orders, ids, (row) => Order.rehydrate({ ...row }));
-        },
-        save: async (order) => {
-          guard();
-          db.orders.set(order.id, order.snapshot());
-        },
-      };
-      const accounts: AccountRepository = {
-        get: async (userId) => {
-          guard();
-          const row = db.accounts.get(userId);
-          return row ? Account.rehydrate(row) : null;
-        },
-        getMany: async (userIds) => {
-          guard();
-          return loadFrom(db.accounts, userIds, (row) => Account.rehydrate(row));
-        },
-        add: async (account) => {
-          guard();
-          if (db.accounts.has(account.userId)) {
-            throw conflict('account_exists', `an account for user ${account.userId} exists already`);
-          }
-          db.accounts.set(account.userId, account.snapshot());
-        },
-        save: async (account) => {
-          guard();
-          db.accounts.set(account.userId, account.snapshot());
-        },
-      };
-      const payments: PaymentRepository = {
-        get: async (orderId) => {
-          guard();
-          const row = db.payments.get(orderId);
-          return row ? Payment.rehydrate({ ...row }) : null;
-        },
-        getMany: async (orderIds) => {
-          guard();
-          return loadFrom(db.payments, orderIds, (row) => Payment.rehydrate({ ...row }));
-        },
-        add: async (payment) => {
-          guard();
-          const snapshot = payment.snapshot();
-          if (db.payments.has(snapshot.orderId)) {
-            throw conflict('payment_exists', `order ${snapshot.orderId} has a payment already`);
-          }
-          db.payments.set(snapshot.orderId, snapshot);
-        },
-      };
-      const outbox: Outbox = {
-        append: async (message) => {
-          guard();
-          if (db.outbox.has(message.envelope.id)) {
-            throw conflict('message_exists', `message ${message.envelope.id} is in the outbox already`);
-          }
-          db.appendOutbox({
-            routingKey: message.routingKey,
-            envelope: structuredClone(message.envelope),
-            publishedAt: null,
-            leasedUntil: 0,
-            attempts: 0,
-          });
-        },
-      };
-      const record = (consumer: string, messageId: string): boolean => {
-        const k = key(consumer, messageId);
-        if (db.inbox.has(k)) return false;
-        db.inbox.set(k, { at: new Date() });
-        return true;
-      };
-      const inbox: Inbox = {
-        record: async (consumer, messageId) => {
-          guard();
-          return record(consumer, messageId);
-        },
-        recordAll: async (consumer, messageIds) => {
-          guard();
-          return messageIds.map((messageId) => record(consumer, messageId));
-        },
-      };
-      const idempotency: IdempotencyStore = {
-        claim: async (scope, idemKey, fingerprint) => {
-          guard();
-          const row = db.idempotency.get(key(scope, idemKey));
-          if (row) return { fingerprint: row.fingerprint, response: structuredClone(row.response) };
-          db.idempotency.set(key(scope, idemKey), { fingerprint, response: null, createdAt: new Date() });
-          return null;
-        },
-        complete: async (scope, idemKey, response) => {
-          guard();
-          const row = db.idempotency.get(key(scope, idemKey));
-          if (!row) throw new Error(`idempotency key ${idemKey} was not claimed`);
-          db.idempotency.set(key(scope, idemKey), { ...row, response: structuredClone(response) });
-        },
-      };
-      return work({ orders, accounts, payments, outbox, inbox, idempotency }).finally(() => {
+      try {
+        return await work(contextOf(this.db, guard));
+      } finally {
         open = false;
-      });
+      }
     });
   }
 }
+
+const contextOf = (db: InMemoryDatabase, guard: Guard): InMemoryTx => ({
+  orders: ordersOf(db, guard),
+  accounts: accountsOf(db, guard),
+  payments: paymentsOf(db, guard),
+  outbox: outboxOf(db, guard),
+  inbox: inboxOf(db, guard),
+  idempotency: idempotencyOf(db, guard),
+});

@@ -1,6 +1,6 @@
 import { Account, conflict, type AccountRepository, type UserId } from '@gozon/core';
-import { PendingWrites, type RowWrite } from './pending-writes.js';
-import { isUniqueViolation, type SqlClient } from './sql.js';
+import type { PgTransaction, RowWrite } from './batched-transaction.js';
+import { isUniqueViolation } from './sql.js';
 import { toAccount } from './rows.js';
 
 /** New balances of existing accounts. */
@@ -14,14 +14,11 @@ export const ACCOUNT_BALANCES: RowWrite = {
 
 /** Accounts on the transaction's client; saves go with the transaction's other writes. */
 export class PgAccountRepository implements AccountRepository {
-  constructor(
-    private readonly client: SqlClient,
-    private readonly writes: PendingWrites = new PendingWrites(false),
-  ) {}
+  constructor(private readonly tx: PgTransaction) {}
 
   async get(userId: UserId): Promise<Account | null> {
     // The row lock is what serialises concurrent debits of one balance.
-    const { rows } = await this.client.query('SELECT user_id, balance FROM accounts WHERE user_id = $1 FOR UPDATE', [
+    const { rows } = await this.tx.query('SELECT user_id, balance FROM accounts WHERE user_id = $1 FOR UPDATE', [
       userId,
     ]);
     return rows[0] ? Account.rehydrate(toAccount(rows[0])) : null;
@@ -31,7 +28,7 @@ export class PgAccountRepository implements AccountRepository {
     const found = new Map<UserId, Account>();
     if (userIds.length === 0) return found;
     // Locked in one order, so two transactions locking overlapping sets never wait on each other in a cycle.
-    const { rows } = await this.client.query(
+    const { rows } = await this.tx.query(
       'SELECT user_id, balance FROM accounts WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE',
       [userIds],
     );
@@ -45,7 +42,7 @@ export class PgAccountRepository implements AccountRepository {
   async add(account: Account): Promise<void> {
     const a = account.snapshot();
     try {
-      await this.client.query('INSERT INTO accounts (user_id, balance) VALUES ($1, $2)', [a.userId, a.balance]);
+      await this.tx.query('INSERT INTO accounts (user_id, balance) VALUES ($1, $2)', [a.userId, a.balance]);
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('account_exists', `an account for user ${a.userId} exists already`);
       throw err;
@@ -54,7 +51,6 @@ export class PgAccountRepository implements AccountRepository {
 
   async save(account: Account): Promise<void> {
     const a = account.snapshot();
-    this.writes.add(ACCOUNT_BALANCES, a.userId, { user_id: a.userId, balance: a.balance });
-    await this.writes.settle(this.client);
+    this.tx.write(ACCOUNT_BALANCES, a.userId, { user_id: a.userId, balance: a.balance });
   }
 }

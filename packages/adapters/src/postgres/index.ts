@@ -3,7 +3,7 @@ export * from './sql.js';
 export * from './pg-database.js';
 export * from './migrate.js';
 export * from './unit-of-work.js';
-export * from './pending-writes.js';
+export * from './batched-transaction.js';
 export * from './order-repository.js';
 export * from './account-repository.js';
 export * from './payment-repository.js';

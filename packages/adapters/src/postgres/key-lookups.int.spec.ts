@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { OrderId } from '@gozon/core';
+import { loadAll, OrderId } from '@gozon/core';
 import { createTestDatabase } from '../testing/postgres.js';
-import { PgDatabase, PgOrderRepository, PgOutboxStore, type SqlDatabase } from './index.js';
+import { ordersUnitOfWork, PgDatabase, PgOutboxStore, type SqlDatabase } from './index.js';
 
 /** The table's sequential scans so far, this connection's own included (it flushes them first). */
 const seqScans = async (db: SqlDatabase, table: string): Promise<number> => {
@@ -35,7 +35,10 @@ const lookups: Record<string, Lookup> = {
   'orders by id (outcomes applied)': {
     table: 'orders',
     lookUp: (db, keys) =>
-      db.transaction(async (tx) => (await new PgOrderRepository(tx).getMany(keys.map((k) => OrderId(k)))).size),
+      ordersUnitOfWork(db).run(async (tx) => {
+        const ids = keys.map((k) => OrderId(k));
+        return (await loadAll(tx.orders, ids)).size;
+      }),
   },
   'outbox rows by message id (marked published)': {
     table: 'outbox',

@@ -1,8 +1,7 @@
 import { isUuid, Order, type OrderId, type OrderRepository } from '@gozon/core';
-import { PendingWrites, type RowWrite } from './pending-writes.js';
+import type { PgTransaction, RowWrite } from './batched-transaction.js';
 import { plannedPerCall } from './pg-database.js';
 import { ORDER_COLUMNS, toOrder } from './rows.js';
-import type { SqlClient } from './sql.js';
 
 /** Orders, new or changed: only what may change is overwritten; id, user, amount and creation time are set once. */
 export const ORDER_ROWS: RowWrite = {
@@ -21,15 +20,12 @@ const LOCK_MANY = plannedPerCall(
 
 /** Orders on the transaction's client; writes go with the transaction's other writes. */
 export class PgOrderRepository implements OrderRepository {
-  constructor(
-    private readonly client: SqlClient,
-    private readonly writes: PendingWrites = new PendingWrites(false),
-  ) {}
+  constructor(private readonly tx: PgTransaction) {}
 
   async get(id: OrderId): Promise<Order | null> {
     if (!isUuid(id)) return null;
     // FOR UPDATE: two outcomes for one order are applied one after the other, never interleaved.
-    const { rows } = await this.client.query(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [id]);
+    const { rows } = await this.tx.query(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [id]);
     return rows[0] ? Order.rehydrate(toOrder(rows[0])) : null;
   }
 
@@ -37,7 +33,7 @@ export class PgOrderRepository implements OrderRepository {
     const found = new Map<OrderId, Order>();
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return found;
-    const { rows } = await this.client.query(LOCK_MANY, [valid]);
+    const { rows } = await this.tx.query(LOCK_MANY, [valid]);
     for (const row of rows) {
       const order = Order.rehydrate(toOrder(row));
       found.set(order.id, order);
@@ -47,7 +43,7 @@ export class PgOrderRepository implements OrderRepository {
 
   async save(order: Order): Promise<void> {
     const o = order.snapshot();
-    this.writes.add(ORDER_ROWS, o.id, {
+    this.tx.write(ORDER_ROWS, o.id, {
       id: o.id,
       user_id: o.userId,
       amount: o.amount,
@@ -57,6 +53,5 @@ export class PgOrderRepository implements OrderRepository {
       created_at: o.createdAt,
       updated_at: o.updatedAt,
     });
-    await this.writes.settle(this.client);
   }
 }

@@ -1,6 +1,5 @@
 import { conflict, type CommitDispatcher, type OutgoingMessage, type Outbox } from '@gozon/core';
-import { PendingWrites, type RowWrite } from './pending-writes.js';
-import type { SqlClient } from './sql.js';
+import type { PgTransaction, RowWrite } from './batched-transaction.js';
 
 /** The channel relays listen on for "the outbox has new rows". */
 export const DEFAULT_OUTBOX_CHANNEL = 'gozon_outbox';
@@ -36,17 +35,15 @@ export const LEASED_OUTBOX_ROWS: RowWrite = {
 export class PgOutbox implements Outbox {
   /** `channel` null: append without notifying (relays then rely on polling). */
   constructor(
-    private readonly client: SqlClient,
+    private readonly tx: PgTransaction,
     private readonly channel: string | null = DEFAULT_OUTBOX_CHANNEL,
-    private readonly writes: PendingWrites = new PendingWrites(false),
     /** Publishes the message itself once the transaction commits (see `CommitDispatcher`). */
     private readonly dispatcher?: CommitDispatcher,
   ) {}
 
   async append(message: OutgoingMessage): Promise<void> {
     const e = message.envelope;
-    // Only a unit of work knows when its transaction commits; elsewhere the relay publishes.
-    const dispatcher = this.writes.deferred ? this.dispatcher : undefined;
+    const dispatcher = this.dispatcher;
     const row = {
       message_id: e.id,
       routing_key: message.routingKey,
@@ -58,12 +55,11 @@ export class PgOutbox implements Outbox {
       headers: e.headers ?? {},
     };
     if (dispatcher) {
-      this.writes.add(LEASED_OUTBOX_ROWS, e.id, { ...row, lease_ms: dispatcher.options.leaseMs });
-      this.writes.afterCommit.push(() => dispatcher.dispatch([message]));
+      this.tx.write(LEASED_OUTBOX_ROWS, e.id, { ...row, lease_ms: dispatcher.options.leaseMs });
+      this.tx.afterCommit(() => dispatcher.dispatch([message]));
     } else {
-      this.writes.add(OUTBOX_ROWS, e.id, row);
-      if (this.channel !== null) this.writes.announce(this.channel);
+      this.tx.write(OUTBOX_ROWS, e.id, row);
+      if (this.channel !== null) this.tx.announce(this.channel);
     }
-    await this.writes.settle(this.client);
   }
 }

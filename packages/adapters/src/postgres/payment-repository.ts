@@ -1,7 +1,6 @@
 import { conflict, isUuid, Payment, type OrderId, type PaymentRepository } from '@gozon/core';
-import { PendingWrites, type RowWrite } from './pending-writes.js';
+import type { PgTransaction, RowWrite } from './batched-transaction.js';
 import { PAYMENT_COLUMNS, toPayment } from './rows.js';
-import type { SqlClient } from './sql.js';
 
 /** New payments; the primary key on order_id allows one per order. */
 export const PAYMENT_ROWS: RowWrite = {
@@ -15,14 +14,11 @@ export const PAYMENT_ROWS: RowWrite = {
 
 /** Payments on the transaction's client; writes go with the transaction's other writes. */
 export class PgPaymentRepository implements PaymentRepository {
-  constructor(
-    private readonly client: SqlClient,
-    private readonly writes: PendingWrites = new PendingWrites(false),
-  ) {}
+  constructor(private readonly tx: PgTransaction) {}
 
   async get(orderId: OrderId): Promise<Payment | null> {
     if (!isUuid(orderId)) return null;
-    const { rows } = await this.client.query(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1`, [orderId]);
+    const { rows } = await this.tx.query(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1`, [orderId]);
     return rows[0] ? Payment.rehydrate(toPayment(rows[0])) : null;
   }
 
@@ -30,10 +26,9 @@ export class PgPaymentRepository implements PaymentRepository {
     const found = new Map<OrderId, Payment>();
     const valid = orderIds.filter(isUuid);
     if (valid.length === 0) return found;
-    const { rows } = await this.client.query(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = ANY($1::uuid[])`,
-      [valid],
-    );
+    const { rows } = await this.tx.query(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = ANY($1::uuid[])`, [
+      valid,
+    ]);
     for (const row of rows) {
       const payment = Payment.rehydrate(toPayment(row));
       found.set(payment.snapshot().orderId, payment);
@@ -43,7 +38,7 @@ export class PgPaymentRepository implements PaymentRepository {
 
   async add(payment: Payment): Promise<void> {
     const p = payment.snapshot();
-    this.writes.add(PAYMENT_ROWS, p.orderId, {
+    this.tx.write(PAYMENT_ROWS, p.orderId, {
       order_id: p.orderId,
       user_id: p.userId,
       amount: p.amount,
@@ -51,6 +46,5 @@ export class PgPaymentRepository implements PaymentRepository {
       failure_reason: p.failureReason,
       created_at: p.createdAt,
     });
-    await this.writes.settle(this.client);
   }
 }

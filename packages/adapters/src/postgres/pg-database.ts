@@ -1,7 +1,10 @@
 import pg from 'pg';
 import { checkParams } from '../stored-text.js';
 import { failedStatement } from './failed-statement.js';
+import { PreparedStatements } from './prepared-statements.js';
 import type { SqlClient, SqlDatabase, SqlResult } from './sql.js';
+
+export { plannedPerCall } from './prepared-statements.js';
 
 export interface PgDatabaseOptions {
   /** Largest number of pooled connections. */
@@ -26,53 +29,17 @@ const isQueryTimeout = (err: unknown): boolean => err instanceof Error && err.me
 /** A script's query, exempt from the pool's statement timeout (which pg's own types do not list). */
 const script = (text: string): pg.QueryConfig => ({ text, query_timeout: NO_TIMEOUT_MS }) as pg.QueryConfig;
 
-/** Statement names by text, shared by every pool of the process; past the cap, statements go unnamed. */
-const prepared = new Map<string, string>();
-const MAX_PREPARED = 200;
-
-/** Statements planned for the values of each call: see `plannedPerCall`. */
-const perCall = new Set<string>();
-
-/**
- * Marks a statement to go unnamed, so Postgres plans it for each call's values instead of keeping
- * a generic plan. For lookups of a list of keys (`= ANY($1)`) in a table that grows: the generic
- * plan cannot see the list's length, and one chosen while the table was young (a few pages, before
- * its first ANALYZE) is a sequential scan, kept until the next ANALYZE, so each call reads the
- * whole table. Planned per call, the list's length is known, and the primary key is used.
- */
-export const plannedPerCall = (text: string): string => {
-  perCall.add(text);
-  return text;
-};
-
-/**
- * A statement with parameters is named, so each pooled connection parses and plans it once and
- * then only binds and executes it: the adapters' statements are few and fixed, and on a busy
- * server the parse and plan of such short statements cost about as much as running them.
- */
-const statement = (text: string, params: readonly unknown[] | undefined): pg.QueryConfig => {
-  const values = params as unknown[] | undefined;
-  if (!values || values.length === 0) return { text };
-  if (perCall.has(text)) return { text, values };
-  let name = prepared.get(text);
-  if (name === undefined && prepared.size < MAX_PREPARED) {
-    name = `gozon_${prepared.size + 1}`;
-    prepared.set(text, name);
-  }
-  return name === undefined ? { text, values } : { name, text, values };
-};
-
 const run = async <R>(
   client: pg.ClientBase | pg.Pool,
-  text: string,
-  params?: readonly unknown[],
+  query: pg.QueryConfig,
+  params: readonly unknown[] | undefined,
 ): Promise<SqlResult<R>> => {
   checkParams(params);
   try {
-    const result = await client.query(statement(text, params));
+    const result = await client.query(query);
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   } catch (err) {
-    throw failedStatement(err, text);
+    throw failedStatement(err, query.text);
   }
 };
 
@@ -84,8 +51,13 @@ export class RolledBack extends Error {
   }
 }
 
-/** A `SqlDatabase` over a node-postgres pool: each transaction holds one pooled client. */
+/**
+ * A `SqlDatabase` over a node-postgres pool: each transaction holds one pooled client. The pool is
+ * this database's alone: the statements its connections have prepared are known here.
+ */
 export class PgDatabase implements SqlDatabase {
+  private readonly prepared = new PreparedStatements();
+
   constructor(readonly pool: pg.Pool) {}
 
   static connect(connectionString: string, options: PgDatabaseOptions = {}): PgDatabase {
@@ -108,7 +80,7 @@ export class PgDatabase implements SqlDatabase {
   }
 
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
-    return run<R>(this.pool, text, params);
+    return run<R>(this.pool, this.prepared.config(text, params), params);
   }
 
   async exec(text: string): Promise<void> {
@@ -118,59 +90,82 @@ export class PgDatabase implements SqlDatabase {
 
   async transaction<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    let open = true;
-    let broken: Error | undefined;
-    // A checked-out client that loses its connection between queries emits 'error'; unheard, that
-    // would crash the process. Heard, it marks the client for the pool to discard.
-    const onError = (err: Error): void => {
-      broken ??= err;
-    };
-    client.on('error', onError);
-    const guard = (): void => {
-      if (!open) throw new Error('the transaction has already ended');
-    };
-    const scoped: SqlClient = {
-      query: async <R>(text: string, params?: readonly unknown[]) => {
-        guard();
-        return run<R>(client, text, params);
-      },
-      exec: async (text) => {
-        guard();
-        await client.query(script(text));
-      },
-    };
+    const held = new HeldClient(client, this.prepared);
     try {
       // Not waited for: in pipeline mode the transaction's first statements follow it on the wire.
       // Should BEGIN fail, so do they (the connection is broken or its transaction aborted).
       const begun = client.query('BEGIN');
       begun.catch(() => undefined);
-      const result = await work(scoped);
+      const result = await work(held.scoped);
       await begun;
       // COMMIT of a transaction in which a statement failed rolls it back, with no error.
       if ((await client.query('COMMIT')).command !== 'COMMIT') throw new RolledBack();
       return result;
     } catch (err) {
-      if (isQueryTimeout(err)) {
-        // The connection is still busy with the unanswered statement: a ROLLBACK would wait behind
-        // it. Discarding the connection rolls the transaction back.
-        broken = err as Error;
-        throw err;
-      }
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // A connection that cannot roll back is in an unknown state: the pool must discard it.
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      }
+      await held.rollBack(err);
       throw err;
     } finally {
-      open = false;
-      client.off('error', onError);
-      client.release(broken);
+      held.release();
     }
   }
 
   close(): Promise<void> {
     return this.pool.end();
+  }
+}
+
+/** A client checked out of the pool for one transaction, and what became of its connection. */
+class HeldClient {
+  private open = true;
+  /** Set when the connection is in an unknown state: the pool must discard it. */
+  private broken: Error | undefined;
+  private readonly onError = (err: Error): void => {
+    this.broken ??= err;
+  };
+  /** The client handed to the transaction's work: it refuses queries once the transaction has ended. */
+  readonly scoped: SqlClient;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    prepared: PreparedStatements,
+  ) {
+    // A checked-out client that loses its connection between queries emits 'error'; unheard, that
+    // would crash the process. Heard, it marks the client for the pool to discard.
+    client.on('error', this.onError);
+    this.scoped = {
+      query: async <R>(text: string, params?: readonly unknown[]) => {
+        this.guard();
+        return run<R>(client, prepared.config(text, params), params);
+      },
+      exec: async (text) => {
+        this.guard();
+        await client.query(script(text));
+      },
+    };
+  }
+
+  /** Rolls the transaction back after `err`, or leaves the connection to be discarded if it cannot. */
+  async rollBack(err: unknown): Promise<void> {
+    if (isQueryTimeout(err)) {
+      // The connection is still busy with the unanswered statement: a ROLLBACK would wait behind
+      // it. Discarding the connection rolls the transaction back.
+      this.broken = err as Error;
+      return;
+    }
+    try {
+      await this.client.query('ROLLBACK');
+    } catch (rollbackError) {
+      this.broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    }
+  }
+
+  release(): void {
+    this.open = false;
+    this.client.off('error', this.onError);
+    this.client.release(this.broken);
+  }
+
+  private guard(): void {
+    if (!this.open) throw new Error('the transaction has already ended');
   }
 }

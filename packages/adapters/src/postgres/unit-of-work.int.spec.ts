@@ -81,6 +81,32 @@ describe('postgres transactions', function () {
     expect(rows[0]?.status).to.equal('FINISHED');
   });
 
+  it('sends a payment that only writes as one statement, and a charge as BEGIN, reads, one write, COMMIT', async () => {
+    const payments = await createTestDatabase('payments');
+    try {
+      const seen: string[] = [];
+      const uow = paymentsUnitOfWork(counting(payments.db, seen));
+      await uow.run(async (tx) => tx.accounts.add(Account.open(UserId('payer'))));
+      seen.length = 0;
+      await uow.run((tx) => tx.payments.add(aPaymentOfNobody()));
+      expect(seen).to.deep.equal(['WITH w0']);
+      seen.length = 0;
+      await uow.run(async (tx) => {
+        const [, accounts] = await Promise.all([
+          recordAll(tx.inbox, 'payments', ['a-charge']),
+          loadAll(tx.accounts, [UserId('payer')]),
+          loadAll(tx.payments, [OrderId(globalThis.crypto.randomUUID())]),
+        ]);
+        await tx.payments.add(aPaymentOfNobody());
+        await tx.accounts.save(accounts.get(UserId('payer')) as Account);
+        await tx.outbox.append(aPaymentRequest());
+      });
+      expect(seen).to.deep.equal(['BEGIN', 'INSERT INTO', 'SELECT user_id,', 'SELECT order_id,', 'WITH w0', 'COMMIT']);
+    } finally {
+      await payments.drop();
+    }
+  });
+
   it('sends a batch that reads then writes in two round trips: BEGIN with its reads, its writes with COMMIT', async () => {
     const db = PgDatabase.connect(t.url, { max: 1 });
     // Round trips, counted on the wire: each time the server has answered everything it was sent

@@ -10,7 +10,7 @@ export interface AccountRepository {
   getMany?(userIds: readonly UserId[]): Promise<Map<UserId, Account>>;
   /** Inserts a new account; throws `account_exists` (conflict) if the user has one. */
   add(account: Account): Promise<void>;
-  /** Writes a changed account (an adapter may hold the write back until the commit). */
+  /** Writes a changed account, which must exist (`add` it first), as part of the transaction. */
   save(account: Account): Promise<void>;
 }
 

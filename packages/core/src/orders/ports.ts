@@ -11,10 +11,7 @@ export interface OrderRepository {
   get(id: OrderId): Promise<Order | null>;
   /** Optional: the orders of those ids that exist, each locked as `get` locks it, in order of id. */
   getMany?(ids: readonly OrderId[]): Promise<Map<OrderId, Order>>;
-  /**
-   * Inserts a new order or writes a changed one. An adapter may hold writes back until the
-   * transaction commits (their errors then surface from the unit of work's `run`).
-   */
+  /** Inserts a new order or writes a changed one, as part of the transaction. */
   save(order: Order): Promise<void>;
 }
 

@@ -11,8 +11,8 @@ export interface PaymentRepository {
   /** Optional: the payments decided for those orders, where there is one. */
   getMany?(orderIds: readonly OrderId[]): Promise<Map<OrderId, Payment>>;
   /**
-   * Inserts a payment; throws `payment_exists` (conflict) if the order has one already, from the
-   * call or, where the adapter holds writes back until the commit, from the unit of work's `run`.
+   * Inserts a payment. If the order has one already, the transaction fails with `payment_exists`
+   * (conflict): the unit of work's `run` rejects with it and nothing of the transaction commits.
    */
   add(payment: Payment): Promise<void>;
 }

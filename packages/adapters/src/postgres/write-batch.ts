@@ -29,22 +29,13 @@ interface Statement {
 }
 
 /**
- * The writes of one transaction that need no answer, held back and sent together as one statement
- * (a data-modifying WITH per kind of row) before the transaction's next query or at its commit.
- * A unit of work that only writes (placing an order: its row and its outbox row) is then a single
- * statement, atomic without BEGIN and COMMIT; a batch that reads first and writes after sends all
- * its writes in one round trip. A row written twice (the same key) is written once, as last given.
- *
- * Immediate writes (`deferred: false`) are sent at once, one `add` per statement: what a
- * repository does on a client outside any unit of work.
+ * The rows a transaction has written but not yet sent, folded into one statement (a data-modifying
+ * WITH per kind of row). A row written twice (the same key) is written once, as last given. Only
+ * `BatchedTransaction` uses it: it decides when the statement goes out.
  */
-export class PendingWrites {
+export class WriteBatch {
   private readonly kinds = new Map<RowWrite, Map<string, object>>();
   private channel: string | null = null;
-  /** What to do once the transaction has committed (never if it rolls back). */
-  readonly afterCommit: (() => void)[] = [];
-
-  constructor(readonly deferred = true) {}
 
   /**
    * Holds `row` (a JSON object whose keys name the columns) for the next flush. A second row with
@@ -64,11 +55,10 @@ export class PendingWrites {
     this.channel = channel;
   }
 
-  get empty(): boolean {
-    return this.kinds.size === 0;
-  }
-
-  /** Sends what is pending as one statement on `client` (nothing if none is). */
+  /**
+   * Sends what is held as one statement on `client` (nothing if nothing is). What is held is taken
+   * before the first await, so writes added meanwhile wait for the next flush.
+   */
   async flush(client: SqlClient): Promise<void> {
     const statement = this.take();
     if (!statement) return;
@@ -77,22 +67,6 @@ export class PendingWrites {
     } catch (err) {
       throw translate(err, statement);
     }
-  }
-
-  /** Runs what waited for the commit; a failure of one does not stop the others. */
-  committed(): void {
-    for (const task of this.afterCommit.splice(0)) {
-      try {
-        task();
-      } catch {
-        // After the commit nothing may fail the unit of work; the tasks report their own errors.
-      }
-    }
-  }
-
-  /** After `add`: sends it at once when writes are immediate. */
-  async settle(client: SqlClient): Promise<void> {
-    if (!this.deferred) await this.flush(client);
   }
 
   private take(): Statement | null {
