@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RelayOutbox, type OutboxStore } from '@gozon/core';
+import { RelayOutbox, type OutboxStore } from '@gozon/messaging';
 import { actor, describeFlowContract, eventually, uniqueUser } from './contract/index.js';
 import { createRealSystem, type RealSystem } from './testing/real-system.js';
 

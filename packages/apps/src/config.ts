@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_REDELIVERIES } from '@gozon/core';
+import { DEFAULT_MAX_REDELIVERIES } from '@gozon/messaging';
 import { checkRetention, defaultRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 import { userOf } from '@gozon/adapters/rabbitmq';
 /** Everything a GoZon process reads from its environment, in one place. */

@@ -1,16 +1,13 @@
 import { expect } from 'chai';
+import { DomainError, MAX_MESSAGE_ID, Routes, type MessageEnvelope } from '@gozon/core';
 import {
-  DomainError,
   encodeMessage,
   MAX_HEADER_VALUE,
   MAX_HEADERS,
-  MAX_MESSAGE_ID,
-  Routes,
-  type MessageEnvelope,
   type RetryPolicy,
   type Subscription,
   type WireMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import { aPaymentRequest, eventually, sleep, type BrokerFactory, type BrokerFixture } from './fixtures.js';
 
 /** What a handler throws while a dependency (its database) is down. */

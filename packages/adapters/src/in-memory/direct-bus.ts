@@ -1,3 +1,4 @@
+import { type OutgoingMessage } from '@gozon/core';
 import {
   decideOnFailure,
   decodeMessage,
@@ -7,10 +8,9 @@ import {
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
-  type OutgoingMessage,
   type Subscription,
   type WireMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 
 export interface DeadLetter {
   readonly queue: string;

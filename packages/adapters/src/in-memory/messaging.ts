@@ -1,3 +1,4 @@
+import { type MessageEnvelope, type OutgoingMessage } from '@gozon/core';
 import {
   Batcher,
   decideOnFailure,
@@ -5,17 +6,15 @@ import {
   defaultRetryPolicy,
   encodeMessage,
   screenRedelivery,
-  type MessageEnvelope,
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
-  type OutgoingMessage,
   type PoisonGuard,
   type RetryPolicy,
   type SubscribeOptions,
   type Subscription,
   type WireMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import type { Delivery, InMemoryBroker } from './broker.js';
 
 /** Publishes to the in-process broker; the "confirm" is the enqueue itself. */

@@ -7,16 +7,13 @@ import {
   GetOrder,
   ListOrders,
   PlaceOrder,
-  RelayLoop,
-  RelayOutbox,
   Routes,
   systemClock,
   randomIds,
   type Clock,
   type IdGenerator,
-  type RetryPolicy,
-  type Subscription,
 } from '@gozon/core';
+import { RelayLoop, RelayOutbox, type RetryPolicy, type Subscription } from '@gozon/messaging';
 import { InMemoryBroker } from './broker.js';
 import { InMemoryDatabase } from './database.js';
 import { InMemoryPublisher, InMemorySubscriber } from './messaging.js';

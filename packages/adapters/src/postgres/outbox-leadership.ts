@@ -1,4 +1,4 @@
-import type { ClaimedMessage, OutboxLeadership } from '@gozon/core';
+import type { ClaimedMessage, OutboxLeadership } from '@gozon/messaging';
 import pg from 'pg';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
 import { plannedPerCall } from './pg-database.js';

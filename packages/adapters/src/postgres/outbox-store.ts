@@ -1,4 +1,4 @@
-import type { ClaimedMessage, OutboxLeadership, OutboxStore } from '@gozon/core';
+import type { ClaimedMessage, OutboxLeadership, OutboxStore } from '@gozon/messaging';
 import { leadOutbox } from './outbox-leadership.js';
 import { PgDatabase, plannedPerCall } from './pg-database.js';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';

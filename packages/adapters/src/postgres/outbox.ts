@@ -1,4 +1,5 @@
-import { conflict, type CommitDispatcher, type OutgoingMessage, type Outbox } from '@gozon/core';
+import { conflict, type OutgoingMessage, type Outbox } from '@gozon/core';
+import { type CommitDispatcher } from '@gozon/messaging';
 import { PendingWrites, type RowWrite } from './pending-writes.js';
 import type { SqlClient } from './sql.js';
 

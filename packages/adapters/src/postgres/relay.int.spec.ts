@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { RelayOutbox, type MessagePublisher, type OutboxStore, type OutgoingMessage } from '@gozon/core';
+import { type OutgoingMessage } from '@gozon/core';
+import { RelayOutbox, type MessagePublisher, type OutboxStore } from '@gozon/messaging';
 import { aPaymentRequest, rejectionOf, sleep } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from './index.js';

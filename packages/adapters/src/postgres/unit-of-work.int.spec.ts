@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { Boom, rejectionOf } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 import type { Order } from '@gozon/core';
-import { Account, CommitDispatcher, loadAll, Money, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { Account, loadAll, Money, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { CommitDispatcher } from '@gozon/messaging';
 import { anOrder, aPaymentRequest, FIXED_NOW } from '../contract/fixtures.js';
 import {
   ordersUnitOfWork,

@@ -1,4 +1,5 @@
-import type { CommitDispatcher, OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
+import type { OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
+import type { CommitDispatcher } from '@gozon/messaging';
 import { PgAccountRepository } from './account-repository.js';
 import { PgIdempotencyStore } from './idempotency-store.js';
 import { PgInbox } from './inbox.js';

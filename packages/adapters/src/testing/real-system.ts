@@ -8,17 +8,19 @@ import {
   ListOrders,
   PlaceOrder,
   randomIds,
-  RelayLoop,
-  RelayOutbox,
   Routes,
   systemClock,
+  type MessageEnvelope,
+} from '@gozon/core';
+import {
+  RelayLoop,
+  RelayOutbox,
   type MessageHandler,
   type MessagePublisher,
   type OutboxStore,
   type RetryPolicy,
-  type MessageEnvelope,
   type Subscription,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import type { SystemFixture } from '../contract/flow.contract.js';
 import {
   ordersUnitOfWork,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { defaultRelayOptions, MessageTypes, RelayOutbox, Routes, type OutgoingMessage } from '@gozon/core';
+import { MessageTypes, Routes, type OutgoingMessage } from '@gozon/core';
+import { defaultRelayOptions, RelayOutbox } from '@gozon/messaging';
 import { ordersUnitOfWork, PgOutboxStore } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitPublisher } from '@gozon/adapters/rabbitmq';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';

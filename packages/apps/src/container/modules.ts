@@ -3,20 +3,22 @@ import {
   ApplyPaymentOutcome,
   ChargeOnPaymentRequested,
   CreateAccount,
-  defaultRelayOptions,
   Deposit,
   GetBalance,
   GetOrder,
   ListOrders,
   PlaceOrder,
   randomIds,
-  RelayOutbox,
   systemClock,
+  type OrderSettled,
+} from '@gozon/core';
+import {
+  defaultRelayOptions,
+  RelayOutbox,
   type CommitDispatcher,
   type MessagePublisher,
-  type OrderSettled,
   type MessageSubscriber,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import {
   ordersUnitOfWork,
   paymentsUnitOfWork,

@@ -1,4 +1,4 @@
-import type { DeliveryCounter, MessagePublisher, MessageSubscriber } from '@gozon/core';
+import type { DeliveryCounter, MessagePublisher, MessageSubscriber } from '@gozon/messaging';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 
 /** What a service part runs on: storage, broker, and how to hear of outbox commits. */

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { defaultRetryPolicy, Routes } from '@gozon/core';
+import { Routes } from '@gozon/core';
+import { defaultRetryPolicy } from '@gozon/messaging';
 import { DirectBus } from '@gozon/adapters/in-memory';
 import { DEFAULT_OUTBOX_CHANNEL, migrate, PgDatabase, PgOutboxListener, type Service } from '@gozon/adapters/postgres';
 import { PgliteDatabase } from '@gozon/adapters/pglite';

@@ -1,5 +1,5 @@
 import { Container } from 'inversify';
-import { CommitDispatcher, defaultCommitDispatcherOptions, RelayLoop, type Subscription } from '@gozon/core';
+import { CommitDispatcher, defaultCommitDispatcherOptions, RelayLoop, type Subscription } from '@gozon/messaging';
 import { defaultRetention, migrate, PgOutboxStore, PgRetention, type RetentionWindows } from '@gozon/adapters/postgres';
 import type { Logger } from 'pino';
 import type { Identity } from '../auth/identity.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { OutgoingMessage } from './envelope.js';
-import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox.js';
+import type { OutgoingMessage } from '@gozon/core';
+import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox-store.js';
 import type { MessagePublisher } from './publisher.js';
 import { RelayLoop } from './relay-loop.js';
 import { RelayOutbox } from './relay-outbox.js';

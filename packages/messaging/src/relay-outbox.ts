@@ -1,4 +1,4 @@
-import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox.js';
+import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox-store.js';
 import type { MessagePublisher } from './publisher.js';
 
 export interface RelayOptions {
