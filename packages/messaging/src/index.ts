@@ -3,6 +3,8 @@ export * from './outbox-store.js';
 export * from './publisher.js';
 export * from './codec.js';
 export * from './relay-outbox.js';
+export * from './leased-relay.js';
+export * from './held-relay.js';
 export * from './relay-loop.js';
 export * from './commit-dispatcher.js';
 export * from './retry-policy.js';

@@ -26,13 +26,14 @@ export interface OutboxStore {
   release(ids: readonly string[]): Promise<void>;
   /** How many rows wait to be published (for tests and metrics). */
   pending(): Promise<number>;
-  /**
-   * Optional. Makes this relay the only one reading the outbox, or resolves null while another
-   * holds it. A store that has it is read through the leadership, not claimed: one write per row
-   * (the mark) instead of two (the lease, then the mark). Stores without it are claimed as before.
-   */
-  lead?(): Promise<OutboxLeadership | null>;
 }
+
+/**
+ * Makes the calling relay the only one reading the outbox, or resolves null while another holds
+ * it. A held outbox is read without leases: one write per row (the mark) instead of two (the
+ * lease, then the mark).
+ */
+export type OutboxHold = () => Promise<OutboxLeadership | null>;
 
 /**
  * A relay's exclusive hold on an outbox. Rows are read without a lease, so nothing but the hold
@@ -40,7 +41,7 @@ export interface OutboxStore {
  * read what this one has in flight and publish it too, which at-least-once delivery allows.
  */
 export interface OutboxLeadership {
-  /** False once the hold is lost; the relay then stops reading and asks `lead` again. */
+  /** False once the hold is lost; the relay then stops reading and asks for the hold again. */
   readonly held: boolean;
   /**
    * Marks `published` as `markPublished` does, then reads up to `limit` unpublished rows that no

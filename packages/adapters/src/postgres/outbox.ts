@@ -29,26 +29,55 @@ export const LEASED_OUTBOX_ROWS: RowWrite = {
   onUniqueViolation: (detail) => conflict('message_exists', `a message is in the outbox already (${detail})`),
 };
 
+/** An outbox row as `OUTBOX_ROWS` writes it. */
+type OutboxRow = Record<string, unknown>;
+
 /**
- * The transaction side of the outbox: rows become visible to relays when the transaction commits.
- * They go with the transaction's other writes, and with them a NOTIFY on the channel: Postgres
+ * How a unit of work writes an appended message, and what follows its commit: chosen once, when a
+ * service is composed, by how its messages leave the outbox.
+ */
+export interface OutboxAppend {
+  /** Adds the row of `message` to the transaction's `writes`. */
+  write(writes: PendingWrites, message: OutgoingMessage, row: OutboxRow): void;
+}
+
+/**
+ * Rows free for any relay, announced with a NOTIFY on `channel` (null: relays poll). Postgres
  * delivers it only when (and if) the transaction commits, and folds repeats into one.
  */
+export const announcedAppend = (channel: string | null = DEFAULT_OUTBOX_CHANNEL): OutboxAppend => ({
+  write: (writes, message, row) => {
+    writes.add(OUTBOX_ROWS, message.envelope.id, row);
+    if (channel !== null) writes.announce(channel);
+  },
+});
+
+/**
+ * Rows leased to `dispatcher`, which publishes them itself once the transaction commits (see
+ * `CommitDispatcher`); not announced, since the relay takes them only if that lease runs out.
+ */
+export const dispatchedAppend = (dispatcher: CommitDispatcher): OutboxAppend => ({
+  write: (writes, message, row) => {
+    writes.add(LEASED_OUTBOX_ROWS, message.envelope.id, { ...row, lease_ms: dispatcher.options.leaseMs });
+    writes.afterCommit.push(() => dispatcher.dispatch([message]));
+  },
+});
+
+/**
+ * The transaction side of the outbox: rows become visible to relays when the transaction commits.
+ * They go with the transaction's other writes, in the way `append` says.
+ */
 export class PgOutbox implements Outbox {
-  /** `channel` null: append without notifying (relays then rely on polling). */
   constructor(
     private readonly client: SqlClient,
-    private readonly channel: string | null = DEFAULT_OUTBOX_CHANNEL,
+    private readonly how: OutboxAppend = announcedAppend(),
+    /** A unit of work's writes; alone, each append is its own statement (and has no commit to follow). */
     private readonly writes: PendingWrites = new PendingWrites(false),
-    /** Publishes the message itself once the transaction commits (see `CommitDispatcher`). */
-    private readonly dispatcher?: CommitDispatcher,
   ) {}
 
   async append(message: OutgoingMessage): Promise<void> {
     const e = message.envelope;
-    // Only a unit of work knows when its transaction commits; elsewhere the relay publishes.
-    const dispatcher = this.writes.deferred ? this.dispatcher : undefined;
-    const row = {
+    this.how.write(this.writes, message, {
       message_id: e.id,
       routing_key: message.routingKey,
       type: e.type,
@@ -57,14 +86,7 @@ export class PgOutbox implements Outbox {
       occurred_at: e.occurredAt,
       payload: e.payload,
       headers: e.headers ?? {},
-    };
-    if (dispatcher) {
-      this.writes.add(LEASED_OUTBOX_ROWS, e.id, { ...row, lease_ms: dispatcher.options.leaseMs });
-      this.writes.afterCommit.push(() => dispatcher.dispatch([message]));
-    } else {
-      this.writes.add(OUTBOX_ROWS, e.id, row);
-      if (this.channel !== null) this.writes.announce(this.channel);
-    }
+    });
     await this.writes.settle(this.client);
   }
 }

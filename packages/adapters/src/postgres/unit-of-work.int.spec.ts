@@ -13,6 +13,7 @@ import {
   RolledBack,
   type SqlClient,
   type SqlDatabase,
+  dispatchedAppend,
 } from './index.js';
 
 /** What a test sees of node-postgres's connection to count round trips on the wire. */
@@ -196,7 +197,7 @@ describe('postgres transactions', function () {
       },
       { leaseMs: 10_000, markDelayMs: 1 },
     );
-    const uow = ordersUnitOfWork(t.db, { dispatcher });
+    const uow = ordersUnitOfWork(t.db, { append: dispatchedAppend(dispatcher) });
     const kept = aPaymentRequest();
     const dropped = aPaymentRequest();
     await uow.run((tx) => tx.outbox.append(kept));

@@ -1,9 +1,8 @@
 import type { OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
-import type { CommitDispatcher } from '@gozon/messaging';
 import { PgAccountRepository } from './account-repository.js';
 import { PgIdempotencyStore } from './idempotency-store.js';
 import { PgInbox } from './inbox.js';
-import { DEFAULT_OUTBOX_CHANNEL, PgOutbox } from './outbox.js';
+import { announcedAppend, PgOutbox, type OutboxAppend } from './outbox.js';
 import { PgOrderRepository } from './order-repository.js';
 import { PgPaymentRepository } from './payment-repository.js';
 import { PendingWrites } from './pending-writes.js';
@@ -116,21 +115,17 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
 export interface PgTxOptions {
   /** Where appends are announced; null to rely on polling alone. */
   readonly outboxChannel?: string | null;
-  /**
-   * Publishes appended messages once their transaction commits; their rows are appended leased to
-   * it for its `leaseMs` and not announced (the relay takes them only if that lease runs out).
-   */
-  readonly dispatcher?: CommitDispatcher;
+  /** How appended messages are written and handed on (default: announced on `outboxChannel`). */
+  readonly append?: OutboxAppend;
 }
 
-const channelOf = (options: PgTxOptions): string | null =>
-  options.outboxChannel === undefined ? DEFAULT_OUTBOX_CHANNEL : options.outboxChannel;
+const appendOf = (options: PgTxOptions): OutboxAppend => options.append ?? announcedAppend(options.outboxChannel);
 
 export const ordersTx =
   (options: PgTxOptions = {}) =>
   (client: SqlClient, writes?: PendingWrites): OrdersTx => ({
     orders: new PgOrderRepository(client, writes),
-    outbox: new PgOutbox(client, channelOf(options), writes, options.dispatcher),
+    outbox: new PgOutbox(client, appendOf(options), writes),
     inbox: new PgInbox(client),
     idempotency: new PgIdempotencyStore(client),
   });
@@ -140,7 +135,7 @@ export const paymentsTx =
   (client: SqlClient, writes?: PendingWrites): PaymentsTx => ({
     accounts: new PgAccountRepository(client, writes),
     payments: new PgPaymentRepository(client, writes),
-    outbox: new PgOutbox(client, channelOf(options), writes, options.dispatcher),
+    outbox: new PgOutbox(client, appendOf(options), writes),
     inbox: new PgInbox(client),
     idempotency: new PgIdempotencyStore(client),
   });

@@ -8,7 +8,7 @@
 // Each relay phase reports where a batch spends its time: claim, publish (until confirmed), mark.
 import { Routes, type OutgoingMessage } from '@gozon/core';
 import {
-  RelayOutbox,
+  LeasedRelay,
   encodeMessage,
   type ClaimedMessage,
   type MessagePublisher,
@@ -132,7 +132,7 @@ const relayPhase = async (
   try {
     const instances = pools.map(
       (pool, i) =>
-        new RelayOutbox(timedStore(new PgOutboxStore(pool), timings), timedPublisher(publishers[i]!, timings), {
+        new LeasedRelay(timedStore(new PgOutboxStore(pool), timings), timedPublisher(publishers[i]!, timings), {
           batchSize,
           leaseMs,
         }),
