@@ -1,5 +1,11 @@
 import { randomIds, Routes, systemClock } from '@gozon/core';
-import { HeldRelay, type MessagePublisher, type OutboxStore, type RetryPolicy } from '@gozon/messaging';
+import {
+  HeldRelay,
+  type MessagePublisher,
+  type MessageSubscriber,
+  type OutboxStore,
+  type RetryPolicy,
+} from '@gozon/messaging';
 import {
   composeOrders,
   composePayments,
@@ -97,6 +103,37 @@ const dispatchOn = async (database: TestDatabase, publisher: MessagePublisher, o
   return { store, dispatch, listener };
 };
 
+/** Both services on their databases, composed as the services compose them. */
+const composeBoth = async (
+  ordersDb: TestDatabase,
+  paymentsDb: TestDatabase,
+  wiring: { publisher: MessagePublisher; subscriber: MessageSubscriber; handlers: HandlerWrapper },
+  options: RealSystemOptions,
+) => {
+  const ordersOut = await dispatchOn(ordersDb, wiring.publisher, options);
+  const paymentsOut = await dispatchOn(paymentsDb, wiring.publisher, options);
+  const ports = { subscriber: wiring.subscriber, clock: systemClock, ids: randomIds };
+  const orders = composeOrders(
+    {
+      ...ports,
+      uow: ordersUnitOfWork(ordersDb.db, { append: ordersOut.dispatch.append }),
+      queries: new PgOrderQueries(ordersDb.db),
+    },
+    ordersOut.dispatch,
+    { handlers: wiring.handlers },
+  );
+  const payments = composePayments(
+    {
+      ...ports,
+      uow: paymentsUnitOfWork(paymentsDb.db, { append: paymentsOut.dispatch.append }),
+      queries: new PgAccountQueries(paymentsDb.db),
+    },
+    paymentsOut.dispatch,
+    { handlers: wiring.handlers },
+  );
+  return { orders, ordersOut, payments, paymentsOut };
+};
+
 /**
  * The whole flow on the real servers: two fresh Postgres databases, a fresh RabbitMQ vhost, and
  * both services composed exactly as the services compose them (`composeOrders`, `composePayments`).
@@ -110,39 +147,17 @@ export const createRealSystem = async (options: RealSystemOptions = {}): Promise
   });
   const rabbit = new RabbitPublisher(bed.connection);
   const { publisher, duplicate } = duplicating(rabbit);
-  const subscriber = new RabbitSubscriber(bed.connection, { prefetch: 50, retry });
   const recorded = recordingDeliveries();
-  const ordersOut = await dispatchOn(ordersDb, publisher, options);
-  const paymentsOut = await dispatchOn(paymentsDb, publisher, options);
-  const common = { subscriber, clock: systemClock, ids: randomIds };
-  const handlers = { handlers: recorded.wrapper };
-  const orders = composeOrders(
-    {
-      ...common,
-      uow: ordersUnitOfWork(ordersDb.db, { append: ordersOut.dispatch.append }),
-      queries: new PgOrderQueries(ordersDb.db),
-    },
-    ordersOut.dispatch,
-    handlers,
-  );
-  const payments = composePayments(
-    {
-      ...common,
-      uow: paymentsUnitOfWork(paymentsDb.db, { append: paymentsOut.dispatch.append }),
-      queries: new PgAccountQueries(paymentsDb.db),
-    },
-    paymentsOut.dispatch,
-    handlers,
-  );
+  const subscriber = new RabbitSubscriber(bed.connection, { prefetch: 50, retry });
+  const wiring = { publisher, subscriber, handlers: recorded.wrapper };
+  const { orders, ordersOut, payments, paymentsOut } = await composeBoth(ordersDb, paymentsDb, wiring, options);
   await payments.start();
   if (!options.holdOrdersRelay) await orders.start();
 
   const looksQuiet = async (): Promise<boolean> =>
     recorded.idle() &&
-    (await ordersOut.store.pending()) === 0 &&
-    (await paymentsOut.store.pending()) === 0 &&
-    (await bed.queues.depth(Routes.orderPayments)) === 0 &&
-    (await bed.queues.depth(Routes.paymentStatus)) === 0;
+    (await ordersOut.store.pending()) + (await paymentsOut.store.pending()) === 0 &&
+    (await bed.queues.depth(Routes.orderPayments)) + (await bed.queues.depth(Routes.paymentStatus)) === 0;
 
   return {
     bed,
@@ -166,8 +181,7 @@ export const createRealSystem = async (options: RealSystemOptions = {}): Promise
       await Promise.all([ordersOut.listener.close(), paymentsOut.listener.close()]);
       await rabbit.close();
       await bed.close();
-      await ordersDb.drop();
-      await paymentsDb.drop();
+      await Promise.all([ordersDb.drop(), paymentsDb.drop()]);
     },
   };
 };
