@@ -65,19 +65,19 @@ export const dispatchedAppend = (dispatcher: CommitDispatcher): OutboxAppend => 
 
 /**
  * The transaction side of the outbox: rows become visible to relays when the transaction commits.
- * They go with the transaction's other writes, in the way `append` says.
+ * They go with the transaction's other writes, as `writing` says (announced, or handed to a dispatcher).
  */
 export class PgOutbox implements Outbox {
   constructor(
     private readonly client: SqlClient,
-    private readonly how: OutboxAppend = announcedAppend(),
+    private readonly writing: OutboxAppend = announcedAppend(),
     /** A unit of work's writes; alone, each append is its own statement (and has no commit to follow). */
     private readonly writes: PendingWrites = new PendingWrites(false),
   ) {}
 
   async append(message: OutgoingMessage): Promise<void> {
     const e = message.envelope;
-    this.how.write(this.writes, message, {
+    this.writing.write(this.writes, message, {
       message_id: e.id,
       routing_key: message.routingKey,
       type: e.type,
