@@ -115,12 +115,12 @@ describe('postgres outbox under relays', function () {
     it('is held by one session at a time, and free again once given up or once its session ends', async () => {
       const pools = [PgDatabase.connect(t.url, { max: 1 }), PgDatabase.connect(t.url, { max: 1 })];
       try {
-        const [a, b] = pools.map((pool) => ({ lead: pgOutboxHold(pool) }));
-        const first = await a!.lead!();
+        const [a, b] = pools.map((pool) => pgOutboxHold(pool));
+        const first = await a!();
         expect(first?.held).to.equal(true);
-        expect(await b!.lead!()).to.equal(null);
+        expect(await b!()).to.equal(null);
         await first!.resign();
-        const second = await b!.lead!();
+        const second = await b!();
         expect(second?.held).to.equal(true);
         // The session that holds it is killed, as when its process or connection dies.
         await t.db.query(
@@ -130,7 +130,7 @@ describe('postgres outbox under relays', function () {
         const deadline = Date.now() + 5_000;
         while (second!.held && Date.now() < deadline) await sleep(20);
         expect(second!.held).to.equal(false);
-        const third = await a!.lead!();
+        const third = await a!();
         expect(third?.held).to.equal(true);
         await third!.resign();
       } finally {
