@@ -208,7 +208,7 @@ export const openDatabase = async (
   return {
     db,
     label: `embedded postgres (PGlite, data in ${dir})`,
-    // One process, no session to hold the outbox by: its relay claims with leases.
+    // No server session of its own to hold a lock on (one process, one connection): its relay claims with leases.
     relay: (store, publisher, options) => new LeasedRelay(store, publisher, options),
     listen: (onNotify) => db.listen(DEFAULT_OUTBOX_CHANNEL, onNotify),
   };
