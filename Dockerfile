@@ -10,6 +10,7 @@ WORKDIR /app
 # Manifests first, so the dependency layer is reused while only sources change.
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/messaging/package.json packages/messaging/
 COPY packages/adapters/package.json packages/adapters/
 COPY packages/apps/package.json packages/apps/
 COPY packages/web/package.json packages/web/
@@ -28,6 +29,8 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages/core/package.json packages/core/
 COPY --from=build /app/packages/core/dist packages/core/dist
+COPY --from=build /app/packages/messaging/package.json packages/messaging/
+COPY --from=build /app/packages/messaging/dist packages/messaging/dist
 COPY --from=build /app/packages/adapters/package.json packages/adapters/
 COPY --from=build /app/packages/adapters/dist packages/adapters/dist
 COPY --from=build /app/packages/apps/package.json packages/apps/

@@ -16,6 +16,8 @@ const forbiddenInCore = [
   'pino',
   'pino-*',
   '@electric-sql/*',
+  '@gozon/messaging',
+  '@gozon/messaging/*',
   '@gozon/adapters',
   '@gozon/adapters/*',
   '@gozon/apps',
@@ -51,6 +53,27 @@ export default tseslint.config(
           patterns: [
             { group: forbiddenInCore, message: 'packages/core stays free of frameworks, drivers and adapters.' },
             { group: ['node:*'], message: 'packages/core runs anywhere: use web-standard globals, not Node modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Delivery machinery, as free of drivers and frameworks as the core it serves.
+    files: ['packages/messaging/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: forbiddenInCore.filter((name) => !name.startsWith('@gozon/messaging')),
+              message: 'packages/messaging stays free of frameworks, drivers and adapters.',
+            },
+            {
+              group: ['node:*'],
+              message: 'packages/messaging runs anywhere: use web-standard globals, not Node modules.',
+            },
           ],
         },
       ],

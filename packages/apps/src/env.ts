@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { DEFAULT_MAX_REDELIVERIES } from '@gozon/core';
+import { DEFAULT_MAX_REDELIVERIES } from '@gozon/messaging';
 import { defaultRetention } from '@gozon/adapters/postgres';
 import { z } from 'zod';
 

@@ -15,14 +15,6 @@ export * from './messaging/messages.js';
 export * from './messaging/outbox.js';
 export * from './messaging/inbox.js';
 export * from './messaging/message-batch.js';
-export * from './messaging/publisher.js';
-export * from './messaging/codec.js';
-export * from './messaging/relay-outbox.js';
-export * from './messaging/relay-loop.js';
-export * from './messaging/commit-dispatcher.js';
-export * from './messaging/retry-policy.js';
-export * from './messaging/poison.js';
-export * from './messaging/batcher.js';
 
 export * from './orders/order.js';
 export * from './orders/order-messages.js';

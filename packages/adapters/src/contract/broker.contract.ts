@@ -1,16 +1,13 @@
 import { expect } from 'chai';
+import { DomainError, MAX_MESSAGE_ID, Routes, type MessageEnvelope } from '@gozon/core';
 import {
-  DomainError,
   encodeMessage,
   MAX_HEADER_VALUE,
   MAX_HEADERS,
-  MAX_MESSAGE_ID,
-  Routes,
-  type MessageEnvelope,
   type RetryPolicy,
   type Subscription,
   type WireMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import { aPaymentRequest, eventually, sleep, type BrokerFactory, type BrokerFixture } from './fixtures.js';
 
 /** What a handler throws while a dependency (its database) is down. */
@@ -69,8 +66,18 @@ const atLimits: [string, () => WireMessage][] = [
   ['as many headers as the limit', () => wireOf((w) => withHeaders(w, manyHeaders(MAX_HEADERS - ownHeaderCount)))],
 ];
 
+/** How a broker hands messages out, where brokers differ by design. */
+export interface BrokerTraits {
+  /**
+   * Hands a consumer one message at a time, in the order published, and so never a batch: the
+   * direct bus, whose publish resolves only once the handler has committed. A queueing broker
+   * (false) hands out up to its prefetch at once, and messages that wait together as a batch.
+   */
+  readonly oneAtATime?: boolean;
+}
+
 /** Publisher and subscriber: at-least-once delivery, bounded retries and dead-lettering. */
-export const describeBrokerContract = (name: string, make: BrokerFactory): void => {
+export const describeBrokerContract = (name: string, make: BrokerFactory, traits: BrokerTraits = {}): void => {
   describe(`broker contract: ${name}`, function () {
     this.timeout(20_000);
     let broker: BrokerFixture;
@@ -107,78 +114,85 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       expect([...received].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
     });
 
-    it('hands out more than one message at a time (prefetch above 1)', async () => {
-      let inFlight = 0;
-      let most = 0;
-      let handled = 0;
-      subscription = await broker.subscriber.subscribe(queue, async () => {
-        inFlight += 1;
-        most = Math.max(most, inFlight);
-        await sleep(30);
-        inFlight -= 1;
-        handled += 1;
+    if (traits.oneAtATime)
+      describeOneAtATime(
+        () => broker,
+        (s) => (subscription = s),
+      );
+    else {
+      it('hands out more than one message at a time (prefetch above 1)', async () => {
+        let inFlight = 0;
+        let most = 0;
+        let handled = 0;
+        subscription = await broker.subscriber.subscribe(queue, async () => {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await sleep(30);
+          inFlight -= 1;
+          handled += 1;
+        });
+        await broker.publisher.publish(Array.from({ length: 10 }, () => aPaymentRequest()));
+        await eventually(() => handled === 10, 5_000, '10 deliveries');
+        expect(most).to.be.greaterThan(1);
       });
-      await broker.publisher.publish(Array.from({ length: 10 }, () => aPaymentRequest()));
-      await eventually(() => handled === 10, 5_000, '10 deliveries');
-      expect(most).to.be.greaterThan(1);
-    });
 
-    it('hands messages that wait together to the batch handler in one call, and acknowledges them after it', async () => {
-      const messages = Array.from({ length: 12 }, () => aPaymentRequest());
-      await broker.publisher.publish(messages);
-      const alone: string[] = [];
-      const batches: string[][] = [];
-      subscription = await broker.subscriber.subscribe(
-        queue,
-        async (m) => {
-          await sleep(50);
-          alone.push(m.id);
-        },
-        {
-          batch: async (ms) => {
+      it('hands messages that wait together to the batch handler in one call, and acknowledges them after it', async () => {
+        const messages = Array.from({ length: 12 }, () => aPaymentRequest());
+        await broker.publisher.publish(messages);
+        const alone: string[] = [];
+        const batches: string[][] = [];
+        subscription = await broker.subscriber.subscribe(
+          queue,
+          async (m) => {
             await sleep(50);
-            batches.push(ms.map((m) => m.id));
+            alone.push(m.id);
           },
-        },
-      );
-      await eventually(() => alone.length + batches.flat().length === 12, 5_000, '12 messages handled');
-      expect(batches.some((b) => b.length > 1)).to.equal(true, 'a batch of more than one');
-      expect([...alone, ...batches.flat()].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
-      await subscription.close();
-      let again = 0;
-      subscription = await broker.subscriber.subscribe(queue, async () => {
-        again += 1;
+          {
+            batch: async (ms) => {
+              await sleep(50);
+              batches.push(ms.map((m) => m.id));
+            },
+          },
+        );
+        await eventually(() => alone.length + batches.flat().length === 12, 5_000, '12 messages handled');
+        expect(batches.some((b) => b.length > 1)).to.equal(true, 'a batch of more than one');
+        expect([...alone, ...batches.flat()].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
+        await subscription.close();
+        let again = 0;
+        subscription = await broker.subscriber.subscribe(queue, async () => {
+          again += 1;
+        });
+        await sleep(200);
+        expect(again).to.equal(0, 'every message was acknowledged');
       });
-      await sleep(200);
-      expect(again).to.equal(0, 'every message was acknowledged');
-    });
 
-    it('hands each message of a failed batch to the one-message handler, which settles it on its own', async () => {
-      const messages = Array.from({ length: 12 }, () => aPaymentRequest());
-      await broker.publisher.publish(messages);
-      const alone: string[] = [];
-      let failedBatches = 0;
-      subscription = await broker.subscriber.subscribe(
-        queue,
-        async (m) => {
-          await sleep(20);
-          alone.push(m.id);
-        },
-        {
-          batch: async () => {
+      it('hands each message of a failed batch to the one-message handler, which settles it on its own', async () => {
+        const messages = Array.from({ length: 12 }, () => aPaymentRequest());
+        await broker.publisher.publish(messages);
+        const alone: string[] = [];
+        let failedBatches = 0;
+        subscription = await broker.subscriber.subscribe(
+          queue,
+          async (m) => {
             await sleep(20);
-            failedBatches += 1;
-            throw new Error('deadlock detected');
+            alone.push(m.id);
           },
-        },
-      );
-      await eventually(() => alone.length === 12, 5_000, '12 messages handled alone');
-      expect(failedBatches).to.be.greaterThan(0);
-      expect([...alone].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
-      await sleep(200);
-      expect(alone).to.have.length(12, 'none handled twice');
-      expect(await broker.deadLetters(queue)).to.deep.equal([]);
-    });
+          {
+            batch: async () => {
+              await sleep(20);
+              failedBatches += 1;
+              throw new Error('deadlock detected');
+            },
+          },
+        );
+        await eventually(() => alone.length === 12, 5_000, '12 messages handled alone');
+        expect(failedBatches).to.be.greaterThan(0);
+        expect([...alone].sort()).to.deep.equal(messages.map((m) => m.envelope.id).sort());
+        await sleep(200);
+        expect(alone).to.have.length(12, 'none handled twice');
+        expect(await broker.deadLetters(queue)).to.deep.equal([]);
+      });
+    }
 
     it('retries a failing message and acknowledges it once it succeeds', async () => {
       const calls: number[] = [];
@@ -324,5 +338,51 @@ export const describeBrokerContract = (name: string, make: BrokerFactory): void 
       await sleep(200);
       expect(again).to.equal(0);
     });
+  });
+};
+
+/** The other side of `BrokerTraits.oneAtATime`: one message in hand at a time, in order, never a batch. */
+const describeOneAtATime = (broker: () => BrokerFixture, hold: (s: Subscription) => void): void => {
+  it('hands out one message at a time, in the order published, each settled before the next', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const handled: string[] = [];
+    const messages = Array.from({ length: 10 }, () => aPaymentRequest());
+    const subscription = await broker().subscriber.subscribe(queue, async (m) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await sleep(10);
+      inFlight -= 1;
+      handled.push(m.id);
+    });
+    hold(subscription);
+    await broker().publisher.publish(messages);
+    await eventually(() => handled.length === 10, 5_000, '10 deliveries');
+    expect(most).to.equal(1);
+    expect(handled).to.deep.equal(messages.map((m) => m.envelope.id));
+  });
+
+  it('never calls the batch handler: each message goes to the one-message handler, once', async () => {
+    const messages = Array.from({ length: 12 }, () => aPaymentRequest());
+    const alone: string[] = [];
+    let batches = 0;
+    const subscription = await broker().subscriber.subscribe(
+      queue,
+      async (m) => {
+        alone.push(m.id);
+      },
+      {
+        batch: async () => {
+          batches += 1;
+        },
+      },
+    );
+    hold(subscription);
+    await broker().publisher.publish(messages);
+    await eventually(() => alone.length === 12, 5_000, '12 messages handled alone');
+    await sleep(200);
+    expect(batches).to.equal(0);
+    expect(alone).to.deep.equal(messages.map((m) => m.envelope.id));
+    expect(await broker().deadLetters(queue)).to.deep.equal([]);
   });
 };

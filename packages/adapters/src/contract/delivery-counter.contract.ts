@@ -1,4 +1,4 @@
-import type { DeliveryCounter } from '@gozon/core';
+import type { DeliveryCounter } from '@gozon/messaging';
 import { expect } from 'chai';
 import { Boom, rejectionOf, type Factory, type MessagingTx, type StoreFixture } from './fixtures.js';
 

@@ -9,18 +9,20 @@ import {
   type AccountQueries,
   type Inbox,
   type IdempotencyStore,
-  type MessagePublisher,
-  type MessageSubscriber,
   type OrderQueries,
   type OrdersTx,
   type Outbox,
-  type OutboxStore,
   type OutgoingMessage,
   type PaymentsTx,
-  type RetryPolicy,
   type UnitOfWork,
-  type WireMessage,
 } from '@gozon/core';
+import {
+  type MessagePublisher,
+  type MessageSubscriber,
+  type OutboxStore,
+  type RetryPolicy,
+  type WireMessage,
+} from '@gozon/messaging';
 
 /** The tables every service database has: outbox, inbox and idempotency keys. */
 export interface MessagingTx {

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import {
   DomainError,
-  encodeMessage,
   type CreateAccount,
   type Deposit,
   type GetBalance,
@@ -9,8 +8,8 @@ import {
   type ListOrders,
   type OrderView,
   type PlaceOrder,
-  type WireMessage,
 } from '@gozon/core';
+import { encodeMessage, type WireMessage } from '@gozon/messaging';
 import { actor, aPaymentRequest, rejectionOf, uniqueUser, type Factory } from './fixtures.js';
 
 /** A running orders + payments system, whatever adapters it stands on. */

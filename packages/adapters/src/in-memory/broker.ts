@@ -1,4 +1,4 @@
-import type { WireMessage } from '@gozon/core';
+import type { WireMessage } from '@gozon/messaging';
 
 export interface Delivery {
   readonly message: WireMessage;

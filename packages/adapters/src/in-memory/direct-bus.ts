@@ -1,3 +1,4 @@
+import { type OutgoingMessage } from '@gozon/core';
 import {
   decideOnFailure,
   decodeMessage,
@@ -7,10 +8,9 @@ import {
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
-  type OutgoingMessage,
   type Subscription,
   type WireMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 
 export interface DeadLetter {
   readonly queue: string;
@@ -56,37 +56,48 @@ export class DirectBus implements MessagePublisher, MessageSubscriber {
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    for (const message of messages) {
-      const queue = message.routingKey;
-      const handler = this.handlers.get(queue);
-      if (!handler) throw new Error(`no consumer for ${queue} yet: the message stays in the outbox`);
-      const wire = encodeMessage(message.envelope);
-      const work = handler(decodeMessage(wire));
-      const inFlight = this.active.get(queue);
-      const tracked = work.then(
-        () => undefined,
-        () => undefined,
-      );
-      inFlight?.add(tracked);
-      const key = `${queue}\u0000${message.envelope.id}`;
-      try {
-        await work;
-        this.attempts.delete(key);
-      } catch (err) {
-        const attempt = (this.attempts.get(key) ?? 0) + 1;
-        const decision = decideOnFailure(err, attempt, this.retry);
-        if (decision.action === 'retry') {
-          if (!decision.transient) this.attempts.set(key, attempt);
-          this.onRetry(queue, err);
-          throw err;
-        }
-        this.attempts.delete(key);
-        const letter = { queue, message: wire, reason: decision.reason };
-        this.deadLetters.push(letter);
-        this.onDeadLetter(letter);
-      } finally {
-        inFlight?.delete(tracked);
-      }
+    for (const message of messages) await this.deliver(message.routingKey, encodeMessage(message.envelope));
+  }
+
+  /** Hands `queue`'s consumer a message exactly as given, past the encoder (as a broker may carry anything). */
+  injectRaw(queue: string, message: WireMessage): Promise<void> {
+    return this.deliver(queue, message);
+  }
+
+  private async deliver(queue: string, wire: WireMessage): Promise<void> {
+    const handler = this.handlers.get(queue);
+    if (!handler) throw new Error(`no consumer for ${queue} yet: the message stays in the outbox`);
+    // A message that does not decode fails as its handler would, and is dead-lettered at once.
+    const work = Promise.resolve().then(() => handler(decodeMessage(wire)));
+    const tracked = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    const inFlight = this.active.get(queue);
+    inFlight?.add(tracked);
+    const key = `${queue}\u0000${wire.properties.messageId}`;
+    try {
+      await work;
+      this.attempts.delete(key);
+    } catch (err) {
+      this.settleFailure(queue, wire, key, err);
+    } finally {
+      inFlight?.delete(tracked);
     }
+  }
+
+  // Rethrows a failure to be retried (the relay tries again later); dead-letters the rest.
+  private settleFailure(queue: string, wire: WireMessage, key: string, err: unknown): void {
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    const decision = decideOnFailure(err, attempt, this.retry);
+    if (decision.action === 'retry') {
+      if (!decision.transient) this.attempts.set(key, attempt);
+      this.onRetry(queue, err);
+      throw err;
+    }
+    this.attempts.delete(key);
+    const letter = { queue, message: wire, reason: decision.reason };
+    this.deadLetters.push(letter);
+    this.onDeadLetter(letter);
   }
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { DomainError, Routes, type MessageEnvelope, type RetryPolicy } from '@gozon/core';
+import { DomainError, Routes, type MessageEnvelope } from '@gozon/core';
+import { type RetryPolicy } from '@gozon/messaging';
 import { aPaymentRequest, rejectionOf } from '../contract/fixtures.js';
 import { DirectBus, type DeadLetter } from './direct-bus.js';
 

@@ -1,3 +1,4 @@
+import { type MessageEnvelope, type OutgoingMessage } from '@gozon/core';
 import {
   Batcher,
   decideOnFailure,
@@ -5,17 +6,15 @@ import {
   defaultRetryPolicy,
   encodeMessage,
   screenRedelivery,
-  type MessageEnvelope,
   type MessageHandler,
   type MessagePublisher,
   type MessageSubscriber,
-  type OutgoingMessage,
   type PoisonGuard,
   type RetryPolicy,
   type SubscribeOptions,
   type Subscription,
   type WireMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import type { Delivery, InMemoryBroker } from './broker.js';
 
 /** Publishes to the in-process broker; the "confirm" is the enqueue itself. */
@@ -98,98 +97,116 @@ export class InMemorySubscriber implements MessageSubscriber {
   }
 
   async subscribe(queue: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
-    const active = new Set<Promise<void>>();
-    const timers = new Map<NodeJS.Timeout, WireMessage>();
-    let closed = false;
+    const consumer = new QueueConsumer(this.broker, queue, handler, options, this.options);
+    const cancel = this.broker.consume(queue, this.options.prefetch, (delivery) => consumer.take(delivery));
+    return { close: () => consumer.close(cancel) };
+  }
+}
 
-    const handle = async (delivery: Delivery): Promise<void> => {
-      const attempt = attemptOf(delivery.message);
+/** One subscription's consumer: what it has in hand, its batches, and the retries it has set. */
+class QueueConsumer {
+  private readonly active = new Set<Promise<void>>();
+  private readonly timers = new Map<NodeJS.Timeout, WireMessage>();
+  private readonly batcher: Batcher<Delivery> | undefined;
+  // Redelivered messages are screened and handled one at a time, as the RabbitMQ consumer does.
+  private suspects: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly broker: InMemoryBroker,
+    private readonly queue: string,
+    private readonly handler: MessageHandler,
+    private readonly subscribed: SubscribeOptions,
+    private readonly options: SubscriberOptions,
+  ) {
+    this.batcher =
+      subscribed.batch &&
+      new Batcher((deliveries) => this.handleBatch(deliveries), {
+        maxSize: options.batchSize,
+        concurrency: options.batchConcurrency,
+      });
+  }
+
+  take(delivery: Delivery): void {
+    if (this.closed) return; // left unacknowledged: cancelling hands it back to the queue
+    const guard = delivery.redelivered ? this.options.poison : undefined;
+    let handling: Promise<void>;
+    if (guard) {
+      handling = this.suspects.then(() => this.screen(delivery, guard));
+      this.suspects = handling.catch(() => undefined);
+    } else handling = this.batcher ? this.batcher.add(delivery) : this.handle(delivery);
+    const work = handling.finally(() => this.active.delete(work));
+    this.active.add(work);
+  }
+
+  async close(cancel: () => void): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.active);
+    cancel();
+    // Retries still waiting go back to the queue now rather than die with their timers.
+    for (const [timer, retry] of this.timers) {
+      clearTimeout(timer);
+      this.broker.inject(this.queue, retry);
+    }
+    this.timers.clear();
+  }
+
+  private async handle(delivery: Delivery): Promise<void> {
+    const attempt = attemptOf(delivery.message);
+    try {
+      await this.handler(decodeMessage(delivery.message));
+      this.broker.ack(delivery);
+    } catch (err) {
+      const decision = decideOnFailure(err, attempt, this.options.retry, waitsOf(delivery.message));
+      this.options.onFailure?.(err, decision.action);
+      if (decision.action === 'dead-letter') {
+        this.broker.nack(delivery, false);
+        return;
+      }
+      // The retry is a new copy that carries its attempt (or wait) count; the original is settled.
+      const retry = retryCopy(delivery.message, decision);
+      this.broker.ack(delivery);
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.broker.inject(this.queue, retry);
+      }, decision.delayMs);
+      this.timers.set(timer, retry);
+    }
+  }
+
+  // First deliveries that wait together go to the batch handler in one call, acknowledged after
+  // it; a batch that fails changed nothing, and each of its messages is handled alone.
+  private async handleBatch(deliveries: Delivery[]): Promise<void> {
+    if (this.closed) return;
+    const decoded: { delivery: Delivery; message: MessageEnvelope }[] = [];
+    const alone: Delivery[] = [];
+    for (const delivery of deliveries) {
       try {
-        await handler(decodeMessage(delivery.message));
-        this.broker.ack(delivery);
-      } catch (err) {
-        const decision = decideOnFailure(err, attempt, this.options.retry, waitsOf(delivery.message));
-        this.options.onFailure?.(err, decision.action);
-        if (decision.action === 'dead-letter') {
-          this.broker.nack(delivery, false);
-          return;
-        }
-        // The retry is a new copy that carries its attempt (or wait) count; the original is settled.
-        const retry = retryCopy(delivery.message, decision);
-        this.broker.ack(delivery);
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          this.broker.inject(queue, retry);
-        }, decision.delayMs);
-        timers.set(timer, retry);
+        decoded.push({ delivery, message: decodeMessage(delivery.message) });
+      } catch {
+        alone.push(delivery);
       }
-    };
-
-    // First deliveries that wait together go to the batch handler in one call, acknowledged after
-    // it; a batch that fails changed nothing, and each of its messages is handled alone.
-    const batch = options.batch;
-    const handleBatch = async (deliveries: Delivery[]): Promise<void> => {
-      if (closed) return;
-      const decoded: { delivery: Delivery; message: MessageEnvelope }[] = [];
-      const alone: Delivery[] = [];
-      for (const delivery of deliveries) {
-        try {
-          decoded.push({ delivery, message: decodeMessage(delivery.message) });
-        } catch {
-          alone.push(delivery);
-        }
+    }
+    const batch = this.subscribed.batch;
+    if (batch && decoded.length > 1) {
+      try {
+        await batch(decoded.map((d) => d.message));
+        for (const { delivery } of decoded) this.broker.ack(delivery);
+        decoded.length = 0;
+      } catch {
+        // Each on its own below.
       }
-      if (batch && decoded.length > 1) {
-        try {
-          await batch(decoded.map((d) => d.message));
-          for (const { delivery } of decoded) this.broker.ack(delivery);
-          decoded.length = 0;
-        } catch {
-          // Each on its own below.
-        }
-      }
-      alone.push(...decoded.map((d) => d.delivery));
-      await Promise.all(alone.map(handle));
-    };
-    const batcher =
-      batch &&
-      new Batcher(handleBatch, { maxSize: this.options.batchSize, concurrency: this.options.batchConcurrency });
+    }
+    alone.push(...decoded.map((d) => d.delivery));
+    await Promise.all(alone.map((delivery) => this.handle(delivery)));
+  }
 
-    // Redelivered messages are screened and handled one at a time, as the RabbitMQ consumer does.
-    let suspects: Promise<void> = Promise.resolve();
-    const screen = async (delivery: Delivery, guard: PoisonGuard): Promise<void> => {
-      if (closed) return;
-      const messageId = delivery.message.properties.messageId;
-      const poison = messageId ? await screenRedelivery(guard, queue, messageId, () => undefined) : null;
-      if (!poison) return handle(delivery);
-      this.options.onFailure?.(poison, 'dead-letter');
-      this.broker.nack(delivery, false);
-    };
-
-    const cancel = this.broker.consume(queue, this.options.prefetch, (delivery) => {
-      if (closed) return; // left unacknowledged: cancelling hands it back to the queue
-      const guard = delivery.redelivered ? this.options.poison : undefined;
-      let handling: Promise<void>;
-      if (guard) {
-        handling = suspects.then(() => screen(delivery, guard));
-        suspects = handling.catch(() => undefined);
-      } else handling = batcher ? batcher.add(delivery) : handle(delivery);
-      const work = handling.finally(() => active.delete(work));
-      active.add(work);
-    });
-
-    return {
-      close: async () => {
-        closed = true;
-        await Promise.all(active);
-        cancel();
-        // Retries still waiting go back to the queue now rather than die with their timers.
-        for (const [timer, retry] of timers) {
-          clearTimeout(timer);
-          this.broker.inject(queue, retry);
-        }
-        timers.clear();
-      },
-    };
+  private async screen(delivery: Delivery, guard: PoisonGuard): Promise<void> {
+    if (this.closed) return;
+    const messageId = delivery.message.properties.messageId;
+    const poison = messageId ? await screenRedelivery(guard, this.queue, messageId, () => undefined) : null;
+    if (!poison) return this.handle(delivery);
+    this.options.onFailure?.(poison, 'dead-letter');
+    this.broker.nack(delivery, false);
   }
 }

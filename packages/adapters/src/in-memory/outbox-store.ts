@@ -1,4 +1,5 @@
-import { systemClock, type ClaimedMessage, type Clock, type OutboxStore } from '@gozon/core';
+import { systemClock, type Clock } from '@gozon/core';
+import { type ClaimedMessage, type OutboxStore } from '@gozon/messaging';
 import type { InMemoryDatabase } from './database.js';
 
 /** The relay's side of an in-memory outbox, with leases measured on `clock`. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { encodeMessage, PoisonMessage, Routes, type MessageEnvelope } from '@gozon/core';
+import { Routes, type MessageEnvelope } from '@gozon/core';
+import { encodeMessage, PoisonMessage } from '@gozon/messaging';
 import { aPaymentRequest, eventually, sleep } from '../contract/index.js';
 import { InMemoryBroker } from './broker.js';
 import { InMemoryDatabase } from './database.js';

@@ -1,22 +1,26 @@
 import {
-  ApplyPaymentOutcome,
-  ChargeOnPaymentRequested,
-  CreateAccount,
-  Deposit,
-  GetBalance,
-  GetOrder,
-  ListOrders,
-  PlaceOrder,
-  RelayLoop,
-  RelayOutbox,
   Routes,
   systemClock,
   randomIds,
+  type ApplyPaymentOutcome,
+  type ChargeOnPaymentRequested,
   type Clock,
+  type CreateAccount,
+  type Deposit,
+  type GetBalance,
+  type GetOrder,
   type IdGenerator,
-  type RetryPolicy,
-  type Subscription,
+  type ListOrders,
+  type PlaceOrder,
 } from '@gozon/core';
+import { LeasedRelay, type RetryPolicy } from '@gozon/messaging';
+import {
+  composeOrders,
+  composePayments,
+  RelayAlone,
+  type OrdersService,
+  type PaymentsService,
+} from '../composition/index.js';
 import { InMemoryBroker } from './broker.js';
 import { InMemoryDatabase } from './database.js';
 import { InMemoryPublisher, InMemorySubscriber } from './messaging.js';
@@ -31,18 +35,21 @@ export interface InMemorySystemOptions {
   readonly prefetch?: number;
 }
 
+// Quick to notice a lost wake-up or a failed step: tests wait on it.
+const relayLoop = { pollMs: 50, minBackoffMs: 5, maxBackoffMs: 100 };
+
 /**
  * The whole GoZon flow in one process on in-memory adapters: two databases (orders, payments),
- * one broker, both relays and both consumers. A harness for tests, here and in projects that
- * embed the core.
+ * one broker, both services composed as they run for real (`composeOrders`, `composePayments`),
+ * each with its relay alone, leased. A harness for tests, here and in projects that embed the core.
  */
 export class InMemorySystem {
   readonly broker = new InMemoryBroker();
   readonly ordersDb = new InMemoryDatabase();
   readonly paymentsDb = new InMemoryDatabase();
   readonly publisher = new InMemoryPublisher(this.broker);
-  readonly ordersOutbox: InMemoryOutboxStore;
-  readonly paymentsOutbox: InMemoryOutboxStore;
+  readonly ordersOutbox = new InMemoryOutboxStore(this.ordersDb);
+  readonly paymentsOutbox = new InMemoryOutboxStore(this.paymentsDb);
 
   readonly placeOrder: PlaceOrder;
   readonly getOrder: GetOrder;
@@ -53,31 +60,43 @@ export class InMemorySystem {
   readonly getBalance: GetBalance;
   readonly chargeOnPaymentRequested: ChargeOnPaymentRequested;
 
-  private readonly subscriber: InMemorySubscriber;
-  private readonly loops: RelayLoop[] = [];
-  private subscriptions: Subscription[] = [];
-  private readonly unlisten: Array<() => void> = [];
+  private readonly orders: OrdersService;
+  private readonly payments: PaymentsService;
 
   constructor(options: InMemorySystemOptions = {}) {
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
-    const ordersUow = new InMemoryUnitOfWork(this.ordersDb);
-    const paymentsUow = new InMemoryUnitOfWork(this.paymentsDb);
-    this.ordersOutbox = new InMemoryOutboxStore(this.ordersDb);
-    this.paymentsOutbox = new InMemoryOutboxStore(this.paymentsDb);
-    this.subscriber = new InMemorySubscriber(this.broker, {
+    const subscriber = new InMemorySubscriber(this.broker, {
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.prefetch ? { prefetch: options.prefetch } : {}),
     });
-
-    this.placeOrder = new PlaceOrder(ordersUow, clock, ids);
-    this.getOrder = new GetOrder(new InMemoryOrderQueries(this.ordersDb));
-    this.listOrders = new ListOrders(new InMemoryOrderQueries(this.ordersDb));
-    this.applyPaymentOutcome = new ApplyPaymentOutcome(ordersUow, clock);
-    this.createAccount = new CreateAccount(paymentsUow);
-    this.deposit = new Deposit(paymentsUow);
-    this.getBalance = new GetBalance(new InMemoryAccountQueries(this.paymentsDb));
-    this.chargeOnPaymentRequested = new ChargeOnPaymentRequested(paymentsUow, clock, ids);
+    const ordersDispatch = new RelayAlone(new LeasedRelay(this.ordersOutbox, this.publisher), relayLoop);
+    const paymentsDispatch = new RelayAlone(new LeasedRelay(this.paymentsOutbox, this.publisher), relayLoop);
+    // A commit that appended wakes its relay; a stopped relay takes no notice.
+    this.ordersDb.onOutboxCommit(() => ordersDispatch.wake());
+    this.paymentsDb.onOutboxCommit(() => paymentsDispatch.wake());
+    const ordersUow = new InMemoryUnitOfWork(this.ordersDb);
+    const paymentsUow = new InMemoryUnitOfWork(this.paymentsDb);
+    this.orders = composeOrders(
+      { uow: ordersUow, queries: new InMemoryOrderQueries(this.ordersDb), subscriber, clock, ids },
+      ordersDispatch,
+    );
+    this.payments = composePayments(
+      { uow: paymentsUow, queries: new InMemoryAccountQueries(this.paymentsDb), subscriber, clock, ids },
+      paymentsDispatch,
+    );
+    ({
+      placeOrder: this.placeOrder,
+      getOrder: this.getOrder,
+      listOrders: this.listOrders,
+      applyPaymentOutcome: this.applyPaymentOutcome,
+    } = this.orders);
+    ({
+      createAccount: this.createAccount,
+      deposit: this.deposit,
+      getBalance: this.getBalance,
+      chargeOnPaymentRequested: this.chargeOnPaymentRequested,
+    } = this.payments);
 
     this.broker.declareQueue(Routes.orderPayments);
     this.broker.declareQueue(Routes.paymentStatus);
@@ -85,43 +104,8 @@ export class InMemorySystem {
 
   /** Starts both relays and both consumers. */
   async start(): Promise<void> {
-    for (const [db, store] of [
-      [this.ordersDb, this.ordersOutbox],
-      [this.paymentsDb, this.paymentsOutbox],
-    ] as const) {
-      const loop = new RelayLoop(new RelayOutbox(store, this.publisher), {
-        pollMs: 50,
-        minBackoffMs: 5,
-        maxBackoffMs: 100,
-      });
-      this.unlisten.push(db.onOutboxCommit(() => loop.wake()));
-      loop.start();
-      this.loops.push(loop);
-    }
-    this.subscriptions = [
-      await this.subscriber.subscribe(
-        Routes.orderPayments,
-        async (m) => {
-          await this.chargeOnPaymentRequested.execute(m);
-        },
-        {
-          batch: async (messages) => {
-            await this.chargeOnPaymentRequested.executeAll(messages);
-          },
-        },
-      ),
-      await this.subscriber.subscribe(
-        Routes.paymentStatus,
-        async (m) => {
-          await this.applyPaymentOutcome.execute(m);
-        },
-        {
-          batch: async (messages) => {
-            await this.applyPaymentOutcome.executeAll(messages);
-          },
-        },
-      ),
-    ];
+    await this.orders.start();
+    await this.payments.start();
   }
 
   /** Waits until every outbox is published and every queue but the DLQs is drained. */
@@ -137,10 +121,6 @@ export class InMemorySystem {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close()));
-    await Promise.all(this.loops.map((loop) => loop.stop()));
-    for (const off of this.unlisten) off();
-    this.subscriptions = [];
-    this.loops.length = 0;
+    await Promise.all([this.orders.stop(), this.payments.stop()]);
   }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_POISON_EPISODE_MS, type DeliveryCounter } from '@gozon/core';
+import { DEFAULT_POISON_EPISODE_MS, type DeliveryCounter } from '@gozon/messaging';
 import type { SqlClient } from './sql.js';
 
 /**

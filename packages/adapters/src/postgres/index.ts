@@ -12,6 +12,7 @@ export * from './inbox.js';
 export * from './delivery-counter.js';
 export * from './idempotency-store.js';
 export * from './outbox-store.js';
+export { pgOutboxHold } from './outbox-leadership.js';
 export * from './queries.js';
 export * from './outbox-listener.js';
 export * from './retention.js';

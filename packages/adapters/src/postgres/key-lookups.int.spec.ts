@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { loadAll, OrderId } from '@gozon/core';
 import { createTestDatabase } from '../testing/postgres.js';
-import { ordersUnitOfWork, PgDatabase, PgOutboxStore, type SqlDatabase } from './index.js';
+import { ordersUnitOfWork, PgDatabase, PgOutboxStore, pgOutboxHold, type SqlDatabase } from './index.js';
 
 /** The table's sequential scans so far, this connection's own included (it flushes them first). */
 const seqScans = async (db: SqlDatabase, table: string): Promise<number> => {
@@ -57,7 +57,7 @@ const lookups: Record<string, Lookup> = {
   'outbox rows marked, and the next ones read (the relay that holds the outbox)': {
     table: 'outbox',
     lookUp: async (db, keys) => {
-      const leadership = await new PgOutboxStore(db, { lead: true }).lead!();
+      const leadership = await pgOutboxHold(db as PgDatabase)();
       try {
         const { rows } = await db.query<{ last: string }>('SELECT max(position) AS last FROM outbox', []);
         await leadership!.markAndRead(keys, Number(rows[0]?.last) - 5, 10);

@@ -1,7 +1,7 @@
-import type { ClaimedMessage, OutboxLeadership } from '@gozon/core';
+import type { ClaimedMessage, OutboxHold, OutboxLeadership } from '@gozon/messaging';
 import pg from 'pg';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
-import { plannedPerCall } from './pg-database.js';
+import { plannedPerCall, type PgDatabase } from './pg-database.js';
 import type { SqlDatabase } from './sql.js';
 
 // Advisory locks are per database, so this one key serves every service's outbox.
@@ -73,3 +73,13 @@ export const leadOutbox = async (db: SqlDatabase, config: pg.ClientConfig): Prom
   await session.end().catch(() => undefined);
   return null;
 };
+
+/**
+ * The hold on the outbox of `db` for one relay (`HeldRelay`): a session of its own on the pool's
+ * server. Only a Postgres server has sessions that outlive a statement; an embedded database is
+ * claimed with leases instead (`LeasedRelay`).
+ */
+export const pgOutboxHold =
+  (db: PgDatabase): OutboxHold =>
+  () =>
+    leadOutbox(db, db.pool.options);

@@ -1,6 +1,5 @@
-import type { ClaimedMessage, OutboxLeadership, OutboxStore } from '@gozon/core';
-import { leadOutbox } from './outbox-leadership.js';
-import { PgDatabase, plannedPerCall } from './pg-database.js';
+import type { ClaimedMessage, OutboxStore } from '@gozon/messaging';
+import { plannedPerCall } from './pg-database.js';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
 import type { SqlDatabase } from './sql.js';
 
@@ -44,31 +43,12 @@ const claimStatements = (limit: number): { claim: string; markAndClaim: string }
   return found;
 };
 
-export interface PgOutboxStoreOptions {
-  /**
-   * Offer relays the outbox to hold alone (`OutboxStore.lead`, a session advisory lock): the one
-   * that holds it reads rows without leasing them, so each row is written once (the mark), not
-   * twice. Needs a node-postgres pool (a `PgDatabase`); elsewhere relays claim as before.
-   */
-  readonly lead?: boolean;
-}
-
 /**
  * The relay's side of a Postgres outbox. Each call is one short statement in its own
  * transaction; leases are measured on the database's clock, so relays on several hosts agree.
  */
 export class PgOutboxStore implements OutboxStore {
-  readonly lead?: () => Promise<OutboxLeadership | null>;
-
-  constructor(
-    private readonly db: SqlDatabase,
-    options: PgOutboxStoreOptions = {},
-  ) {
-    if (options.lead && db instanceof PgDatabase) {
-      const pool = db.pool;
-      this.lead = () => leadOutbox(db, pool.options);
-    }
-  }
+  constructor(private readonly db: SqlDatabase) {}
 
   async claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
     const { rows } = await this.db.query(claimStatements(limit).claim, [leaseMs]);

@@ -1,4 +1,5 @@
-import { conflict, type CommitDispatcher, type OutgoingMessage, type Outbox } from '@gozon/core';
+import { conflict, type OutgoingMessage, type Outbox } from '@gozon/core';
+import type { CommitDispatcher } from '@gozon/messaging';
 import type { PgTransaction, RowWrite } from './batched-transaction.js';
 
 /** The channel relays listen on for "the outbox has new rows". */
@@ -27,24 +28,53 @@ export const LEASED_OUTBOX_ROWS: RowWrite = {
   onUniqueViolation: (detail) => conflict('message_exists', `a message is in the outbox already (${detail})`),
 };
 
+/** An outbox row as `OUTBOX_ROWS` writes it. */
+type OutboxRow = Record<string, unknown>;
+
 /**
- * The transaction side of the outbox: rows become visible to relays when the transaction commits.
- * They go with the transaction's other writes, and with them a NOTIFY on the channel: Postgres
+ * How a unit of work writes an appended message, and what follows its commit: chosen once, when a
+ * service is composed, by how its messages leave the outbox.
+ */
+export interface OutboxAppend {
+  /** Adds the row of `message` to the transaction `tx`. */
+  write(tx: PgTransaction, message: OutgoingMessage, row: OutboxRow): void;
+}
+
+/**
+ * Rows free for any relay, announced with a NOTIFY on `channel` (null: relays poll). Postgres
  * delivers it only when (and if) the transaction commits, and folds repeats into one.
  */
+export const announcedAppend = (channel: string | null = DEFAULT_OUTBOX_CHANNEL): OutboxAppend => ({
+  write: (tx, message, row) => {
+    tx.write(OUTBOX_ROWS, message.envelope.id, row);
+    if (channel !== null) tx.announce(channel);
+  },
+});
+
+/**
+ * Rows leased to `dispatcher`, which publishes them itself once the transaction commits (see
+ * `CommitDispatcher`); not announced, since the relay takes them only if that lease runs out.
+ */
+export const dispatchedAppend = (dispatcher: CommitDispatcher): OutboxAppend => ({
+  write: (tx, message, row) => {
+    tx.write(LEASED_OUTBOX_ROWS, message.envelope.id, { ...row, lease_ms: dispatcher.options.leaseMs });
+    tx.afterCommit(() => dispatcher.dispatch([message]));
+  },
+});
+
+/**
+ * The transaction side of the outbox: rows become visible to relays when the transaction commits.
+ * They go with the transaction's other writes, as `writing` says (announced, or handed to a dispatcher).
+ */
 export class PgOutbox implements Outbox {
-  /** `channel` null: append without notifying (relays then rely on polling). */
   constructor(
     private readonly tx: PgTransaction,
-    private readonly channel: string | null = DEFAULT_OUTBOX_CHANNEL,
-    /** Publishes the message itself once the transaction commits (see `CommitDispatcher`). */
-    private readonly dispatcher?: CommitDispatcher,
+    private readonly writing: OutboxAppend = announcedAppend(),
   ) {}
 
   async append(message: OutgoingMessage): Promise<void> {
     const e = message.envelope;
-    const dispatcher = this.dispatcher;
-    const row = {
+    this.writing.write(this.tx, message, {
       message_id: e.id,
       routing_key: message.routingKey,
       type: e.type,
@@ -53,13 +83,6 @@ export class PgOutbox implements Outbox {
       occurred_at: e.occurredAt,
       payload: e.payload,
       headers: e.headers ?? {},
-    };
-    if (dispatcher) {
-      this.tx.write(LEASED_OUTBOX_ROWS, e.id, { ...row, lease_ms: dispatcher.options.leaseMs });
-      this.tx.afterCommit(() => dispatcher.dispatch([message]));
-    } else {
-      this.tx.write(OUTBOX_ROWS, e.id, row);
-      if (this.channel !== null) this.tx.announce(this.channel);
-    }
+    });
   }
 }

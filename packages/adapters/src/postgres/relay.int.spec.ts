@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { RelayOutbox, type MessagePublisher, type OutboxStore, type OutgoingMessage } from '@gozon/core';
+import { type OutgoingMessage } from '@gozon/core';
+import { HeldRelay, LeasedRelay, type MessagePublisher, type OutboxStore } from '@gozon/messaging';
 import { aPaymentRequest, rejectionOf, sleep } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from './index.js';
+import { ordersUnitOfWork, PgDatabase, PgOutboxStore, pgOutboxHold } from './index.js';
 
 /** A broker stand-in that confirms everything and remembers what it was given, in order. */
 class RecordingPublisher implements MessagePublisher {
@@ -60,11 +61,11 @@ describe('postgres outbox under relays', function () {
     const pools = publishers.map(() => PgDatabase.connect(t.url, { max: 2 }));
     try {
       const relays = publishers.map(
-        (p, i) => new RelayOutbox(new PgOutboxStore(pools[i]!), p, { batchSize: 7, leaseMs: 30_000 }),
+        (p, i) => new LeasedRelay(new PgOutboxStore(pools[i]!), p, { batchSize: 7, leaseMs: 30_000 }),
       );
       // Appends keep coming while both relays drain.
       const late = append(40);
-      const drain = async (relay: RelayOutbox): Promise<void> => {
+      const drain = async (relay: LeasedRelay): Promise<void> => {
         let idle = 0;
         while (idle < 5) idle = (await relay.execute()) === 0 ? idle + 1 : 0;
       };
@@ -85,8 +86,8 @@ describe('postgres outbox under relays', function () {
     const appended = await append(3);
     const wire = new RecordingPublisher();
     const store = new PgOutboxStore(t.db);
-    const dying = new RelayOutbox(crashingBeforeMark(store), wire, { batchSize: 10, leaseMs: 300 });
-    const survivor = new RelayOutbox(store, wire, { batchSize: 10, leaseMs: 30_000 });
+    const dying = new LeasedRelay(crashingBeforeMark(store), wire, { batchSize: 10, leaseMs: 300 });
+    const survivor = new LeasedRelay(store, wire, { batchSize: 10, leaseMs: 30_000 });
 
     expect(await dying.execute()).to.equal(3);
     expect(await rejectionOf(dying.execute())).to.be.instanceOf(Crash);
@@ -114,12 +115,12 @@ describe('postgres outbox under relays', function () {
     it('is held by one session at a time, and free again once given up or once its session ends', async () => {
       const pools = [PgDatabase.connect(t.url, { max: 1 }), PgDatabase.connect(t.url, { max: 1 })];
       try {
-        const [a, b] = pools.map((pool) => new PgOutboxStore(pool, { lead: true }));
-        const first = await a!.lead!();
+        const [a, b] = pools.map((pool) => pgOutboxHold(pool));
+        const first = await a!();
         expect(first?.held).to.equal(true);
-        expect(await b!.lead!()).to.equal(null);
+        expect(await b!()).to.equal(null);
         await first!.resign();
-        const second = await b!.lead!();
+        const second = await b!();
         expect(second?.held).to.equal(true);
         // The session that holds it is killed, as when its process or connection dies.
         await t.db.query(
@@ -129,7 +130,7 @@ describe('postgres outbox under relays', function () {
         const deadline = Date.now() + 5_000;
         while (second!.held && Date.now() < deadline) await sleep(20);
         expect(second!.held).to.equal(false);
-        const third = await a!.lead!();
+        const third = await a!();
         expect(third?.held).to.equal(true);
         await third!.resign();
       } finally {
@@ -143,7 +144,8 @@ describe('postgres outbox under relays', function () {
       const pools = publishers.map(() => PgDatabase.connect(t.url, { max: 2 }));
       try {
         const relays = publishers.map(
-          (p, i) => new RelayOutbox(new PgOutboxStore(pools[i]!, { lead: true }), p, { batchSize: 7, leaseMs: 30_000 }),
+          (p, i) =>
+            new HeldRelay(new PgOutboxStore(pools[i]!), pgOutboxHold(pools[i]!), p, { batchSize: 7, leaseMs: 30_000 }),
         );
         await Promise.all(
           relays.flatMap((relay) =>
@@ -172,7 +174,7 @@ describe('postgres outbox under relays', function () {
       ]);
       const free = await append(2);
       const publisher = new RecordingPublisher();
-      const relay = new RelayOutbox(new PgOutboxStore(t.db, { lead: true }), publisher, {
+      const relay = new HeldRelay(new PgOutboxStore(t.db), pgOutboxHold(t.db), publisher, {
         batchSize: 10,
         leaseMs: 30_000,
       });

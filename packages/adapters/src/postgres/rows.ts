@@ -1,6 +1,5 @@
 import type {
   AccountSnapshot,
-  ClaimedMessage,
   FailureReason,
   OrderId,
   OrderSnapshot,
@@ -9,6 +8,7 @@ import type {
   PaymentStatus,
   UserId,
 } from '@gozon/core';
+import type { ClaimedMessage } from '@gozon/messaging';
 
 // Engines hand back int8 as a string (node-postgres) or a bigint (PGlite) and timestamps as Date
 // or string; these mappers accept either, so adapters stay engine-neutral. Amounts stay well

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { Boom, rejectionOf } from '../contract/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 import type { Order } from '@gozon/core';
-import { Account, CommitDispatcher, loadAll, Money, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { Account, loadAll, Money, OrderId, Payment, recordAll, UserId } from '@gozon/core';
+import { CommitDispatcher } from '@gozon/messaging';
 import { anOrder, aPaymentRequest, FIXED_NOW } from '../contract/fixtures.js';
 import {
   ordersUnitOfWork,
@@ -12,6 +13,7 @@ import {
   RolledBack,
   type SqlClient,
   type SqlDatabase,
+  dispatchedAppend,
 } from './index.js';
 
 /** What a test sees of node-postgres's connection to count round trips on the wire. */
@@ -221,7 +223,7 @@ describe('postgres transactions', function () {
       },
       { leaseMs: 10_000, markDelayMs: 1 },
     );
-    const uow = ordersUnitOfWork(t.db, { dispatcher });
+    const uow = ordersUnitOfWork(t.db, { append: dispatchedAppend(dispatcher) });
     const kept = aPaymentRequest();
     const dropped = aPaymentRequest();
     await uow.run((tx) => tx.outbox.append(kept));

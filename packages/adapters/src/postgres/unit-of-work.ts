@@ -1,8 +1,8 @@
-import type { CommitDispatcher, OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
+import type { OrdersTx, PaymentsTx, UnitOfWork } from '@gozon/core';
 import { PgAccountRepository } from './account-repository.js';
 import { PgIdempotencyStore } from './idempotency-store.js';
 import { PgInbox } from './inbox.js';
-import { DEFAULT_OUTBOX_CHANNEL, PgOutbox } from './outbox.js';
+import { announcedAppend, PgOutbox, type OutboxAppend } from './outbox.js';
 import { PgOrderRepository } from './order-repository.js';
 import { PgPaymentRepository } from './payment-repository.js';
 import { BatchedTransaction, type PgTransaction } from './batched-transaction.js';
@@ -37,21 +37,17 @@ export class PgUnitOfWork<Tx> implements UnitOfWork<Tx> {
 export interface PgTxOptions {
   /** Where appends are announced; null to rely on polling alone. */
   readonly outboxChannel?: string | null;
-  /**
-   * Publishes appended messages once their transaction commits; their rows are appended leased to
-   * it for its `leaseMs` and not announced (the relay takes them only if that lease runs out).
-   */
-  readonly dispatcher?: CommitDispatcher;
+  /** How appended messages are written and handed on (default: announced on `outboxChannel`). */
+  readonly append?: OutboxAppend;
 }
 
-const channelOf = (options: PgTxOptions): string | null =>
-  options.outboxChannel === undefined ? DEFAULT_OUTBOX_CHANNEL : options.outboxChannel;
+const appendOf = (options: PgTxOptions): OutboxAppend => options.append ?? announcedAppend(options.outboxChannel);
 
 export const ordersTx =
   (options: PgTxOptions = {}) =>
   (tx: PgTransaction): OrdersTx => ({
     orders: new PgOrderRepository(tx),
-    outbox: new PgOutbox(tx, channelOf(options), options.dispatcher),
+    outbox: new PgOutbox(tx, appendOf(options)),
     inbox: new PgInbox(tx),
     idempotency: new PgIdempotencyStore(tx),
   });
@@ -61,7 +57,7 @@ export const paymentsTx =
   (tx: PgTransaction): PaymentsTx => ({
     accounts: new PgAccountRepository(tx),
     payments: new PgPaymentRepository(tx),
-    outbox: new PgOutbox(tx, channelOf(options), options.dispatcher),
+    outbox: new PgOutbox(tx, appendOf(options)),
     inbox: new PgInbox(tx),
     idempotency: new PgIdempotencyStore(tx),
   });

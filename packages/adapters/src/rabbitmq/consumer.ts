@@ -1,17 +1,16 @@
+import { DomainError, type MessageEnvelope } from '@gozon/core';
 import {
   Batcher,
   type BatcherOptions,
   decideOnFailure,
   decodeMessage,
-  DomainError,
   screenRedelivery,
   type BatchHandler,
-  type MessageEnvelope,
   type MessageHandler,
   type PoisonGuard,
   type RetryPolicy,
   type Subscription,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { publishConfirmed } from './confirm.js';
 import type { RabbitConnection } from './connection.js';

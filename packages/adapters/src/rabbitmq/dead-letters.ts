@@ -1,4 +1,4 @@
-import type { WireMessage } from '@gozon/core';
+import type { WireMessage } from '@gozon/messaging';
 import type { Channel, GetMessage } from 'amqplib';
 import { publishConfirmed } from './confirm.js';
 import type { RabbitConnection } from './connection.js';

@@ -1,6 +1,7 @@
 // Publish throughput on a real broker: raw amqplib against RabbitPublisher, both confirming per
 // batch of 200. Run after a build: node dist/rabbitmq/measure-publish.js [messages]
-import { Routes, encodeMessage, type OutgoingMessage } from '@gozon/core';
+import { Routes, type OutgoingMessage } from '@gozon/core';
+import { encodeMessage } from '@gozon/messaging';
 import { aPaymentRequest } from '../contract/fixtures.js';
 import { createRabbitTestBed } from '../testing/rabbitmq.js';
 import { RabbitPublisher } from './publisher.js';

@@ -6,15 +6,14 @@
 //    filled beforehand with N rows: one relay, then two relays on separate pools and connections;
 // 3. relay / raw.
 // Each relay phase reports where a batch spends its time: claim, publish (until confirmed), mark.
+import { Routes, type OutgoingMessage } from '@gozon/core';
 import {
-  Routes,
-  RelayOutbox,
+  LeasedRelay,
   encodeMessage,
   type ClaimedMessage,
   type MessagePublisher,
   type OutboxStore,
-  type OutgoingMessage,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import { aPaymentRequest } from '../contract/fixtures.js';
 import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from '../postgres/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
@@ -133,7 +132,7 @@ const relayPhase = async (
   try {
     const instances = pools.map(
       (pool, i) =>
-        new RelayOutbox(timedStore(new PgOutboxStore(pool), timings), timedPublisher(publishers[i]!, timings), {
+        new LeasedRelay(timedStore(new PgOutboxStore(pool), timings), timedPublisher(publishers[i]!, timings), {
           batchSize,
           leaseMs,
         }),

@@ -1,4 +1,5 @@
-import { encodeMessage, type MessagePublisher, type OutgoingMessage } from '@gozon/core';
+import { type OutgoingMessage } from '@gozon/core';
+import { encodeMessage, type MessagePublisher } from '@gozon/messaging';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { publishConfirmed } from './confirm.js';
 import type { RabbitConnection } from './connection.js';

@@ -1,4 +1,4 @@
-import type { WireMessage } from '@gozon/core';
+import type { WireMessage } from '@gozon/messaging';
 import type { Channel } from 'amqplib';
 import type { RabbitConnection } from './connection.js';
 import { fromAmqp } from './wire.js';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { Routes, type OutgoingMessage, type Subscription } from '@gozon/core';
+import { Routes, type OutgoingMessage } from '@gozon/core';
+import { type Subscription } from '@gozon/messaging';
 import { aPaymentRequest, eventually, sleep } from '../contract/index.js';
 import { createRabbitTestBed, rabbitmqctl, type RabbitTestBed } from '../testing/rabbitmq.js';
 import { RabbitPublisher } from './publisher.js';

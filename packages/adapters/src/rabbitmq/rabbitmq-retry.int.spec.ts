@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { Routes, type RetryPolicy, type Subscription } from '@gozon/core';
+import { Routes } from '@gozon/core';
+import { type RetryPolicy, type Subscription } from '@gozon/messaging';
 import { aPaymentRequest, eventually } from '../contract/index.js';
 import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js';
 import { RabbitPublisher } from './publisher.js';

@@ -1,12 +1,6 @@
 import { expect } from 'chai';
-import {
-  isDomainError,
-  MessageTypes,
-  Routes,
-  type MessageEnvelope,
-  type OutgoingMessage,
-  type Subscription,
-} from '@gozon/core';
+import { isDomainError, MessageTypes, Routes, type MessageEnvelope, type OutgoingMessage } from '@gozon/core';
+import { type Subscription } from '@gozon/messaging';
 import { aPaymentRequest, eventually, rejectionOf, sleep } from '../contract/index.js';
 import {
   addBrokerUser,

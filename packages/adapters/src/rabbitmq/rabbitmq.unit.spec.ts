@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decideOnFailure, defaultRetryPolicy } from '@gozon/core';
+import { decideOnFailure, defaultRetryPolicy } from '@gozon/messaging';
 import { redactUrl, scrubError } from './redact.js';
 import { retryDelays, retryQueueOf } from './topology.js';
 import { fromAmqp, publishOptions } from './wire.js';

@@ -6,7 +6,7 @@ import {
   type RetryPolicy,
   type SubscribeOptions,
   type Subscription,
-} from '@gozon/core';
+} from '@gozon/messaging';
 import type { RabbitConnection } from './connection.js';
 import { Consumer } from './consumer.js';
 

@@ -1,4 +1,5 @@
-import { Routes, type RetryPolicy } from '@gozon/core';
+import { Routes } from '@gozon/core';
+import { type RetryPolicy } from '@gozon/messaging';
 import type { Channel } from 'amqplib';
 
 /** What one GoZon namespace on RabbitMQ consists of. */

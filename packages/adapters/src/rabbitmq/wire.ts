@@ -1,4 +1,4 @@
-import type { WireMessage } from '@gozon/core';
+import type { WireMessage } from '@gozon/messaging';
 import type { Message, Options } from 'amqplib';
 
 // The attempt count travels in the same header as with the in-memory broker.

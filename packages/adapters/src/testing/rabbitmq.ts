@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { WireMessage } from '@gozon/core';
+import type { WireMessage } from '@gozon/messaging';
 import { Routes } from '@gozon/core';
 import {
   DEFAULT_EXCHANGE,

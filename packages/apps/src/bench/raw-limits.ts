@@ -7,7 +7,8 @@ import { Agent } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { connect, type ConfirmChannel } from 'amqplib';
-import { encodeMessage, MessageTypes, Routes } from '@gozon/core';
+import { MessageTypes, Routes } from '@gozon/core';
+import { encodeMessage } from '@gozon/messaging';
 import {
   contentOf,
   declareTopology,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { defaultRelayOptions, MessageTypes, RelayOutbox, Routes, type OutgoingMessage } from '@gozon/core';
-import { ordersUnitOfWork, PgOutboxStore } from '@gozon/adapters/postgres';
+import { MessageTypes, Routes, type OutgoingMessage } from '@gozon/core';
+import { defaultRelayOptions, HeldRelay, LeasedRelay } from '@gozon/messaging';
+import { ordersUnitOfWork, PgOutboxStore, pgOutboxHold } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitPublisher } from '@gozon/adapters/rabbitmq';
 import { createTestDatabase } from '@gozon/adapters/testing/postgres';
 import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
@@ -40,11 +41,11 @@ export const relayDrainRate = async (messages: number, options: { lead?: boolean
     }
     await database.db.query('ANALYZE outbox');
     const publisher = new RabbitPublisher(connection);
-    const relay = new RelayOutbox(
-      new PgOutboxStore(database.db, { lead: options.lead ?? true }),
-      publisher,
-      defaultRelayOptions,
-    );
+    const store = new PgOutboxStore(database.db);
+    const relay =
+      (options.lead ?? true)
+        ? new HeldRelay(store, pgOutboxHold(database.db), publisher, defaultRelayOptions)
+        : new LeasedRelay(store, publisher, defaultRelayOptions);
     const started = performance.now();
     let published = 0;
     // As many steps at once as a service runs, each until the outbox is empty.

@@ -1,22 +1,7 @@
 import { ContainerModule } from 'inversify';
-import {
-  ApplyPaymentOutcome,
-  ChargeOnPaymentRequested,
-  CreateAccount,
-  defaultRelayOptions,
-  Deposit,
-  GetBalance,
-  GetOrder,
-  ListOrders,
-  PlaceOrder,
-  randomIds,
-  RelayOutbox,
-  systemClock,
-  type CommitDispatcher,
-  type MessagePublisher,
-  type OrderSettled,
-  type MessageSubscriber,
-} from '@gozon/core';
+import { randomIds, systemClock } from '@gozon/core';
+import type { MessagePublisher, MessageSubscriber } from '@gozon/messaging';
+import type { OrdersService, PaymentsService } from '@gozon/adapters/composition';
 import {
   ordersUnitOfWork,
   paymentsUnitOfWork,
@@ -24,6 +9,7 @@ import {
   PgDeliveryCounter,
   PgOrderQueries,
   PgOutboxStore,
+  type OutboxAppend,
   type SqlDatabase,
 } from '@gozon/adapters/postgres';
 import { Tokens } from './tokens.js';
@@ -39,20 +25,19 @@ export const clockModule = (): ContainerModule =>
 
 /**
  * A service's storage on the SQL seam: a Postgres server (pg) or the embedded PGlite, the same
- * adapters and migrations either way.
+ * adapters and migrations either way. Its outbox appends as the service's dispatch says.
  */
-export const sqlModule = (service: ServiceName, db: SqlDatabase, dispatcher?: CommitDispatcher): ContainerModule =>
+export const sqlModule = (service: ServiceName, db: SqlDatabase, append: OutboxAppend): ContainerModule =>
   new ContainerModule(({ bind }) => {
     bind(Tokens.database).toConstantValue(db);
-    // Its relay holds the outbox alone (an advisory lock) and marks each row once, with no lease.
-    bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db, { lead: true }));
+    bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db));
     // On the pool, not a transaction: each count commits before the handling it guards starts.
     bind(Tokens.deliveryCounter).toConstantValue(new PgDeliveryCounter(db));
     if (service === 'orders') {
-      bind(Tokens.ordersUow).toConstantValue(ordersUnitOfWork(db, { dispatcher }));
+      bind(Tokens.ordersUow).toConstantValue(ordersUnitOfWork(db, { append }));
       bind(Tokens.orderQueries).toConstantValue(new PgOrderQueries(db));
     } else {
-      bind(Tokens.paymentsUow).toConstantValue(paymentsUnitOfWork(db, { dispatcher }));
+      bind(Tokens.paymentsUow).toConstantValue(paymentsUnitOfWork(db, { append }));
       bind(Tokens.accountQueries).toConstantValue(new PgAccountQueries(db));
     }
   });
@@ -62,48 +47,22 @@ export const messagingModule = (publisher: MessagePublisher, subscriber: Message
   new ContainerModule(({ bind }) => {
     bind(Tokens.publisher).toConstantValue(publisher);
     bind(Tokens.subscriber).toConstantValue(subscriber);
-    bind(Tokens.relayOutbox)
-      .toDynamicValue((c) => new RelayOutbox(c.get(Tokens.outboxStore), c.get(Tokens.publisher), defaultRelayOptions))
-      .inSingletonScope();
   });
 
-/** What the apps want to hear from use cases (metrics), as plain functions. */
-export interface UseCaseObservers {
-  readonly onOrderSettled?: (order: OrderSettled) => void;
-}
-
-/** The use cases of one service, each built by a factory from the ports bound above. */
-export const useCaseModule = (service: ServiceName, observers: UseCaseObservers = {}): ContainerModule =>
+/** The use cases of the orders service, as `composeOrders` made them. */
+export const ordersModule = (orders: OrdersService): ContainerModule =>
   new ContainerModule(({ bind }) => {
-    if (service === 'orders') {
-      bind(Tokens.placeOrder)
-        .toDynamicValue((c) => new PlaceOrder(c.get(Tokens.ordersUow), c.get(Tokens.clock), c.get(Tokens.ids)))
-        .inSingletonScope();
-      bind(Tokens.getOrder)
-        .toDynamicValue((c) => new GetOrder(c.get(Tokens.orderQueries)))
-        .inSingletonScope();
-      bind(Tokens.listOrders)
-        .toDynamicValue((c) => new ListOrders(c.get(Tokens.orderQueries)))
-        .inSingletonScope();
-      bind(Tokens.applyPaymentOutcome)
-        .toDynamicValue(
-          (c) => new ApplyPaymentOutcome(c.get(Tokens.ordersUow), c.get(Tokens.clock), observers.onOrderSettled),
-        )
-        .inSingletonScope();
-    } else {
-      bind(Tokens.createAccount)
-        .toDynamicValue((c) => new CreateAccount(c.get(Tokens.paymentsUow)))
-        .inSingletonScope();
-      bind(Tokens.deposit)
-        .toDynamicValue((c) => new Deposit(c.get(Tokens.paymentsUow)))
-        .inSingletonScope();
-      bind(Tokens.getBalance)
-        .toDynamicValue((c) => new GetBalance(c.get(Tokens.accountQueries)))
-        .inSingletonScope();
-      bind(Tokens.chargeOnPaymentRequested)
-        .toDynamicValue(
-          (c) => new ChargeOnPaymentRequested(c.get(Tokens.paymentsUow), c.get(Tokens.clock), c.get(Tokens.ids)),
-        )
-        .inSingletonScope();
-    }
+    bind(Tokens.placeOrder).toConstantValue(orders.placeOrder);
+    bind(Tokens.getOrder).toConstantValue(orders.getOrder);
+    bind(Tokens.listOrders).toConstantValue(orders.listOrders);
+    bind(Tokens.applyPaymentOutcome).toConstantValue(orders.applyPaymentOutcome);
+  });
+
+/** The use cases of the payments service, as `composePayments` made them. */
+export const paymentsModule = (payments: PaymentsService): ContainerModule =>
+  new ContainerModule(({ bind }) => {
+    bind(Tokens.createAccount).toConstantValue(payments.createAccount);
+    bind(Tokens.deposit).toConstantValue(payments.deposit);
+    bind(Tokens.getBalance).toConstantValue(payments.getBalance);
+    bind(Tokens.chargeOnPaymentRequested).toConstantValue(payments.chargeOnPaymentRequested);
   });

@@ -5,22 +5,18 @@ import type {
   ChargeOnPaymentRequested,
   Clock,
   CreateAccount,
-  DeliveryCounter,
   Deposit,
   GetBalance,
   GetOrder,
   IdGenerator,
   ListOrders,
-  MessagePublisher,
-  MessageSubscriber,
   OrderQueries,
   OrdersTx,
-  OutboxStore,
   PaymentsTx,
   PlaceOrder,
-  RelayOutbox,
   UnitOfWork,
 } from '@gozon/core';
+import type { DeliveryCounter, MessagePublisher, MessageSubscriber, OutboxStore } from '@gozon/messaging';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 
 const token = <T>(name: string): ServiceIdentifier<T> => Symbol.for(`gozon.${name}`);
@@ -38,7 +34,6 @@ export const Tokens = {
   deliveryCounter: token<DeliveryCounter>('deliveryCounter'),
   publisher: token<MessagePublisher>('publisher'),
   subscriber: token<MessageSubscriber>('subscriber'),
-  relayOutbox: token<RelayOutbox>('relayOutbox'),
   placeOrder: token<PlaceOrder>('placeOrder'),
   getOrder: token<GetOrder>('getOrder'),
   listOrders: token<ListOrders>('listOrders'),

@@ -1,4 +1,5 @@
-import type { MessagePublisher, OutgoingMessage } from '@gozon/core';
+import type { OutgoingMessage } from '@gozon/core';
+import type { MessagePublisher } from '@gozon/messaging';
 import type { ServiceMetrics } from './metrics.js';
 
 /** A publisher that measures each relay batch: its size, how long the broker took to confirm it, what went out. */

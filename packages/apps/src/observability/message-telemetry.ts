@@ -8,7 +8,8 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { isPermanentFailure, type BatchHandler, type MessageEnvelope, type MessageHandler } from '@gozon/core';
+import { type MessageEnvelope } from '@gozon/core';
+import { isPermanentFailure, type BatchHandler, type MessageHandler } from '@gozon/messaging';
 import type { Logger } from 'pino';
 import { errorText } from '../safe-error.js';
 import { extractContext, traceFields, traceHeaders } from './tracing.js';

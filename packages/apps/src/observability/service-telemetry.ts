@@ -1,15 +1,6 @@
 import { trace } from '@opentelemetry/api';
-import {
-  isDomainError,
-  MessageTypes,
-  PoisonMessage,
-  Routes,
-  type BatchHandler,
-  type MessageEnvelope,
-  type MessageHandler,
-  type MessagePublisher,
-  type OrderSettled,
-} from '@gozon/core';
+import { isDomainError, MessageTypes, Routes, type MessageEnvelope, type OrderSettled } from '@gozon/core';
+import { PoisonMessage, type BatchHandler, type MessageHandler, type MessagePublisher } from '@gozon/messaging';
 import { PgOrderQueries, PgOutboxStore } from '@gozon/adapters/postgres';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';

@@ -1,4 +1,13 @@
-import type { DeliveryCounter, MessagePublisher, MessageSubscriber } from '@gozon/core';
+import type {
+  DeliveryCounter,
+  MessagePublisher,
+  MessageSubscriber,
+  OutboxStore,
+  RelayLoopOptions,
+  RelayOptions,
+  RelayStep,
+} from '@gozon/messaging';
+import type { DispatchStrategy } from '@gozon/adapters/composition';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 
 /** What a service part runs on: storage, broker, and how to hear of outbox commits. */
@@ -14,11 +23,10 @@ export interface Infrastructure {
    */
   readonly guardedSubscriber?: ((counter: DeliveryCounter) => MessageSubscriber) | undefined;
   readonly broker: string;
-  /**
-   * Whether a service publishes what a transaction appended to its outbox as soon as it commits
-   * (`CommitDispatcher`), the relay taking only what that misses, rather than waking its relay.
-   */
-  readonly dispatchOnCommit?: boolean;
+  /** The relay step its storage allows: held alone on a Postgres server, leased on the embedded one. */
+  relay(store: OutboxStore, publisher: MessagePublisher, options: RelayOptions): RelayStep;
+  /** How its messages leave the outbox, as its broker suits (see `Broker.dispatch`). */
+  dispatch(parts: DispatchParts): DispatchStrategy;
   /** True while the broker connection works. */
   brokerUp(): boolean;
   /** Calls `onNotify` after each commit that appended to the outbox; returns a stopper. */
@@ -29,6 +37,14 @@ export interface Infrastructure {
   readonly queueDepth?: ((queue: string) => Promise<number>) | undefined;
   /** Releases what this part alone owns (its database; a shared broker is closed by its owner). */
   close(): Promise<void>;
+}
+
+/** What a dispatch strategy is made of. */
+export interface DispatchParts {
+  readonly store: OutboxStore;
+  readonly publisher: MessagePublisher;
+  readonly step: RelayStep;
+  readonly loop: RelayLoopOptions;
 }
 
 /** What became of a message whose handler failed. */

@@ -1,9 +1,18 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { defaultRetryPolicy, Routes } from '@gozon/core';
+import { Routes } from '@gozon/core';
+import { defaultRetryPolicy, HeldRelay, LeasedRelay } from '@gozon/messaging';
+import { PublishOnCommit, RelayAlone } from '@gozon/adapters/composition';
 import { DirectBus } from '@gozon/adapters/in-memory';
-import { DEFAULT_OUTBOX_CHANNEL, migrate, PgDatabase, PgOutboxListener, type Service } from '@gozon/adapters/postgres';
+import {
+  DEFAULT_OUTBOX_CHANNEL,
+  migrate,
+  PgDatabase,
+  PgOutboxListener,
+  pgOutboxHold,
+  type Service,
+} from '@gozon/adapters/postgres';
 import { PgliteDatabase } from '@gozon/adapters/pglite';
 import {
   RabbitConnection,
@@ -24,8 +33,8 @@ export interface Broker {
   readonly publisher: Infrastructure['publisher'];
   readonly subscriber: Infrastructure['subscriber'];
   readonly guardedSubscriber?: Infrastructure['guardedSubscriber'];
-  /** Whether services publish what they append as soon as it commits (see `Infrastructure`). */
-  readonly dispatchOnCommit: boolean;
+  /** How services on this broker get their messages out of the outbox. */
+  readonly dispatch: Infrastructure['dispatch'];
   up(): boolean;
   /** Routes failures of `queue` to `observer` (each service observes the queue it consumes). */
   observeFailures(queue: string, observer: FailureObserver): void;
@@ -62,7 +71,7 @@ const openDirectBus = (log: Logger): Broker => {
   return {
     label: 'embedded (in-process direct bus)',
     // The direct bus hands a message to its consumer within publish: the relay's pace suits it.
-    dispatchOnCommit: false,
+    dispatch: ({ step, loop }) => new RelayAlone(step, loop),
     publisher: bus,
     subscriber: bus,
     up: () => true,
@@ -107,7 +116,11 @@ export const openBroker = async (config: Config, log: Logger, url = config.amqpU
   const expecting = Object.entries(senders).map(([queue, sender]) => `${queue} from ${sender}`);
   return {
     label: `rabbitmq as user ${user} (${redactUrl(url)}, exchange ${config.exchange}; senders checked: ${expecting.join(', ') || 'none'})`,
-    dispatchOnCommit: true,
+    // What a transaction appends is published once it commits; the relay takes only what that misses.
+    dispatch: ({ store, publisher, step, loop }) =>
+      new PublishOnCommit(store, publisher, step, loop, {
+        onError: (err) => log.warn({ err: String(err) }, 'publishing on commit failed; the outbox relay takes over'),
+      }),
     publisher,
     subscriber,
     guardedSubscriber: (counter) => subscriber.withPoisonGuard({ counter, maxRedeliveries: config.maxRedeliveries }),
@@ -166,7 +179,7 @@ export const openDatabase = async (
   config: Config,
   service: Service,
   log: Logger,
-): Promise<{ db: SqlDatabase; label: string; listen: Infrastructure['listen'] }> => {
+): Promise<{ db: SqlDatabase; label: string; listen: Infrastructure['listen']; relay: Infrastructure['relay'] }> => {
   const url = databaseUrl(config, service);
   if (url) {
     const db = PgDatabase.connect(url, {
@@ -178,6 +191,8 @@ export const openDatabase = async (
     return {
       db,
       label: `postgres (${service.toUpperCase()}_DATABASE_URL ${redactUrl(url)})`,
+      // Its relay holds the outbox alone (an advisory lock) and marks each row once, with no lease.
+      relay: (store, publisher, options) => new HeldRelay(store, pgOutboxHold(db), publisher, options),
       listen: async (onNotify) => {
         const listener = new PgOutboxListener(url, onNotify, {
           onError: (err) => log.warn({ err: String(err) }, 'outbox listener connection lost; relays poll meanwhile'),
@@ -193,6 +208,8 @@ export const openDatabase = async (
   return {
     db,
     label: `embedded postgres (PGlite, data in ${dir})`,
+    // No server session of its own to hold a lock on (one process, one connection): its relay claims with leases.
+    relay: (store, publisher, options) => new LeasedRelay(store, publisher, options),
     listen: (onNotify) => db.listen(DEFAULT_OUTBOX_CHANNEL, onNotify),
   };
 };
@@ -203,7 +220,7 @@ export const serviceInfrastructure = async (
   broker: Broker,
   log: Logger,
 ): Promise<Infrastructure> => {
-  const { db, label, listen } = await openDatabase(config, service, log);
+  const { db, label, listen, relay } = await openDatabase(config, service, log);
   return {
     db,
     storage: label,
@@ -211,7 +228,8 @@ export const serviceInfrastructure = async (
     subscriber: broker.subscriber,
     guardedSubscriber: broker.guardedSubscriber,
     broker: broker.label,
-    dispatchOnCommit: broker.dispatchOnCommit,
+    relay,
+    dispatch: broker.dispatch,
     brokerUp: () => broker.up(),
     observeFailures: broker.observeFailures,
     queueDepth: broker.queueDepth,

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import type { OutgoingMessage } from './envelope.js';
-import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox.js';
+import type { OutgoingMessage } from '@gozon/core';
+import type { ClaimedMessage, OutboxLeadership, OutboxStore } from './outbox-store.js';
 import type { MessagePublisher } from './publisher.js';
 import { RelayLoop } from './relay-loop.js';
-import { RelayOutbox } from './relay-outbox.js';
+import { HeldRelay } from './held-relay.js';
+import { LeasedRelay } from './leased-relay.js';
 
 /** A minimal outbox store: enough to watch the relay's claim → publish → mark order. */
 class ListStore implements OutboxStore {
@@ -107,7 +108,7 @@ describe('RelayOutbox', () => {
       calls.push(`mark [${ids.join(',')}] and claim`);
       return markAndClaim.call(store, ids, limit);
     };
-    const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 1000 });
+    const relay = new LeasedRelay(store, publisher, { batchSize: 2, leaseMs: 1000 });
     expect(await relay.execute()).to.equal(2);
     expect(await relay.execute()).to.equal(1);
     expect(seen).to.deep.equal([['m1', 'm2'], ['m3']]);
@@ -122,7 +123,7 @@ describe('RelayOutbox', () => {
   it('marks nothing and gives the batch back when the publish fails', async () => {
     const store = new ListStore([1, 2].map(row));
     const failing: MessagePublisher = { publish: async () => Promise.reject(new Error('nack')) };
-    const relay = new RelayOutbox(store, failing, { batchSize: 10, leaseMs: 1000 });
+    const relay = new LeasedRelay(store, failing, { batchSize: 10, leaseMs: 1000 });
     let error: unknown;
     await relay.execute().catch((err: unknown) => (error = err));
     expect(error).to.be.instanceOf(Error);
@@ -142,7 +143,7 @@ describe('RelayOutbox', () => {
     const publisher: MessagePublisher = {
       publish: async (batch: readonly OutgoingMessage[]) => void seen.push(...batch.map((m) => m.envelope.id)),
     };
-    const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 1000 });
+    const relay = new LeasedRelay(store, publisher, { batchSize: 2, leaseMs: 1000 });
     expect(await relay.execute()).to.equal(2);
     expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);
     // Still down: the confirmed rows stay remembered, and nothing new is claimed.
@@ -163,7 +164,7 @@ describe('RelayOutbox', () => {
       },
     };
     const errors: unknown[] = [];
-    const loop = new RelayLoop(new RelayOutbox(store, publisher, { batchSize: 10, leaseMs: 1000 }), {
+    const loop = new RelayLoop(new LeasedRelay(store, publisher, { batchSize: 10, leaseMs: 1000 }), {
       pollMs: 5,
       minBackoffMs: 1,
       maxBackoffMs: 4,
@@ -181,7 +182,7 @@ describe('RelayOutbox', () => {
     it('reads without leasing, steps at once take disjoint batches, and each row is written once, after its publish', async () => {
       const store = new LedStore(Array.from({ length: 9 }, (_, i) => row(i + 1)));
       const publisher = recording();
-      const relay = new RelayOutbox(store, publisher, { batchSize: 2, leaseMs: 10_000 });
+      const relay = new HeldRelay(store, () => store.lead(), publisher, { batchSize: 2, leaseMs: 10_000 });
       await Promise.all(
         [1, 2, 3].map(async () => {
           while ((await relay.execute()) > 0);
@@ -200,8 +201,8 @@ describe('RelayOutbox', () => {
       const store = new LedStore([1, 2].map(row));
       const first = recording();
       const second = recording();
-      const holder = new RelayOutbox(store, first, { batchSize: 10, leaseMs: 10_000 });
-      const other = new RelayOutbox(store, second, { batchSize: 10, leaseMs: 10_000 });
+      const holder = new HeldRelay(store, () => store.lead(), first, { batchSize: 10, leaseMs: 10_000 });
+      const other = new HeldRelay(store, () => store.lead(), second, { batchSize: 10, leaseMs: 10_000 });
       expect(await holder.execute()).to.equal(2);
       store.rows.push(row(3));
       expect(await other.execute()).to.equal(0);
@@ -221,7 +222,7 @@ describe('RelayOutbox', () => {
           sent.push(...batch.map((m) => m.envelope.id));
         },
       };
-      const relay = new RelayOutbox(store, publisher, { batchSize: 10, leaseMs: 10_000 });
+      const relay = new HeldRelay(store, () => store.lead(), publisher, { batchSize: 10, leaseMs: 10_000 });
       expect(await relay.execute()).to.equal(3);
       // Position 3 was taken before 4 but committed after it was read.
       store.rows.splice(2, 0, row(3));

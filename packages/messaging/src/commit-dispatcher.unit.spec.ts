@@ -1,7 +1,7 @@
 import { expect } from 'chai';
+import type { OutgoingMessage } from '@gozon/core';
 import { CommitDispatcher } from './commit-dispatcher.js';
-import type { OutgoingMessage } from './envelope.js';
-import type { ClaimedMessage, OutboxStore } from './outbox.js';
+import type { ClaimedMessage, OutboxStore } from './outbox-store.js';
 import type { MessagePublisher } from './publisher.js';
 
 /** Records marks and releases; claims nothing (the dispatched rows are leased to the dispatcher). */

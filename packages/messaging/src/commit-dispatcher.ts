@@ -1,5 +1,5 @@
-import type { OutgoingMessage } from './envelope.js';
-import type { OutboxStore } from './outbox.js';
+import type { OutgoingMessage } from '@gozon/core';
+import type { OutboxStore } from './outbox-store.js';
 import type { MessagePublisher } from './publisher.js';
 
 export interface CommitDispatcherOptions {

@@ -1,8 +1,12 @@
 import { expect } from 'chai';
-import { DomainError } from '../shared/errors.js';
+import {
+  DomainError,
+  type MessageEnvelope,
+  parsePaymentOutcome,
+  parsePaymentRequested,
+  traceContextOf,
+} from '@gozon/core';
 import { decodeMessage, encodeMessage, isPermanentFailure, MAX_BODY_BYTES, MAX_HEADER_VALUE } from './codec.js';
-import { traceContextOf, type MessageEnvelope } from './envelope.js';
-import { parsePaymentOutcome, parsePaymentRequested } from './messages.js';
 import { decideOnFailure } from './retry-policy.js';
 
 const payload = { order_id: '7d9f2b1e-9c55-4c43-9b1e-2f1f7c1d0a01', user_id: 'u1', amount: 10 };

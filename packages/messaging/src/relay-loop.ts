@@ -1,4 +1,4 @@
-import type { RelayOutbox } from './relay-outbox.js';
+import type { RelayStep } from './relay-outbox.js';
 
 export interface RelayLoopOptions {
   /** How often to look for rows when nobody wakes the loop (the fallback for lost wake-ups). */
@@ -28,7 +28,7 @@ export class RelayLoop {
   private woken = 0;
 
   constructor(
-    private readonly step: RelayOutbox,
+    private readonly step: RelayStep,
     private readonly options: RelayLoopOptions = defaultRelayLoopOptions,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { MessageEnvelope, OutgoingMessage } from './envelope.js';
+import type { MessageEnvelope, OutgoingMessage } from '@gozon/core';
 
 /** Publishes to the broker. Resolves only once the broker has confirmed every message. */
 export interface MessagePublisher {

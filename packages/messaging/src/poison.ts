@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_ID } from '../shared/ids.js';
+import { MAX_MESSAGE_ID } from '@gozon/core';
 
 /**
  * How many times each message came back to a consumer unsettled. A message whose handling kills

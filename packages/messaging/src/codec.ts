@@ -1,7 +1,4 @@
-import { DomainError, isDomainError } from '../shared/errors.js';
-import { MAX_MESSAGE_ID } from '../shared/ids.js';
-import { textProblem } from '../shared/text.js';
-import type { MessageEnvelope } from './envelope.js';
+import { DomainError, isDomainError, MAX_MESSAGE_ID, type MessageEnvelope, textProblem } from '@gozon/core';
 
 /** The broker-neutral wire form: AMQP basic properties and a JSON body. */
 export interface WireMessage {

@@ -1,0 +1,67 @@
+import {
+  ChargeOnPaymentRequested,
+  CreateAccount,
+  Deposit,
+  GetBalance,
+  Routes,
+  type AccountQueries,
+  type Clock,
+  type IdGenerator,
+  type PaymentsTx,
+  type UnitOfWork,
+} from '@gozon/core';
+import type { MessageSubscriber, Subscription } from '@gozon/messaging';
+import { consume, unwrapped, type HandlerWrapper } from './consumers.js';
+import type { DispatchStrategy } from './dispatch.js';
+
+/** What the payments service runs on. */
+export interface PaymentsPorts {
+  /** Its unit of work, appending as `DispatchStrategy.append` says. */
+  readonly uow: UnitOfWork<PaymentsTx>;
+  readonly queries: AccountQueries;
+  readonly subscriber: MessageSubscriber;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+}
+
+export interface PaymentsOptions {
+  readonly handlers?: HandlerWrapper;
+}
+
+/** The payments service, composed: its use cases, and start/stop for what runs beside them. */
+export interface PaymentsService {
+  readonly createAccount: CreateAccount;
+  readonly deposit: Deposit;
+  readonly getBalance: GetBalance;
+  readonly chargeOnPaymentRequested: ChargeOnPaymentRequested;
+  /** Starts the outbox's dispatch, then the consumer of payment requests. */
+  start(): Promise<void>;
+  /** Stops the consumer, then the dispatch (marking what it published). */
+  stop(): Promise<void>;
+}
+
+/** The one way the payments service is put together: by the services, the in-memory system and the integration harness. */
+export const composePayments = (
+  ports: PaymentsPorts,
+  dispatch: DispatchStrategy,
+  options: PaymentsOptions = {},
+): PaymentsService => {
+  const chargeOnPaymentRequested = new ChargeOnPaymentRequested(ports.uow, ports.clock, ports.ids);
+  let subscription: Subscription | undefined;
+  return {
+    createAccount: new CreateAccount(ports.uow),
+    deposit: new Deposit(ports.uow),
+    getBalance: new GetBalance(ports.queries),
+    chargeOnPaymentRequested,
+    start: async () => {
+      dispatch.start();
+      const wrap = options.handlers ?? unwrapped;
+      subscription = await consume(ports.subscriber, Routes.orderPayments, chargeOnPaymentRequested, wrap);
+    },
+    stop: async () => {
+      await subscription?.close();
+      subscription = undefined;
+      await dispatch.stop();
+    },
+  };
+};
