@@ -8,7 +8,7 @@
 // CPU profiler (start-up and warm-up left out), and prints the requests answered while profiled.
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { installTracing } from '../observability/tracing.js';
+import { installTracing } from '@gozon/apps/internals';
 import { closedLoop, HttpClient } from './http-client.js';
 import { proxyBenchPath, proxyRatesTraced, startProxyTargets } from './raw-limits.js';
 

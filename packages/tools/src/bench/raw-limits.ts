@@ -15,18 +15,20 @@ import {
   defaultTopology,
   publishOptions,
 } from '@gozon/adapters/rabbitmq';
-import { createTestDatabase } from '@gozon/adapters/testing/postgres';
-import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+import { createTestDatabase, createTestVhost } from '../support/scratch.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authenticate } from '../auth/bearer.js';
-import { BuiltInProvider } from '../auth/built-in-provider.js';
-import { MemorySessionStore } from '../auth/session-store.js';
-import { sessionToBearer } from '../auth/session-to-bearer.js';
-import { TokenVerifier } from '../auth/verifier.js';
-import { createLogger, logDestination } from '../logger.js';
-import { gatewayApp } from '../runtime/gateway-part.js';
+import {
+  authenticate,
+  BuiltInProvider,
+  createLogger,
+  gatewayApp,
+  logDestination,
+  MemorySessionStore,
+  sessionToBearer,
+  TokenVerifier,
+} from '@gozon/apps/internals';
 import { closedLoop, HttpClient } from './http-client.js';
 
 /**

@@ -1,5 +1,5 @@
 // Outbox relay throughput on real servers, against raw amqplib publishing as the baseline.
-// Run after a build: node dist/rabbitmq/measure-relay.js [messages]
+// Run after a build: node packages/tools/dist/measure/measure-relay.js [messages]
 //
 // 1. raw amqplib: N persistent messages, one waitForConfirms per batch of 200;
 // 2. RelayOutbox (PgOutboxStore + RabbitPublisher, batches of 200) draining a Postgres outbox
@@ -15,14 +15,16 @@ import {
   type OutboxStore,
   type OutgoingMessage,
 } from '@gozon/core';
-import { aPaymentRequest } from '../contract/fixtures.js';
-import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from '../postgres/index.js';
-import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js';
-import type { RabbitConnection } from './connection.js';
-import { RabbitPublisher } from './publisher.js';
-import { DEFAULT_EXCHANGE } from './topology.js';
-import { contentOf, publishOptions } from './wire.js';
+import { aPaymentRequest } from '@gozon/adapters/contract';
+import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from '@gozon/adapters/postgres';
+import {
+  contentOf,
+  DEFAULT_EXCHANGE,
+  publishOptions,
+  RabbitPublisher,
+  type RabbitConnection,
+} from '@gozon/adapters/rabbitmq';
+import { createRabbitTestBed, createTestDatabase, type RabbitTestBed, type TestDatabase } from '../support/scratch.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const batchSize = 200;

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gozon.js');
+/** The `gozon` bin of the apps package, wherever the workspace links it from. */
+const BIN = join(dirname(createRequire(import.meta.url).resolve('@gozon/apps/package.json')), 'bin', 'gozon.js');
 
 /** Ports this process has handed out: the kernel may offer a closed one again, to another part. */
 const handedOut = new Set<number>();
