@@ -21,7 +21,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   authenticate,
-  BuiltInProvider,
   createLogger,
   gatewayApp,
   logDestination,
@@ -157,6 +156,8 @@ const startIssuer = async (): Promise<{ verifier: TokenVerifier; token: string; 
   const server = createServer((req, res) => void app.callback()(req, res));
   const port = await listen(server);
   const issuer = `http://127.0.0.1:${port}/auth`;
+  // Loaded here, not with the module: the provider's library is slow to load and talks on stderr.
+  const { BuiltInProvider } = await import('@gozon/apps/internals/provider');
   const provider = await BuiltInProvider.open({
     issuer,
     audience: 'gozon',

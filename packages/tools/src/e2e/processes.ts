@@ -3,6 +3,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { onCleanup } from '@gozon/testkit';
 
 /** The `gozon` bin of the apps package, wherever the workspace links it from. */
 const BIN = join(dirname(createRequire(import.meta.url).resolve('@gozon/apps/package.json')), 'bin', 'gozon.js');
@@ -94,9 +95,14 @@ export class GozonProcess {
       if (file !== undefined) closeSync(file);
     }
     this.child = child;
+    // An interrupted run stops its children too, rather than leaving them on the databases it drops.
+    const unregister = onCleanup(`gozon ${this.part} (pid ${child.pid})`, () => this.kill('SIGTERM'));
     child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
-    child.on('exit', (code) => (this.exitCode = code));
+    child.on('exit', (code) => {
+      this.exitCode = code;
+      unregister();
+    });
     if (!this.healthUrl) return;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfig, type BuiltInProvider } from '@gozon/apps/internals';
+import { readConfig } from '@gozon/apps/internals';
+import type { BuiltInProvider } from '@gozon/apps/internals/provider';
 import { GozonClient } from './client.js';
 import {
   createServiceUsers,
@@ -82,7 +83,7 @@ export class ServerSystem {
 
   /** An access token for `user` from the gateway's built-in provider (an administrator's with `admin`). */
   async token(user: string, admin = false): Promise<string> {
-    this.provider ??= import('@gozon/apps/internals').then(({ BuiltInProvider, builtInProviderOptions }) =>
+    this.provider ??= import('@gozon/apps/internals/provider').then(({ BuiltInProvider, builtInProviderOptions }) =>
       BuiltInProvider.open(builtInProviderOptions(readConfig(this.env))),
     );
     return (await this.provider).mint(user, { admin });
