@@ -49,6 +49,9 @@ export const cleanUpOnSignals = (
     const code = EXIT_CODES[signal];
     if (stopping) process.exit(code);
     stopping = true;
+    // Dropping a database ends the connections still open on it, whose owners may not listen for
+    // that: the run is ending anyway, so such an error is reported, not allowed to stop the cleanup.
+    process.on('uncaughtException', (err) => report(`while stopping: ${err.message}`));
     report(`${signal}: dropping what this run made (${pending.size} item(s)), then stopping`);
     void cleanUpAll(report).finally(() => process.exit(code));
   };
