@@ -1,11 +1,15 @@
 // Publish throughput on a real broker: raw amqplib against RabbitPublisher, both confirming per
 // batch of 200. Run after a build: node packages/tools/dist/measure/measure-publish.js [messages]
+import { commandLine, parseMessageCount } from '../support/command-line.js';
 import { Routes, encodeMessage, type OutgoingMessage } from '@gozon/core';
 import { aPaymentRequest } from '@gozon/adapters/contract';
 import { createRabbitTestBed } from '../support/scratch.js';
 import { contentOf, DEFAULT_EXCHANGE, publishOptions, RabbitPublisher } from '@gozon/adapters/rabbitmq';
 
-const total = Number(process.argv[2] ?? 20_000);
+const total = commandLine(
+  `usage: node packages/tools/dist/measure/measure-publish.js [messages]   (default 20000)`,
+  (args) => parseMessageCount('measure-publish', args),
+);
 const batchSize = 200;
 
 const batches = (): OutgoingMessage[][] =>

@@ -6,6 +6,7 @@
 //    filled beforehand with N rows: one relay, then two relays on separate pools and connections;
 // 3. relay / raw.
 // Each relay phase reports where a batch spends its time: claim, publish (until confirmed), mark.
+import { commandLine, parseMessageCount } from '../support/command-line.js';
 import {
   Routes,
   RelayOutbox,
@@ -26,7 +27,10 @@ import {
 } from '@gozon/adapters/rabbitmq';
 import { createRabbitTestBed, createTestDatabase, type RabbitTestBed, type TestDatabase } from '../support/scratch.js';
 
-const total = Number(process.argv[2] ?? 20_000);
+const total = commandLine(
+  `usage: node packages/tools/dist/measure/measure-relay.js [messages]   (default 20000)`,
+  (args) => parseMessageCount('measure-relay', args),
+);
 const batchSize = 200;
 const fillTransaction = 500;
 const leaseMs = 30_000;

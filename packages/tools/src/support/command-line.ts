@@ -1,6 +1,7 @@
 // How every tool's command line ends when it cannot run: one line on stderr and exit code 2, or
 // the usage on stdout and exit code 0 for `--help`.
-import { refuse, UsageError } from '@gozon/apps/internals';
+import { parseArgs } from 'node:util';
+import { refuse, strictly, UsageError } from '@gozon/apps/internals';
 
 /**
  * Runs `parse` over this process's arguments; prints `usage` and exits 0 when it answers 'help',
@@ -23,7 +24,9 @@ export const commandLine = <T>(usage: string, parse: (args: string[]) => T | 'he
 export const positive = (command: string, name: string, text: string | undefined): number => {
   const n = Number(text);
   if (text === undefined || text.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`${command}: --${name} must be a positive number (got ${String(text)})`);
+    throw new UsageError(
+      `${command}: ${name === 'messages' ? 'the number of messages' : `--${name}`} must be a positive number (got ${String(text)})`,
+    );
   }
   return n;
 };
@@ -32,4 +35,21 @@ export const positive = (command: string, name: string, text: string | undefined
 export const nonEmpty = (command: string, name: string, text: string | undefined): string | undefined => {
   if (text !== undefined && text.trim() === '') throw new UsageError(`${command}: --${name} needs a value`);
   return text;
+};
+
+/**
+ * The measurement scripts' command line, `[messages]`: how many messages to send (default
+ * 20,000), or 'help'.
+ */
+export const parseMessageCount = (command: string, args: readonly string[]): number | 'help' => {
+  const { values, positionals } = strictly(command, () =>
+    parseArgs({
+      args: [...args],
+      options: { help: { type: 'boolean', short: 'h', default: false } },
+      allowPositionals: true,
+    }),
+  );
+  if (values.help) return 'help';
+  if (positionals.length > 1) throw new UsageError(`${command}: one number of messages at most`);
+  return Math.round(positive(command, 'messages', positionals[0] ?? '20000'));
 };
