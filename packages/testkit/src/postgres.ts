@@ -58,21 +58,28 @@ const adminUrlFor = async (service: ServiceName | null): Promise<string> => {
 };
 
 /**
- * Creates an empty database with a fresh name. Until it is dropped it stays registered for
- * cleanup, so an interrupted run drops it too.
+ * Creates an empty database with a fresh name. It is registered for cleanup before it is asked
+ * for, so a run interrupted while the server creates it still drops it once it exists.
  */
 export const createScratchDatabase = async (service: ServiceName | null = null): Promise<ScratchDatabase> => {
   const adminUrl = await adminUrlFor(service);
   const name = scratchName();
-  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  const created = adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   let dropping: Promise<void> | undefined;
   const drop = (): Promise<void> => {
     dropping ??= (async () => {
       unregister();
+      await created.catch(() => undefined);
       await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     })();
     return dropping;
   };
   const unregister = onCleanup(`database ${name}`, drop);
+  try {
+    await created;
+  } catch (err) {
+    unregister();
+    throw err;
+  }
   return { name, url: withDatabase(adminUrl, name), drop };
 };

@@ -67,17 +67,25 @@ export interface TestVhost {
 export const createTestVhost = async (): Promise<TestVhost> => {
   const name = scratchName();
   const base = new URL(await baseAmqpUrl());
-  await rabbitmqctl('add_vhost', name);
+  // Registered before it is asked for: a run interrupted meanwhile deletes it once it exists.
+  const added = rabbitmqctl('add_vhost', name);
   let deleting: Promise<void> | undefined;
   const remove = (): Promise<void> => {
     deleting ??= (async () => {
       unregister();
+      await added.catch(() => undefined);
       await rabbitmqctl('delete_vhost', name);
     })();
     return deleting;
   };
   const unregister = onCleanup(`vhost ${name}`, remove);
-  await rabbitmqctl('set_permissions', '-p', name, decodeURIComponent(base.username) || 'guest', '.*', '.*', '.*');
+  try {
+    await added;
+    await rabbitmqctl('set_permissions', '-p', name, decodeURIComponent(base.username) || 'guest', '.*', '.*', '.*');
+  } catch (err) {
+    await remove().catch(() => undefined);
+    throw err;
+  }
   base.pathname = `/${encodeURIComponent(name)}`;
   return {
     name,
@@ -117,9 +125,19 @@ export const addBrokerUser = async (
 ): Promise<BrokerUser> => {
   const name = scratchName(role);
   const password = randomBytes(12).toString('hex');
-  await rabbitmqctl('add_user', name, password);
-  const unregister = onCleanup(`broker user ${name}`, () => rabbitmqctl('delete_user', name));
+  const added = rabbitmqctl('add_user', name, password);
+  const unregister = onCleanup(`broker user ${name}`, async () => {
+    await added.catch(() => undefined);
+    await rabbitmqctl('delete_user', name);
+  });
   users.set(name, unregister);
+  try {
+    await added;
+  } catch (err) {
+    unregister();
+    users.delete(name);
+    throw err;
+  }
   const { configure, write, read, topic } = permissions;
   await rabbitmqctl('set_permissions', '-p', vhost.name, name, configure, write, read);
   if (topic) await rabbitmqctl('set_topic_permissions', '-p', vhost.name, name, exchange, topic.write, topic.read);
