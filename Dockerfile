@@ -14,6 +14,9 @@ COPY packages/messaging/package.json packages/messaging/
 COPY packages/adapters/package.json packages/adapters/
 COPY packages/apps/package.json packages/apps/
 COPY packages/web/package.json packages/web/
+# The private workspaces (tests and tools): all their dependencies are dev ones, pruned below.
+COPY packages/testkit/package.json packages/testkit/
+COPY packages/tools/package.json packages/tools/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages

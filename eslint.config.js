@@ -97,6 +97,16 @@ export default tseslint.config(
     },
   },
   {
+    // The testkit serves the adapters' own specs: depending on any GoZon package would be a cycle.
+    files: ['packages/testkit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@gozon/*'], message: 'packages/testkit depends on no GoZon package.' }] },
+      ],
+    },
+  },
+  {
     // Repository scripts run on Node.
     files: ['scripts/**/*.mjs'],
     languageOptions: {

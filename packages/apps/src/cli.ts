@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { runToken } from './auth/token-command.js';
+import { refuse, UsageError } from './command-line.js';
+import { parseGozon, USAGE, type Command } from './gozon-args.js';
 import { ConfigError, configOrExit, requireVars, type Config } from './config.js';
 import { identityFor, warnIfOpen } from './auth/identity.js';
 import { runDlq } from './dlq.js';
@@ -9,13 +11,8 @@ import { startGateway, startWeb } from './runtime/gateway-part.js';
 import { migrateAll, openBrokers, serviceInfrastructure, type Brokers } from './runtime/infrastructures.js';
 import { startService, type Part } from './runtime/service-part.js';
 
-const COMMANDS = ['all', 'gateway', 'orders', 'payments', 'web', 'migrate', 'dlq', 'token'] as const;
-type Command = (typeof COMMANDS)[number];
-
-const usage = `usage: gozon <${COMMANDS.join('|')}>\n       gozon token <user_id> [--admin]   prints an access token from the built-in provider`;
-// Read before anything logs: the level is part of it, and a refused value ends here in one line.
-const config = configOrExit();
-const log = createLogger('gozon', undefined, undefined, config.logLevel);
+// Until the configuration is read, the logger logs at info; then at the level it names.
+let log = createLogger('gozon');
 
 const start = async (
   command: Exclude<Command, 'migrate' | 'dlq' | 'token'>,
@@ -72,20 +69,33 @@ const flush = (tracing: Tracing): Promise<void> =>
     new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref()),
   ]);
 
-const main = async (): Promise<void> => {
-  const command = process.argv[2] as Command | undefined;
-  if (!command || !COMMANDS.includes(command)) {
-    console.error(usage);
-    process.exitCode = 2;
-    return;
+/** Reads the command line: the command to run, or undefined once it has been answered (help, refusal). */
+const commandLine = (): { command: Command; rest: string[] } | undefined => {
+  try {
+    const parsed = parseGozon(process.argv.slice(2));
+    if (parsed !== 'help') return parsed;
+    console.log(USAGE);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    refuse(err);
   }
+  return undefined;
+};
+
+const main = async (): Promise<void> => {
+  const line = commandLine();
+  if (!line) return;
+  const { command, rest } = line;
+  // Read before anything logs: the level is part of it, and a refused value ends here in one line.
+  const config = configOrExit();
+  log = createLogger('gozon', undefined, undefined, config.logLevel);
   if (command === 'dlq') {
-    process.exitCode = await runDlq(process.argv.slice(3), config, (text) => console.log(text));
+    process.exitCode = await runDlq(rest, config, (text) => console.log(text));
     return;
   }
   if (command === 'token') {
     process.exitCode = await runToken(
-      process.argv.slice(3),
+      rest,
       config,
       (text) => process.stdout.write(`${text}\n`),
       (text) => console.error(text),

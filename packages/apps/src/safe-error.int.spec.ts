@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@gozon/adapters/testing/postgres';
+import { createTestDatabase } from './scratch.spec.helper.js';
 import { describeLoggedDatabaseErrors } from './safe-error.spec.helper.js';
 
 describeLoggedDatabaseErrors('Postgres (node-postgres)', async () => {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { strictly, UsageError, USAGE_EXIT_CODE } from '../command-line.js';
 import type { Config } from '../config.js';
 import { userId } from '../http/validation.js';
 
@@ -25,15 +26,30 @@ export const runToken = async (
 ): Promise<number> => {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options: { admin: { type: 'boolean' } }, allowPositionals: true });
+    parsed = strictly('gozon token', () =>
+      parseArgs({
+        args: [...args],
+        options: { admin: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        allowPositionals: true,
+      }),
+    );
   } catch (err) {
-    complain(`gozon token: ${err instanceof Error ? err.message : String(err)}\n${TOKEN_USAGE}`);
-    return 2;
+    if (!(err instanceof UsageError)) throw err;
+    complain(err.message);
+    return USAGE_EXIT_CODE;
+  }
+  if (parsed.values.help) {
+    print(TOKEN_USAGE);
+    return 0;
   }
   const [user, ...extra] = parsed.positionals;
   if (user === undefined || extra.length > 0) {
-    complain(TOKEN_USAGE);
-    return 2;
+    complain(
+      user === undefined
+        ? `gozon token: no user_id given; ${TOKEN_USAGE}`
+        : `gozon token: one user_id only; ${TOKEN_USAGE}`,
+    );
+    return USAGE_EXIT_CODE;
   }
   const why = refusal(config);
   if (why) {

@@ -1,16 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BuiltInProvider } from '../auth/built-in-provider.js';
-import { readConfig } from '../config.js';
+import { readConfig } from '@gozon/apps/internals';
+import type { BuiltInProvider } from '@gozon/apps/internals/provider';
 import { GozonClient } from './client.js';
-import { createTestDatabase, type TestDatabase } from '@gozon/adapters/testing/postgres';
 import {
   createServiceUsers,
+  createTestDatabase,
+  type TestDatabase,
   createTestVhost,
   type ServiceUsers,
   type TestVhost,
-} from '@gozon/adapters/testing/rabbitmq';
+} from '../support/scratch.js';
 import { freePort, GozonProcess } from './processes.js';
 import { TcpLink } from './tcp-link.js';
 
@@ -82,7 +83,7 @@ export class ServerSystem {
 
   /** An access token for `user` from the gateway's built-in provider (an administrator's with `admin`). */
   async token(user: string, admin = false): Promise<string> {
-    this.provider ??= import('../auth/built-in-provider.js').then(({ BuiltInProvider, builtInProviderOptions }) =>
+    this.provider ??= import('@gozon/apps/internals/provider').then(({ BuiltInProvider, builtInProviderOptions }) =>
       BuiltInProvider.open(builtInProviderOptions(readConfig(this.env))),
     );
     return (await this.provider).mint(user, { admin });

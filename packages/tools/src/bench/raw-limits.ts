@@ -16,18 +16,19 @@ import {
   defaultTopology,
   publishOptions,
 } from '@gozon/adapters/rabbitmq';
-import { createTestDatabase } from '@gozon/adapters/testing/postgres';
-import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+import { createTestDatabase, createTestVhost } from '../support/scratch.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authenticate } from '../auth/bearer.js';
-import { BuiltInProvider } from '../auth/built-in-provider.js';
-import { MemorySessionStore } from '../auth/session-store.js';
-import { sessionToBearer } from '../auth/session-to-bearer.js';
-import { TokenVerifier } from '../auth/verifier.js';
-import { createLogger, logDestination } from '../logger.js';
-import { gatewayApp } from '../runtime/gateway-part.js';
+import {
+  authenticate,
+  createLogger,
+  gatewayApp,
+  logDestination,
+  MemorySessionStore,
+  sessionToBearer,
+  TokenVerifier,
+} from '@gozon/apps/internals';
 import { closedLoop, HttpClient } from './http-client.js';
 
 /**
@@ -156,6 +157,8 @@ const startIssuer = async (): Promise<{ verifier: TokenVerifier; token: string; 
   const server = createServer((req, res) => void app.callback()(req, res));
   const port = await listen(server);
   const issuer = `http://127.0.0.1:${port}/auth`;
+  // Loaded here, not with the module: the provider's library is slow to load and talks on stderr.
+  const { BuiltInProvider } = await import('@gozon/apps/internals/provider');
   const provider = await BuiltInProvider.open({
     issuer,
     audience: 'gozon',

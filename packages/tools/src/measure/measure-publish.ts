@@ -1,14 +1,16 @@
 // Publish throughput on a real broker: raw amqplib against RabbitPublisher, both confirming per
-// batch of 200. Run after a build: node dist/rabbitmq/measure-publish.js [messages]
+// batch of 200. Run after a build: node packages/tools/dist/measure/measure-publish.js [messages]
+import { commandLine, parseMessageCount } from '../support/command-line.js';
 import { Routes, type OutgoingMessage } from '@gozon/core';
 import { encodeMessage } from '@gozon/messaging';
-import { aPaymentRequest } from '../contract/fixtures.js';
-import { createRabbitTestBed } from '../testing/rabbitmq.js';
-import { RabbitPublisher } from './publisher.js';
-import { DEFAULT_EXCHANGE } from './topology.js';
-import { contentOf, publishOptions } from './wire.js';
+import { aPaymentRequest } from '@gozon/adapters/contract';
+import { createRabbitTestBed } from '../support/scratch.js';
+import { contentOf, DEFAULT_EXCHANGE, publishOptions, RabbitPublisher } from '@gozon/adapters/rabbitmq';
 
-const total = Number(process.argv[2] ?? 20_000);
+const total = commandLine(
+  `usage: node packages/tools/dist/measure/measure-publish.js [messages]   (default 20000)`,
+  (args) => parseMessageCount('measure-publish', args),
+);
 const batchSize = 200;
 
 const batches = (): OutgoingMessage[][] =>

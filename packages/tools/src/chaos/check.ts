@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { rabbitmqctl } from '@gozon/adapters/testing/rabbitmq';
+import { rabbitmqctl } from '../support/scratch.js';
 import { orderTag, verdict, type LogicalRequest, type Population } from './workload.js';
 
 export interface OrderRow {

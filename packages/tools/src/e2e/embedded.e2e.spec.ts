@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintAccessToken } from '../auth/built-in-provider.js';
-import { readConfig } from '../config.js';
+import { readConfig } from '@gozon/apps/internals';
+import { mintAccessToken } from '@gozon/apps/internals/provider';
 import { GozonClient } from './client.js';
 import { freePort, GozonProcess } from './processes.js';
 

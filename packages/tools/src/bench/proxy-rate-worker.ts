@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { installTracing } from '../observability/tracing.js';
+import { installTracing } from '@gozon/apps/internals';
 import { rawProxyRate } from './raw-limits.js';
 
 // Tracing as `gozon gateway` installs it (propagator and span ids, no active context), in this thread

@@ -3,9 +3,8 @@ import { MessageTypes, Routes, type OutgoingMessage } from '@gozon/core';
 import { defaultRelayOptions, HeldRelay, LeasedRelay } from '@gozon/messaging';
 import { ordersUnitOfWork, PgOutboxStore, pgOutboxHold } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitPublisher } from '@gozon/adapters/rabbitmq';
-import { createTestDatabase } from '@gozon/adapters/testing/postgres';
-import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
-import { RELAY_CONCURRENCY } from '../runtime/service-part.js';
+import { createTestDatabase, createTestVhost } from '../support/scratch.js';
+import { RELAY_CONCURRENCY } from '@gozon/apps/internals';
 
 const request = (): OutgoingMessage => {
   const orderId = randomUUID();

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { rabbitmqctl } from '@gozon/adapters/testing/rabbitmq';
+import { rabbitmqctl } from '../support/scratch.js';
 import { scrape, total } from '../e2e/scrape.js';
 import type { ServerSystem } from '../e2e/system.js';
 import { type Random, sleep } from './random.js';

@@ -8,7 +8,7 @@ import {
   RabbitQueueTools,
   type Outgoing,
 } from '@gozon/adapters/rabbitmq';
-import { addBrokerUser, deleteBrokerUser, type BrokerUser } from '@gozon/adapters/testing/rabbitmq';
+import { addBrokerUser, deleteBrokerUser, type BrokerUser } from '../support/scratch.js';
 import type { GozonClient } from './client.js';
 import { ServerSystem } from './system.js';
 

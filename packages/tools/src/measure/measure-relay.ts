@@ -1,12 +1,13 @@
 // Outbox relay throughput on real servers, against raw amqplib publishing as the baseline.
-// Run after a build: node dist/rabbitmq/measure-relay.js [messages]
+// Run after a build: node packages/tools/dist/measure/measure-relay.js [messages]
 //
 // 1. raw amqplib: N persistent messages, one waitForConfirms per batch of 200;
-// 2. RelayOutbox (PgOutboxStore + RabbitPublisher, batches of 200) draining a Postgres outbox
+// 2. LeasedRelay (PgOutboxStore + RabbitPublisher, batches of 200) draining a Postgres outbox
 //    filled beforehand with N rows: one relay, then two relays on separate pools and connections;
 // 3. relay / raw.
 // Each relay phase reports where a batch spends its time: claim, publish (until confirmed), mark.
 import { Routes, type OutgoingMessage } from '@gozon/core';
+import { commandLine, parseMessageCount } from '../support/command-line.js';
 import {
   LeasedRelay,
   encodeMessage,
@@ -14,16 +15,21 @@ import {
   type MessagePublisher,
   type OutboxStore,
 } from '@gozon/messaging';
-import { aPaymentRequest } from '../contract/fixtures.js';
-import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from '../postgres/index.js';
-import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js';
-import type { RabbitConnection } from './connection.js';
-import { RabbitPublisher } from './publisher.js';
-import { DEFAULT_EXCHANGE } from './topology.js';
-import { contentOf, publishOptions } from './wire.js';
+import { aPaymentRequest } from '@gozon/adapters/contract';
+import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from '@gozon/adapters/postgres';
+import {
+  contentOf,
+  DEFAULT_EXCHANGE,
+  publishOptions,
+  RabbitPublisher,
+  type RabbitConnection,
+} from '@gozon/adapters/rabbitmq';
+import { createRabbitTestBed, createTestDatabase, type RabbitTestBed, type TestDatabase } from '../support/scratch.js';
 
-const total = Number(process.argv[2] ?? 20_000);
+const total = commandLine(
+  `usage: node packages/tools/dist/measure/measure-relay.js [messages]   (default 20000)`,
+  (args) => parseMessageCount('measure-relay', args),
+);
 const batchSize = 200;
 const fillTransaction = 500;
 const leaseMs = 30_000;
@@ -192,8 +198,8 @@ try {
   console.log(`  queue depth: ${await bed.queues.depth(Routes.orderPayments)}`);
   await bed.queues.purge(Routes.orderPayments);
 
-  const one = await relayPhase(bed, databases, 1, '2a. RelayOutbox, 1 relay');
-  const two = await relayPhase(bed, databases, 2, '2b. RelayOutbox, 2 relays');
+  const one = await relayPhase(bed, databases, 1, '2a. LeasedRelay, 1 relay');
+  const two = await relayPhase(bed, databases, 2, '2b. LeasedRelay, 2 relays');
 
   console.log(`3. relay / raw: 1 relay ${(one / rawRate).toFixed(2)}, 2 relays ${(two / rawRate).toFixed(2)}`);
 } finally {

@@ -1,94 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
+import { cleanUpOnSignals, onCleanup } from '@gozon/testkit';
 import { ServerSystem } from '../e2e/system.js';
+import { commandLine } from '../support/command-line.js';
 import { backlog, checkLedger, readLedger, type Backlog } from './check.js';
-import { ALL_FAULTS, FaultInjector, MessageTally, type FaultKind } from './faults.js';
+import { FaultInjector, MessageTally } from './faults.js';
 import { ChaosHttp } from './http.js';
+import { CHAOS_USAGE, parseChaosArgs } from './options.js';
 import { Random, sleep } from './random.js';
 import { renderReport, toJson, type ChaosRun } from './report.js';
 import { verdict, Workload } from './workload.js';
 
-const USAGE = `npm run chaos -- [options]
-
-Starts GoZon as separate processes on the real Postgres and RabbitMQ (fresh databases and vhost),
-drives orders, deposits and client retries through the gateway while injecting faults, lets the
-system go quiet and checks the ledger from outside. Exits 1 on any violation.
-
-  --duration S        seconds of load at most (default 60)
-  --orders N          stop the load once N orders were requested (default: no cap)
-  --fault-every S     mean seconds between faults (default 5)
-  --faults a,b        fault kinds (default all): orders,payments,gateway,connections,backends,
-                      republish,broker
-  --no-broker-restart leave out RabbitMQ stop_app/start_app (it restarts the whole shared broker)
-  --users N           funded users (default 40)
-  --concurrency N     client loops (default 8)
-  --seed N            random seed (default: random; printed, so a run can be repeated)
-  --out FILE          also write the report as JSON
-  --keep              keep the databases and vhost afterwards, for inspection`;
-
-const FAULT_NAMES: Record<string, FaultKind> = {
-  orders: 'kill -9 orders',
-  payments: 'kill -9 payments',
-  gateway: 'kill -9 gateway',
-  connections: 'close AMQP connections',
-  backends: 'terminate Postgres backends',
-  republish: 'republish outbox rows',
-  broker: 'broker stop_app/start_app',
-};
-
-const options = (() => {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '60' },
-      orders: { type: 'string' },
-      'fault-every': { type: 'string', default: '5' },
-      faults: { type: 'string' },
-      'no-broker-restart': { type: 'boolean', default: false },
-      users: { type: 'string', default: '40' },
-      concurrency: { type: 'string', default: '8' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const positive = (name: string, text: string | undefined): number => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0) {
-      console.error(`--${name} must be a positive number (got ${String(text)})\n\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
-  let kinds: FaultKind[] = values.faults
-    ? values.faults.split(',').map((name) => {
-        const kind = FAULT_NAMES[name.trim()];
-        if (!kind) {
-          console.error(`unknown fault ${name}; known: ${Object.keys(FAULT_NAMES).join(', ')}`);
-          process.exit(2);
-        }
-        return kind;
-      })
-    : [...ALL_FAULTS];
-  if (values['no-broker-restart']) kinds = kinds.filter((k) => k !== 'broker stop_app/start_app');
-  return {
-    durationMs: positive('duration', values.duration) * 1000,
-    maxOrders: values.orders === undefined ? Number.POSITIVE_INFINITY : positive('orders', values.orders),
-    faultEveryMs: positive('fault-every', values['fault-every']) * 1000,
-    kinds,
-    users: Math.round(positive('users', values.users)),
-    concurrency: Math.round(positive('concurrency', values.concurrency)),
-    seed: values.seed === undefined ? randomBytes(4).readUInt32BE(0) : Math.trunc(Number(values.seed)),
-    out: values.out,
-    keep: values.keep,
-  };
-})();
+const options = commandLine(CHAOS_USAGE, parseChaosArgs);
+// Ctrl-C or SIGTERM drops the databases, vhost and users made so far and stops the processes started.
+cleanUpOnSignals();
 
 const tty = process.stdout.isTTY;
 const say = (line: string): void => {
@@ -152,14 +78,9 @@ const main = async (): Promise<number> => {
     { meanIntervalMs: options.faultEveryMs, kinds: options.kinds, downMs: [500, 3_000], brokerDownMs: 3_000 },
     (line) => say(`  ${line}`),
   );
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) return;
-    interrupted = true;
-    say('interrupted: undoing the fault in progress and stopping');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Interrupted, the fault in progress is undone before the parts stop and what the run made is
+  // dropped (cleanups run newest first).
+  const stopFaults = onCleanup('the fault in progress', () => injector.stop());
   let keep = options.keep;
   try {
     const workload = new Workload(http, rng, runId, t0);
@@ -184,17 +105,13 @@ const main = async (): Promise<number> => {
     const loadStart = Date.now();
     injector.start();
     try {
-      await workload.run(
-        population,
-        {
-          durationMs: options.durationMs,
-          maxOrders: options.maxOrders,
-          concurrency: options.concurrency,
-          thinkMs: [10, 60],
-          maxAttempts: 6,
-        },
-        () => interrupted,
-      );
+      await workload.run(population, {
+        durationMs: options.durationMs,
+        maxOrders: options.maxOrders,
+        concurrency: options.concurrency,
+        thinkMs: [10, 60],
+        maxAttempts: 6,
+      });
     } finally {
       clearInterval(ticker);
       say(
@@ -203,7 +120,6 @@ const main = async (): Promise<number> => {
       await injector.stop();
     }
     const loadMs = Date.now() - loadStart;
-    if (interrupted) return 130;
 
     // A careful client retries what has no answer once the system answers again.
     for (let round = 0; round < 5; round += 1) {
@@ -250,6 +166,7 @@ const main = async (): Promise<number> => {
     }
     return summary.violations.length > 0 ? 1 : 0;
   } finally {
+    stopFaults();
     await injector.stop().catch(() => undefined);
     http.close();
     if (keep) await Promise.all(Object.values(system.parts).map((p) => p.kill('SIGTERM').catch(() => undefined)));

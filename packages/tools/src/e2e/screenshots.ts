@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestVhost } from '@gozon/adapters/testing/rabbitmq';
+import { createTestVhost } from '../support/scratch.js';
 import { launchChromium, WebPage } from './browser.js';
 import { GozonProcess } from './processes.js';
 import { ServerSystem } from './system.js';

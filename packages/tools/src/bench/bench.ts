@@ -3,24 +3,24 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cleanUpOnSignals } from '@gozon/testkit';
 import { ServerSystem } from '../e2e/system.js';
+import { commandLine } from '../support/command-line.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
 import { cpuPerOrder, cpuSnapshot, sample } from './process-stats.js';
 import { proxyRatesTraced, rawOutboxTps, rawPublishRate, rawTopicPublishRate } from './raw-limits.js';
+import { BENCH_USAGE, parseBenchArgs } from './options.js';
 import { relayDrainRate } from './relay-drain.js';
 import { chart, machine, table, type BenchResults, type LatencyRow } from './report.js';
 
-const quick = process.argv.includes('--quick');
-const outIndex = process.argv.indexOf('--out');
-const outDir = outIndex > 0 ? (process.argv[outIndex + 1] as string) : quick ? 'bench-results' : 'docs/bench';
+const { quick, outDir, pipeOutput, profDir } = commandLine(BENCH_USAGE, parseBenchArgs);
 // The services log at info, as they run; by default each writes to a file of its own, so reading
 // their output costs the load generator (which shares the cores) nothing. `--pipe-output` pipes
-// it into this process instead, as the end-to-end tests do.
-const pipeOutput = process.argv.includes('--pipe-output');
-// `--cpu-prof DIR`: every GoZon process writes a V8 CPU profile into DIR when it stops (open it in
-// Chrome's DevTools or speedscope for a flame graph).
-const profIndex = process.argv.indexOf('--cpu-prof');
-const profDir = profIndex > 0 ? (process.argv[profIndex + 1] as string) : undefined;
+// it into this process instead, as the end-to-end tests do. `--cpu-prof DIR`: every GoZon
+// process writes a V8 CPU profile into DIR when it stops (open it in Chrome's DevTools or
+// speedscope for a flame graph).
+// Ctrl-C or SIGTERM drops the databases and vhosts made so far and stops the processes started.
+cleanUpOnSignals();
 const t = quick
   ? { raw: 2, publish: 3_000, proxy: 2, closed: 6, open: 4, users: 20, concurrency: 16 }
   : { raw: 10, publish: 20_000, proxy: 5, closed: 20, open: 15, users: 200, concurrency: 32 };

@@ -1,26 +1,20 @@
 // The bench's gateway figure alone, repeated: GoZon's gateway against the bare keep-alive koa-proxies
 // proxy, each run in its own worker thread exactly as `npm run bench` measures it.
 //
-//   node packages/apps/dist/bench/proxy-ratio.js [--runs 5] [--seconds 2] [--concurrency 16]
+//   npm run proxy-ratio -- [--runs 5] [--seconds 2] [--concurrency 16]
 //
 // `--profile gateway|proxy --out FILE.cpuprofile` instead loads one of them alone, in this thread
 // with tracing installed as `gozon gateway` has it: a second's warm-up, then `--seconds` under the
 // CPU profiler (start-up and warm-up left out), and prints the requests answered while profiled.
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { installTracing } from '../observability/tracing.js';
+import { installTracing } from '@gozon/apps/internals';
+import { commandLine } from '../support/command-line.js';
 import { closedLoop, HttpClient } from './http-client.js';
+import { parseProxyRatioArgs, PROXY_RATIO_USAGE } from './options.js';
 import { proxyBenchPath, proxyRatesTraced, startProxyTargets } from './raw-limits.js';
 
-const option = (name: string, fallback: string): string => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-};
-const runs = Number(option('runs', '5'));
-const seconds = Number(option('seconds', '2'));
-const concurrency = Number(option('concurrency', '16'));
-const profile = option('profile', '');
-const out = option('out', `${profile}.cpuprofile`);
+const { runs, seconds, concurrency, profile: profiled } = commandLine(PROXY_RATIO_USAGE, parseProxyRatioArgs);
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -30,7 +24,8 @@ const median = (values: number[]): number => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-if (profile === 'gateway' || profile === 'proxy') {
+if (profiled) {
+  const { target: profile, out } = profiled;
   installTracing('gozon-gateway', {}, false);
   const targets = await startProxyTargets();
   const client = new HttpClient({ authorization: `Bearer ${targets.token}` });

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { onCleanup } from '@gozon/testkit';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'gozon.js');
+/** The `gozon` bin of the apps package, wherever the workspace links it from. */
+const BIN = join(dirname(createRequire(import.meta.url).resolve('@gozon/apps/package.json')), 'bin', 'gozon.js');
 
 /** Ports this process has handed out: the kernel may offer a closed one again, to another part. */
 const handedOut = new Set<number>();
@@ -93,9 +95,14 @@ export class GozonProcess {
       if (file !== undefined) closeSync(file);
     }
     this.child = child;
+    // An interrupted run stops its children too, rather than leaving them on the databases it drops.
+    const unregister = onCleanup(`gozon ${this.part} (pid ${child.pid})`, () => this.kill('SIGTERM'));
     child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
-    child.on('exit', (code) => (this.exitCode = code));
+    child.on('exit', (code) => {
+      this.exitCode = code;
+      unregister();
+    });
     if (!this.healthUrl) return;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

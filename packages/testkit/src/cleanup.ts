@@ -1,0 +1,60 @@
+// What a run has made on shared servers (databases, vhosts, broker users, child processes) is
+// registered here the moment it exists, so that a run stopped half-way by Ctrl-C or SIGTERM can
+// still take it all down: otherwise every interrupted bench left its databases and vhost behind.
+
+type Cleanup = () => Promise<unknown>;
+
+const pending = new Map<symbol, { readonly what: string; readonly cleanup: Cleanup }>();
+
+/**
+ * Registers `cleanup` for `what` and returns the function that unregisters it: the owner calls
+ * that once it has cleaned up by itself, in the ordinary way.
+ */
+export const onCleanup = (what: string, cleanup: Cleanup): (() => void) => {
+  const key = Symbol(what);
+  pending.set(key, { what, cleanup });
+  return () => pending.delete(key);
+};
+
+/** What is still registered, oldest first (for messages and tests). */
+export const pendingCleanups = (): string[] => [...pending.values()].map((entry) => entry.what);
+
+/**
+ * Runs every registered cleanup, newest first (processes made last use resources made first),
+ * each once, one at a time; a failing one is reported and does not stop the others.
+ */
+export const cleanUpAll = async (report: (line: string) => void = () => undefined): Promise<void> => {
+  const entries = [...pending.entries()].reverse();
+  for (const [key, { what, cleanup }] of entries) {
+    pending.delete(key);
+    try {
+      await cleanup();
+    } catch (err) {
+      report(`could not clean up ${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+};
+
+const EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Makes SIGINT and SIGTERM clean up what is registered, then exit with 130 or 143. A second
+ * signal while that runs exits at once: whoever insists knows what they leave behind.
+ */
+export const cleanUpOnSignals = (
+  report: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): void => {
+  let stopping = false;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    const code = EXIT_CODES[signal];
+    if (stopping) process.exit(code);
+    stopping = true;
+    // Dropping a database ends the connections still open on it, whose owners may not listen for
+    // that: the run is ending anyway, so such an error is reported, not allowed to stop the cleanup.
+    process.on('uncaughtException', (err) => report(`while stopping: ${err.message}`));
+    report(`${signal}: dropping what this run made (${pending.size} item(s)), then stopping`);
+    void cleanUpAll(report).finally(() => process.exit(code));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+};

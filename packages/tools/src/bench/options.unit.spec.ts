@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { UsageError } from '@gozon/apps/internals';
+import { parseBenchArgs, parseProxyRatioArgs } from './options.js';
+
+const refusal = (parse: () => unknown): string => {
+  try {
+    parse();
+  } catch (err) {
+    expect(err).to.be.instanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the command line to be refused');
+};
+
+describe('bench and proxy-ratio command lines', () => {
+  it('reads the bench options and their defaults', () => {
+    expect(parseBenchArgs([])).to.deep.equal({
+      quick: false,
+      outDir: 'docs/bench',
+      pipeOutput: false,
+      profDir: undefined,
+    });
+    expect(parseBenchArgs(['--quick'])).to.include({ quick: true, outDir: 'bench-results' });
+    expect(parseBenchArgs(['--quick', '--out', '/tmp/x', '--pipe-output', '--cpu-prof', 'p'])).to.deep.equal({
+      quick: true,
+      outDir: '/tmp/x',
+      pipeOutput: true,
+      profDir: 'p',
+    });
+    expect(parseBenchArgs(['--out=/tmp/y'])).to.include({ outDir: '/tmp/y' });
+    expect(parseBenchArgs(['--help'])).to.equal('help');
+  });
+
+  it('refuses a typo instead of starting a full run over docs/bench', () => {
+    expect(refusal(() => parseBenchArgs(['--quik']))).to.equal("bench: Unknown option '--quik' (see --help)");
+    expect(refusal(() => parseBenchArgs(['quick']))).to.match(/^bench: Unexpected argument 'quick'/);
+  });
+
+  it('refuses --out without its directory, last or before another flag, or empty', () => {
+    expect(refusal(() => parseBenchArgs(['--quick', '--out']))).to.equal(
+      "bench: Option '--out <value>' argument missing (see --help)",
+    );
+    expect(refusal(() => parseBenchArgs(['--out', '--quick']))).to.match(
+      /^bench: Option '--out' argument is ambiguous/,
+    );
+    expect(refusal(() => parseBenchArgs(['--out=']))).to.equal('bench: --out needs a value');
+    expect(refusal(() => parseBenchArgs(['--cpu-prof']))).to.match(
+      /^bench: Option '--cpu-prof <value>' argument missing/,
+    );
+  });
+
+  it('reads proxy-ratio options and refuses what it does not know', () => {
+    expect(parseProxyRatioArgs([])).to.deep.equal({
+      runs: 5,
+      seconds: 2,
+      concurrency: 16,
+      profile: undefined,
+    });
+    expect(parseProxyRatioArgs(['--profile', 'gateway'])).to.deep.include({
+      profile: { target: 'gateway', out: 'gateway.cpuprofile' },
+    });
+    expect(parseProxyRatioArgs(['--profile', 'proxy', '--out', 'p.cpuprofile'])).to.deep.include({
+      profile: { target: 'proxy', out: 'p.cpuprofile' },
+    });
+    expect(parseProxyRatioArgs(['--help'])).to.equal('help');
+    expect(refusal(() => parseProxyRatioArgs(['--run', '3']))).to.equal(
+      "proxy-ratio: Unknown option '--run' (see --help)",
+    );
+    expect(refusal(() => parseProxyRatioArgs(['--runs']))).to.match(/argument missing/);
+    expect(refusal(() => parseProxyRatioArgs(['--runs', 'many']))).to.match(/--runs must be a positive number/);
+    expect(refusal(() => parseProxyRatioArgs(['--profile', 'both']))).to.match(/--profile is gateway or proxy/);
+    expect(refusal(() => parseProxyRatioArgs(['--out', 'f']))).to.match(/--out goes with --profile only/);
+  });
+});

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { UsageError } from '@gozon/apps/internals';
+import { ALL_FAULTS } from './faults.js';
+import { parseChaosArgs, type ChaosOptions } from './options.js';
+
+const refusal = (args: string[]): string => {
+  try {
+    parseChaosArgs(args);
+  } catch (err) {
+    expect(err).to.be.instanceOf(UsageError);
+    expect((err as Error).message).to.not.include('\n');
+    return (err as Error).message;
+  }
+  throw new Error(`expected ${args.join(' ')} to be refused`);
+};
+
+describe('chaos command line', () => {
+  it('reads the options, with their defaults', () => {
+    const options = parseChaosArgs(['--seed', '7']) as ChaosOptions;
+    expect(options).to.deep.equal({
+      durationMs: 60_000,
+      maxOrders: Number.POSITIVE_INFINITY,
+      faultEveryMs: 5_000,
+      kinds: [...ALL_FAULTS],
+      users: 40,
+      concurrency: 8,
+      seed: 7,
+      out: undefined,
+      keep: false,
+    });
+    const custom = parseChaosArgs([
+      '--duration',
+      '5',
+      '--faults',
+      'orders,broker',
+      '--no-broker-restart',
+      '--out',
+      'r.json',
+    ]);
+    expect(custom).to.deep.include({ durationMs: 5_000, kinds: ['kill -9 orders'], out: 'r.json' });
+    expect(parseChaosArgs(['--help'])).to.equal('help');
+  });
+
+  it('refuses unknown flags, missing values and values out of range', () => {
+    expect(refusal(['--duratoin', '5'])).to.equal("chaos: Unknown option '--duratoin' (see --help)");
+    expect(refusal(['--out'])).to.equal("chaos: Option '--out <value>' argument missing (see --help)");
+    expect(refusal(['--duration', '0'])).to.match(/--duration must be a positive number/);
+    expect(refusal(['--faults', 'orders,meteor'])).to.match(/^chaos: unknown fault meteor/);
+    expect(refusal(['--seed', 'x'])).to.match(/--seed must be a whole number/);
+    expect(refusal(['now'])).to.match(/^chaos: Unexpected argument 'now'/);
+  });
+});
