@@ -13,9 +13,9 @@ const root = new URL('../', import.meta.url);
 
 /** The parts `gozon` knows, from its source (the check runs before any build). */
 const gozonCommands = () => {
-  const source = readFileSync(new URL('packages/apps/src/cli.ts', root), 'utf-8');
+  const source = readFileSync(new URL('packages/apps/src/gozon-args.ts', root), 'utf-8');
   const match = /const COMMANDS = \[([^\]]*)\]/.exec(source);
-  if (!match) throw new Error('packages/apps/src/cli.ts: cannot find the COMMANDS list');
+  if (!match) throw new Error('packages/apps/src/gozon-args.ts: cannot find the COMMANDS list');
   return [...match[1].matchAll(/'([a-z]+)'/g)].map((m) => m[1]);
 };
 
