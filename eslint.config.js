@@ -44,6 +44,15 @@ export default tseslint.config(
     },
   },
   {
+    // Product code reads in functions of a page: the composition, use cases and adapters alike.
+    // Suites (a describe block is one function), harnesses and tools are not held to it.
+    files: ['packages/{core,messaging,adapters,apps}/src/**/*.ts', 'packages/web/public/**/*.js'],
+    ignores: ['**/*.spec.ts', '**/*.spec.*.ts', '**/contract/**', 'packages/adapters/src/testing/**'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 50, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     // The core is the domain alone: no framework, driver or adapter may reach into it.
     files: ['packages/core/**/*.ts'],
     rules: {

@@ -297,8 +297,15 @@ describe('the web page in Chromium, on Postgres + RabbitMQ through the gateway',
     expect(first.map((o) => o.id)).to.deep.equal((await listed()).slice(0, 50));
     const more = web.button('Load more');
     await more.click();
-    await more.waitFor({ state: 'hidden' });
-    expect((await web.orders()).map((o) => o.id)).to.deep.equal(await listed());
+    // The button reads "Loading…" while the page is asked for, so it hides before the orders come:
+    // wait for the orders themselves.
+    const all = await until(
+      'the older orders',
+      () => web.orders(),
+      (o) => o.length === 55,
+    );
+    expect(all.map((o) => o.id)).to.deep.equal(await listed());
+    expect(await more.isHidden()).to.equal(true);
     expect(web.apiRequests.filter((r) => new URL(r.url()).searchParams.has('cursor'))).to.have.length(1);
 
     // A new order brings a refresh of the first page; the older pages stay below it.
