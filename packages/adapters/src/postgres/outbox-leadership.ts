@@ -17,8 +17,6 @@ const readSql = (limit: number): string =>
    ORDER BY position
    LIMIT ${limit}`;
 
-const statements = new Map<number, string>();
-
 /**
  * A relay's hold on a Postgres outbox: a session advisory lock on a connection of its own, outside
  * the pool, so it lasts exactly as long as that session. Postgres drops it when the session ends
@@ -26,6 +24,8 @@ const statements = new Map<number, string>();
  */
 class PgOutboxLeadership implements OutboxLeadership {
   private lost = false;
+  /** This hold's read statements by batch size (a relay uses one). */
+  private readonly statements = new Map<number, string>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -45,8 +45,8 @@ class PgOutboxLeadership implements OutboxLeadership {
   async markAndRead(published: readonly string[], after: number, limit: number): Promise<ClaimedMessage[]> {
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`read limit ${limit} is not a positive integer`);
-    let sql = statements.get(limit);
-    if (sql === undefined) statements.set(limit, (sql = plannedPerCall(readSql(limit))));
+    let sql = this.statements.get(limit);
+    if (sql === undefined) this.statements.set(limit, (sql = plannedPerCall(readSql(limit))));
     const { rows } = await this.db.query(sql, [published, after]);
     return rows.map(toClaimed);
   }

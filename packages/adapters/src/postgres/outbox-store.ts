@@ -23,10 +23,10 @@ const MARK = plannedPerCall(
   'UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($1::text[])',
 );
 
-const statements = new Map<number, { claim: string; markAndClaim: string }>();
+type ClaimStatements = { claim: string; markAndClaim: string };
 
-/** The claim statements for batches of `limit` (a relay uses one size, so these are few). */
-const claimStatements = (limit: number): { claim: string; markAndClaim: string } => {
+/** The claim statements for batches of `limit` (a relay uses one size, so a store keeps few). */
+const claimStatements = (statements: Map<number, ClaimStatements>, limit: number): ClaimStatements => {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit ${limit} is not a positive integer`);
   let found = statements.get(limit);
   if (found === undefined) {
@@ -48,10 +48,13 @@ const claimStatements = (limit: number): { claim: string; markAndClaim: string }
  * transaction; leases are measured on the database's clock, so relays on several hosts agree.
  */
 export class PgOutboxStore implements OutboxStore {
+  /** This store's statements by batch size. */
+  private readonly statements = new Map<number, ClaimStatements>();
+
   constructor(private readonly db: SqlDatabase) {}
 
   async claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-    const { rows } = await this.db.query(claimStatements(limit).claim, [leaseMs]);
+    const { rows } = await this.db.query(claimStatements(this.statements, limit).claim, [leaseMs]);
     // RETURNING keeps no order of its own.
     return rows.map(toClaimed).sort((a, b) => a.position - b.position);
   }
@@ -59,7 +62,7 @@ export class PgOutboxStore implements OutboxStore {
   async markAndClaim(published: readonly string[], limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
     if (published.length === 0) return this.claim(limit, leaseMs);
     // One statement, one round trip.
-    const { rows } = await this.db.query(claimStatements(limit).markAndClaim, [leaseMs, published]);
+    const { rows } = await this.db.query(claimStatements(this.statements, limit).markAndClaim, [leaseMs, published]);
     return rows.map(toClaimed).sort((a, b) => a.position - b.position);
   }
 
