@@ -1,7 +1,7 @@
 // The apps' integration specs' scratch resources: testkit databases and vhosts, opened with the adapters.
 import { migrate, PgDatabase, type Service } from '@gozon/adapters/postgres';
 import { defaultTopology, fromAmqp, RabbitConnection, RabbitQueueTools } from '@gozon/adapters/rabbitmq';
-import { createScratchDatabase, createTestVhost, type TestVhost } from '@gozon/testkit';
+import { createTestVhost, openScratchDatabase, type TestVhost } from '@gozon/testkit';
 
 /** A database of its own; `drop` closes the pool and deletes the database. */
 export interface TestDatabase {
@@ -11,21 +11,12 @@ export interface TestDatabase {
 }
 
 /** Creates an empty database with a unique name and, given a service, migrates it. */
-export const createTestDatabase = async (service: Service | null): Promise<TestDatabase> => {
-  const scratch = await createScratchDatabase(service);
-  const db = PgDatabase.connect(scratch.url, { max: 10 });
-  const drop = async (): Promise<void> => {
-    await db.close();
-    await scratch.drop();
-  };
-  try {
-    if (service) await migrate(db, service);
-  } catch (err) {
-    await drop();
-    throw err;
-  }
-  return { url: scratch.url, db, drop };
-};
+export const createTestDatabase = (service: Service | null): Promise<TestDatabase> =>
+  openScratchDatabase(
+    service,
+    (url) => PgDatabase.connect(url, { max: 10 }),
+    (db) => (service ? migrate(db, service) : Promise.resolve()),
+  );
 
 /** A fresh vhost with the GoZon topology declared and an open connection to it. */
 export interface RabbitTestBed {

@@ -83,3 +83,32 @@ export const createScratchDatabase = async (service: ServiceName | null = null):
   }
   return { name, url: withDatabase(adminUrl, name), drop };
 };
+
+/** A scratch database opened with the caller's driver: testkit knows none of GoZon's adapters. */
+export interface OpenedDatabase<Db> extends ScratchDatabase {
+  readonly db: Db;
+}
+
+/**
+ * Creates a scratch database, opens it with `open` and readies it with `prepare` (say, migrations);
+ * `drop` closes it and deletes it. A database that cannot be readied is dropped at once.
+ */
+export const openScratchDatabase = async <Db extends { close(): Promise<void> }>(
+  service: ServiceName | null,
+  open: (url: string) => Db,
+  prepare: (db: Db) => Promise<unknown> = async () => undefined,
+): Promise<OpenedDatabase<Db>> => {
+  const scratch = await createScratchDatabase(service);
+  const db = open(scratch.url);
+  const drop = async (): Promise<void> => {
+    await db.close();
+    await scratch.drop();
+  };
+  try {
+    await prepare(db);
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return { name: scratch.name, url: scratch.url, db, drop };
+};

@@ -1,5 +1,5 @@
 // The adapter's specs' scratch database: one from the testkit, opened as a PgDatabase and migrated.
-import { createScratchDatabase } from '@gozon/testkit';
+import { openScratchDatabase } from '@gozon/testkit';
 import { migrate, PgDatabase, type Service } from '../postgres/index.js';
 
 /** A database of its own for one test or suite; `drop` closes it and deletes it. */
@@ -12,18 +12,9 @@ export interface TestDatabase {
 }
 
 /** Creates an empty database with a unique name and, given a service, migrates it. */
-export const createTestDatabase = async (service: Service | null): Promise<TestDatabase> => {
-  const scratch = await createScratchDatabase(service);
-  const db = PgDatabase.connect(scratch.url, { max: 10 });
-  const drop = async (): Promise<void> => {
-    await db.close();
-    await scratch.drop();
-  };
-  try {
-    if (service) await migrate(db, service);
-  } catch (err) {
-    await drop();
-    throw err;
-  }
-  return { name: scratch.name, url: scratch.url, db, drop };
-};
+export const createTestDatabase = (service: Service | null): Promise<TestDatabase> =>
+  openScratchDatabase(
+    service,
+    (url) => PgDatabase.connect(url, { max: 10 }),
+    (db) => (service ? migrate(db, service) : Promise.resolve()),
+  );

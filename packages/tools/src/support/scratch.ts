@@ -3,7 +3,7 @@ import { Routes } from '@gozon/core';
 import { migrate, PgDatabase, type Service } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitQueueTools } from '@gozon/adapters/rabbitmq';
 import * as testkit from '@gozon/testkit';
-import { createScratchDatabase, createTestVhost, type ServiceUsers, type TestVhost } from '@gozon/testkit';
+import { createTestVhost, openScratchDatabase, type ServiceUsers, type TestVhost } from '@gozon/testkit';
 
 export { addBrokerUser, createTestVhost, deleteBrokerUser, rabbitmqctl } from '@gozon/testkit';
 export type { BrokerUser, ServiceUsers, TestVhost } from '@gozon/testkit';
@@ -17,21 +17,12 @@ export interface TestDatabase {
 }
 
 /** Creates an empty database with a unique name and, given a service, migrates it. */
-export const createTestDatabase = async (service: Service | null): Promise<TestDatabase> => {
-  const scratch = await createScratchDatabase(service);
-  const db = PgDatabase.connect(scratch.url, { max: 10 });
-  const drop = async (): Promise<void> => {
-    await db.close();
-    await scratch.drop();
-  };
-  try {
-    if (service) await migrate(db, service);
-  } catch (err) {
-    await drop();
-    throw err;
-  }
-  return { name: scratch.name, url: scratch.url, db, drop };
-};
+export const createTestDatabase = (service: Service | null): Promise<TestDatabase> =>
+  openScratchDatabase(
+    service,
+    (url) => PgDatabase.connect(url, { max: 10 }),
+    (db) => (service ? migrate(db, service) : Promise.resolve()),
+  );
 
 /** The two services' users of a vhost, each with only the permissions it needs. */
 export const createServiceUsers = (vhost: TestVhost): Promise<ServiceUsers> =>
