@@ -6,6 +6,9 @@ type Cleanup = () => Promise<unknown>;
 
 const pending = new Map<symbol, { readonly what: string; readonly cleanup: Cleanup }>();
 
+/** Set once the run is ending: what is registered from then on is cleaned up at once. */
+let ending = false;
+
 /**
  * Registers `cleanup` for `what` and returns the function that unregisters it: the owner calls
  * that once it has cleaned up by itself, in the ordinary way.
@@ -13,6 +16,9 @@ const pending = new Map<symbol, { readonly what: string; readonly cleanup: Clean
 export const onCleanup = (what: string, cleanup: Cleanup): (() => void) => {
   const key = Symbol(what);
   pending.set(key, { what, cleanup });
+  // A run stopped half-way may still be starting a process or making a database: it must not
+  // outlive the cleanup that is already under way.
+  if (ending) void cleanUpAll();
   return () => pending.delete(key);
 };
 
@@ -21,11 +27,12 @@ export const pendingCleanups = (): string[] => [...pending.values()].map((entry)
 
 /**
  * Runs every registered cleanup, newest first (processes made last use resources made first),
- * each once, one at a time; a failing one is reported and does not stop the others.
+ * each once, one at a time, until none is left (what is registered meanwhile included); a failing
+ * one is reported and does not stop the others.
  */
 export const cleanUpAll = async (report: (line: string) => void = () => undefined): Promise<void> => {
-  const entries = [...pending.entries()].reverse();
-  for (const [key, { what, cleanup }] of entries) {
+  for (let newest = [...pending.entries()].at(-1); newest; newest = [...pending.entries()].at(-1)) {
+    const [key, { what, cleanup }] = newest;
     pending.delete(key);
     try {
       await cleanup();
@@ -33,6 +40,15 @@ export const cleanUpAll = async (report: (line: string) => void = () => undefine
       report(`could not clean up ${what}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+};
+
+/**
+ * Ends the run: cleans up everything registered, and from now on whatever is registered later
+ * (a process a start-up still under way spawns) is cleaned up as soon as it is.
+ */
+export const endRun = (report: (line: string) => void = () => undefined): Promise<void> => {
+  ending = true;
+  return cleanUpAll(report);
 };
 
 const EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
@@ -53,7 +69,7 @@ export const cleanUpOnSignals = (
     // that: the run is ending anyway, so such an error is reported, not allowed to stop the cleanup.
     process.on('uncaughtException', (err) => report(`while stopping: ${err.message}`));
     report(`${signal}: dropping what this run made (${pending.size} item(s)), then stopping`);
-    void cleanUpAll(report).finally(() => process.exit(code));
+    void endRun(report).finally(() => process.exit(code));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cleanUpAll, onCleanup, pendingCleanups } from './cleanup.js';
+import { cleanUpAll, endRun, onCleanup, pendingCleanups } from './cleanup.js';
 import { scratchName } from './names.js';
 
 describe('testkit: the cleanup registry and scratch names', () => {
@@ -28,6 +28,21 @@ describe('testkit: the cleanup registry and scratch names', () => {
     await cleanUpAll((line) => reported.push(line));
     expect(ran).to.deep.equal(['a']);
     expect(reported).to.deep.equal(['could not clean up vhost b: broker gone']);
+  });
+
+  it('cleans up what is registered while a cleanup is under way, and, once the run ends, at once', async () => {
+    const ran: string[] = [];
+    onCleanup('database a', async () => {
+      ran.push('a');
+      // A start-up still under way spawns a process while the database is being dropped.
+      onCleanup('process late', async () => void ran.push('late'));
+    });
+    const ending = endRun();
+    onCleanup('process later', async () => void ran.push('later'));
+    await ending;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).to.have.members(['a', 'late', 'later']);
+    expect(pendingCleanups()).to.deep.equal([]);
   });
 
   it('names scratch resources under gozon_test, or GOZON_TEST_PREFIX when it is a lowercase SQL name', () => {

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,7 +72,20 @@ const until = async (
   }
 };
 
+/** Live processes started under `prefix` (their environment says so), whoever their parent is now. */
+const runningUnder = async (prefix: string): Promise<number[]> => {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(`GOZON_TEST_PREFIX=${prefix}`)) found.push(Number(entry));
+  }
+  return found;
+};
+
 const nothingLeft = async (prefix: string): Promise<void> => {
+  // An orphaned part is adopted by init, so it is looked for by what it was given, not by parent.
+  expect(await runningUnder(prefix), 'processes left running').to.deep.equal([]);
   expect(await databases(prefix), 'databases left').to.deep.equal([]);
   expect(await named(prefix, 'list_vhosts'), 'vhosts left').to.deep.equal([]);
   expect(await named(prefix, 'list_users'), 'broker users left').to.deep.equal([]);
