@@ -1,5 +1,6 @@
 import type { MessageEnvelope } from '@gozon/core';
 import type { BatchHandler, MessageHandler, MessageSubscriber, Subscription } from '@gozon/messaging';
+import type { DispatchStrategy } from './dispatch.js';
 
 /** A message use case as a consumer drives it: each call resolves with what became of each message. */
 export interface MessageUseCase {
@@ -30,3 +31,33 @@ export const consume = (
     wrap.handler(queue, (message) => useCase.execute(message)),
     { batch: wrap.batch(queue, (messages) => useCase.executeAll(messages)) },
   );
+
+/** What runs beside a service's use cases: how its outbox is dispatched, and its one consumer. */
+export interface Running {
+  /** Starts the outbox's dispatch, then the consumer. */
+  start(): Promise<void>;
+  /** Stops the consumer, then the dispatch (marking what it published). */
+  stop(): Promise<void>;
+}
+
+/** Runs `dispatch` and a consumer of `queue` with `useCase`, in that order, and stops them the other way round. */
+export const running = (
+  dispatch: Pick<DispatchStrategy, 'start' | 'stop'>,
+  subscriber: MessageSubscriber,
+  queue: string,
+  useCase: MessageUseCase,
+  wrap: HandlerWrapper = unwrapped,
+): Running => {
+  let subscription: Subscription | undefined;
+  return {
+    start: async () => {
+      dispatch.start();
+      subscription = await consume(subscriber, queue, useCase, wrap);
+    },
+    stop: async () => {
+      await subscription?.close();
+      subscription = undefined;
+      await dispatch.stop();
+    },
+  };
+};

@@ -11,8 +11,8 @@ import {
   type OrdersTx,
   type UnitOfWork,
 } from '@gozon/core';
-import type { MessageSubscriber, Subscription } from '@gozon/messaging';
-import { consume, unwrapped, type HandlerWrapper } from './consumers.js';
+import type { MessageSubscriber } from '@gozon/messaging';
+import { running, type HandlerWrapper, type Running } from './consumers.js';
 import type { DispatchStrategy } from './dispatch.js';
 
 /** What the orders service runs on. */
@@ -32,15 +32,11 @@ export interface OrdersOptions {
 }
 
 /** The orders service, composed: its use cases, and start/stop for what runs beside them. */
-export interface OrdersService {
+export interface OrdersService extends Running {
   readonly placeOrder: PlaceOrder;
   readonly getOrder: GetOrder;
   readonly listOrders: ListOrders;
   readonly applyPaymentOutcome: ApplyPaymentOutcome;
-  /** Starts the outbox's dispatch, then the consumer of payment outcomes. */
-  start(): Promise<void>;
-  /** Stops the consumer, then the dispatch (marking what it published). */
-  stop(): Promise<void>;
 }
 
 /** The one way the orders service is put together: by the services, the in-memory system and the integration harness. */
@@ -50,21 +46,11 @@ export const composeOrders = (
   options: OrdersOptions = {},
 ): OrdersService => {
   const applyPaymentOutcome = new ApplyPaymentOutcome(ports.uow, ports.clock, options.onOrderSettled);
-  let subscription: Subscription | undefined;
   return {
     placeOrder: new PlaceOrder(ports.uow, ports.clock, ports.ids),
     getOrder: new GetOrder(ports.queries),
     listOrders: new ListOrders(ports.queries),
     applyPaymentOutcome,
-    start: async () => {
-      dispatch.start();
-      const wrap = options.handlers ?? unwrapped;
-      subscription = await consume(ports.subscriber, Routes.paymentStatus, applyPaymentOutcome, wrap);
-    },
-    stop: async () => {
-      await subscription?.close();
-      subscription = undefined;
-      await dispatch.stop();
-    },
+    ...running(dispatch, ports.subscriber, Routes.paymentStatus, applyPaymentOutcome, options.handlers),
   };
 };

@@ -10,8 +10,8 @@ import {
   type PaymentsTx,
   type UnitOfWork,
 } from '@gozon/core';
-import type { MessageSubscriber, Subscription } from '@gozon/messaging';
-import { consume, unwrapped, type HandlerWrapper } from './consumers.js';
+import type { MessageSubscriber } from '@gozon/messaging';
+import { running, type HandlerWrapper, type Running } from './consumers.js';
 import type { DispatchStrategy } from './dispatch.js';
 
 /** What the payments service runs on. */
@@ -29,15 +29,11 @@ export interface PaymentsOptions {
 }
 
 /** The payments service, composed: its use cases, and start/stop for what runs beside them. */
-export interface PaymentsService {
+export interface PaymentsService extends Running {
   readonly createAccount: CreateAccount;
   readonly deposit: Deposit;
   readonly getBalance: GetBalance;
   readonly chargeOnPaymentRequested: ChargeOnPaymentRequested;
-  /** Starts the outbox's dispatch, then the consumer of payment requests. */
-  start(): Promise<void>;
-  /** Stops the consumer, then the dispatch (marking what it published). */
-  stop(): Promise<void>;
 }
 
 /** The one way the payments service is put together: by the services, the in-memory system and the integration harness. */
@@ -47,21 +43,11 @@ export const composePayments = (
   options: PaymentsOptions = {},
 ): PaymentsService => {
   const chargeOnPaymentRequested = new ChargeOnPaymentRequested(ports.uow, ports.clock, ports.ids);
-  let subscription: Subscription | undefined;
   return {
     createAccount: new CreateAccount(ports.uow),
     deposit: new Deposit(ports.uow),
     getBalance: new GetBalance(ports.queries),
     chargeOnPaymentRequested,
-    start: async () => {
-      dispatch.start();
-      const wrap = options.handlers ?? unwrapped;
-      subscription = await consume(ports.subscriber, Routes.orderPayments, chargeOnPaymentRequested, wrap);
-    },
-    stop: async () => {
-      await subscription?.close();
-      subscription = undefined;
-      await dispatch.stop();
-    },
+    ...running(dispatch, ports.subscriber, Routes.orderPayments, chargeOnPaymentRequested, options.handlers),
   };
 };

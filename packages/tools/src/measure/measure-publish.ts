@@ -2,10 +2,10 @@
 // batch of 200. Run after a build: node packages/tools/dist/measure/measure-publish.js [messages]
 import { commandLine, parseMessageCount } from '../support/command-line.js';
 import { Routes, type OutgoingMessage } from '@gozon/core';
-import { encodeMessage } from '@gozon/messaging';
 import { aPaymentRequest } from '@gozon/adapters/contract';
 import { createRabbitTestBed } from '../support/scratch.js';
-import { contentOf, DEFAULT_EXCHANGE, publishOptions, RabbitPublisher } from '@gozon/adapters/rabbitmq';
+import { RabbitPublisher } from '@gozon/adapters/rabbitmq';
+import { publishRaw } from './raw-publish.js';
 
 const total = commandLine(
   `usage: node packages/tools/dist/measure/measure-publish.js [messages]   (default 20000)`,
@@ -25,20 +25,10 @@ const rate = (label: string, started: bigint): void => {
 
 const bed = await createRabbitTestBed();
 try {
-  const raw = await bed.connection.current().createConfirmChannel();
   const rawBatches = batches();
   let started = process.hrtime.bigint();
-  for (const batch of rawBatches) {
-    for (const m of batch) {
-      const wire = encodeMessage(m.envelope);
-      if (!raw.publish(DEFAULT_EXCHANGE, m.routingKey, contentOf(wire), publishOptions(wire))) {
-        await new Promise((resolve) => raw.once('drain', resolve));
-      }
-    }
-    await raw.waitForConfirms();
-  }
+  await publishRaw(bed.connection, rawBatches);
   rate('raw amqplib, waitForConfirms per 200', started);
-  await raw.close();
   await bed.queues.purge(Routes.orderPayments);
 
   const publisher = new RabbitPublisher(bed.connection);

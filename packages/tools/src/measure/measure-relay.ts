@@ -8,22 +8,11 @@
 // Each relay phase reports where a batch spends its time: claim, publish (until confirmed), mark.
 import { Routes, type OutgoingMessage } from '@gozon/core';
 import { commandLine, parseMessageCount } from '../support/command-line.js';
-import {
-  LeasedRelay,
-  encodeMessage,
-  type ClaimedMessage,
-  type MessagePublisher,
-  type OutboxStore,
-} from '@gozon/messaging';
+import { publishRaw } from './raw-publish.js';
+import { LeasedRelay, type ClaimedMessage, type MessagePublisher, type OutboxStore } from '@gozon/messaging';
 import { aPaymentRequest } from '@gozon/adapters/contract';
 import { ordersUnitOfWork, PgDatabase, PgOutboxStore } from '@gozon/adapters/postgres';
-import {
-  contentOf,
-  DEFAULT_EXCHANGE,
-  publishOptions,
-  RabbitPublisher,
-  type RabbitConnection,
-} from '@gozon/adapters/rabbitmq';
+import { RabbitPublisher, type RabbitConnection } from '@gozon/adapters/rabbitmq';
 import { createRabbitTestBed, createTestDatabase, type RabbitTestBed, type TestDatabase } from '../support/scratch.js';
 
 const total = commandLine(
@@ -179,22 +168,12 @@ const bed = await createRabbitTestBed();
 const databases: TestDatabase[] = [];
 try {
   console.log(`${total} messages, batches of ${batchSize}`);
-  const raw = await bed.connection.current().createConfirmChannel();
   const rawBatches = Array.from({ length: Math.ceil(total / batchSize) }, (_, b) =>
     Array.from({ length: Math.min(batchSize, total - b * batchSize) }, () => aPaymentRequest()),
   );
   const started = now();
-  for (const batch of rawBatches) {
-    for (const m of batch) {
-      const wire = encodeMessage(m.envelope);
-      if (!raw.publish(DEFAULT_EXCHANGE, m.routingKey, contentOf(wire), publishOptions(wire))) {
-        await new Promise((resolve) => raw.once('drain', resolve));
-      }
-    }
-    await raw.waitForConfirms();
-  }
+  await publishRaw(bed.connection, rawBatches);
   const rawRate = rate('1. raw amqplib, waitForConfirms per 200', secondsSince(started));
-  await raw.close();
   console.log(`  queue depth: ${await bed.queues.depth(Routes.orderPayments)}`);
   await bed.queues.purge(Routes.orderPayments);
 
