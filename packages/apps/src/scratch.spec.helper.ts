@@ -1,14 +1,10 @@
 // The apps' integration specs' scratch resources: testkit databases and vhosts, opened with the adapters.
 import { migrate, PgDatabase, type Service } from '@gozon/adapters/postgres';
 import { defaultTopology, fromAmqp, RabbitConnection, RabbitQueueTools } from '@gozon/adapters/rabbitmq';
-import { createTestVhost, openScratchDatabase, type TestVhost } from '@gozon/testkit';
+import { createTestVhost, openScratchDatabase, type OpenedDatabase, type TestVhost } from '@gozon/testkit';
 
 /** A database of its own; `drop` closes the pool and deletes the database. */
-export interface TestDatabase {
-  readonly url: string;
-  readonly db: PgDatabase;
-  drop(): Promise<void>;
-}
+export type TestDatabase = OpenedDatabase<PgDatabase>;
 
 /** Creates an empty database with a unique name and, given a service, migrates it. */
 export const createTestDatabase = (service: Service | null): Promise<TestDatabase> =>

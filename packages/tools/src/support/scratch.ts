@@ -3,18 +3,19 @@ import { Routes } from '@gozon/core';
 import { migrate, PgDatabase, type Service } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitQueueTools } from '@gozon/adapters/rabbitmq';
 import * as testkit from '@gozon/testkit';
-import { createTestVhost, openScratchDatabase, type ServiceUsers, type TestVhost } from '@gozon/testkit';
+import {
+  createTestVhost,
+  openScratchDatabase,
+  type OpenedDatabase,
+  type ServiceUsers,
+  type TestVhost,
+} from '@gozon/testkit';
 
 export { addBrokerUser, createTestVhost, deleteBrokerUser, rabbitmqctl } from '@gozon/testkit';
 export type { BrokerUser, ServiceUsers, TestVhost } from '@gozon/testkit';
 
 /** A database of its own; `drop` closes the pool and deletes the database. */
-export interface TestDatabase {
-  readonly name: string;
-  readonly url: string;
-  readonly db: PgDatabase;
-  drop(): Promise<void>;
-}
+export type TestDatabase = OpenedDatabase<PgDatabase>;
 
 /** Creates an empty database with a unique name and, given a service, migrates it. */
 export const createTestDatabase = (service: Service | null): Promise<TestDatabase> =>
