@@ -43,6 +43,38 @@ const run = async <R>(
   }
 };
 
+/** The socket under a pooled client, where node-postgres keeps it (absent in other environments). */
+type Corkable = { cork?: () => void; uncork?: () => void };
+const socketOf = (client: pg.PoolClient): Corkable | undefined =>
+  (client as unknown as { connection?: { stream?: Corkable } }).connection?.stream;
+
+// After the I/O callbacks of this turn, where the runtime has it.
+const afterThisTurn: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+
+/**
+ * Holds a transaction's statements back until the end of the turn of the event loop that sent
+ * them, so that the statements a pipelined transaction sends together (BEGIN with its first
+ * reads, its writes with COMMIT) leave in one write, not one each. Each write to a server that
+ * sleeps wakes it: on a quiet system that, not the statement, is most of what a statement costs
+ * both processes (measured: a payment's transaction went from six writes to two).
+ */
+class TurnCork {
+  private corked = false;
+
+  constructor(private readonly socket: Corkable | undefined) {}
+
+  hold(): void {
+    const socket = this.socket;
+    if (this.corked || !socket?.cork || !socket.uncork) return;
+    this.corked = true;
+    socket.cork();
+    afterThisTurn(() => {
+      this.corked = false;
+      socket.uncork?.();
+    });
+  }
+}
+
 /** A COMMIT answered by a rollback: a statement of the transaction failed, and its caller did not hear. */
 export class RolledBack extends Error {
   constructor() {
@@ -92,12 +124,14 @@ export class PgDatabase implements SqlDatabase {
     const client = await this.pool.connect();
     const held = new HeldClient(client, this.prepared);
     try {
+      held.cork.hold();
       // Not waited for: in pipeline mode the transaction's first statements follow it on the wire.
       // Should BEGIN fail, so do they (the connection is broken or its transaction aborted).
       const begun = client.query('BEGIN');
       begun.catch(() => undefined);
       const result = await work(held.scoped);
       await begun;
+      held.cork.hold();
       // COMMIT of a transaction in which a statement failed rolls it back, with no error.
       if ((await client.query('COMMIT')).command !== 'COMMIT') throw new RolledBack();
       return result;
@@ -124,6 +158,7 @@ class HeldClient {
   };
   /** The client handed to the transaction's work: it refuses queries once the transaction has ended. */
   readonly scoped: SqlClient;
+  readonly cork: TurnCork;
 
   constructor(
     private readonly client: pg.PoolClient,
@@ -132,9 +167,11 @@ class HeldClient {
     // A checked-out client that loses its connection between queries emits 'error'; unheard, that
     // would crash the process. Heard, it marks the client for the pool to discard.
     client.on('error', this.onError);
+    this.cork = new TurnCork(socketOf(client));
     this.scoped = {
       query: async <R>(text: string, params?: readonly unknown[]) => {
         this.guard();
+        this.cork.hold();
         return run<R>(client, prepared.config(text, params), params);
       },
       exec: async (text) => {
