@@ -1,21 +1,23 @@
 import { systemClock, type Clock } from '@gozon/core';
-import type { ClaimedMessage, OutboxHold, OutboxLeadership, OutboxStore } from './outbox-store.js';
+import type { ClaimedMessage, OutboxHold, OutboxLeadership, OutboxStore, ReadCursor } from './outbox-store.js';
 import type { MessagePublisher } from './publisher.js';
 import { defaultRelayOptions, UnmarkedRows, type RelayOptions, type RelayStep } from './relay-outbox.js';
 
 /**
  * A relay that holds its outbox alone (`OutboxHold`) and reads it without leases, so each row is
  * written once (the mark) instead of twice. Nothing but the hold keeps relays apart, so the relay
- * keeps its own batches apart: reads go one at a time, each after the last position read.
+ * keeps its own batches apart: reads go one at a time, each from where the last one left off
+ * (`ReadCursor`). Rows can still turn up behind that point: given back after a failed publish
+ * (`rewind`), or held by a lease that ran out; for those it reads from the oldest row again, at
+ * once when asked and otherwise once per lease period.
  */
 export class HeldRelay implements RelayStep {
   private readonly unmarked = new UnmarkedRows();
-  // The hold, the last position read, whether the next read starts again from the oldest row (to
-  // take rows below it that commit late or were given back), when it last did, batches read and
-  // not yet settled, and the read in progress.
+  // The hold, where the next read starts, whether it starts from the oldest row instead, when the
+  // relay last did, batches read and not yet settled, and the read in progress.
   private leadership: OutboxLeadership | null = null;
-  private after = 0;
-  private rewind = true;
+  private from: ReadCursor = null;
+  private fromOldest = true;
   private rewoundAt = 0;
   private inFlight = 0;
   private readonly idle: (() => void)[] = [];
@@ -39,8 +41,8 @@ export class HeldRelay implements RelayStep {
     try {
       await this.publisher.publish(batch);
     } catch (err) {
-      // Nothing to give back (the rows hold no lease); they lie behind `after` now, so read again from the oldest.
-      this.rewind = true;
+      // Nothing to give back (the rows hold no lease); they lie behind the cursor now.
+      this.rewind();
       throw err;
     } finally {
       this.inFlight -= 1;
@@ -48,6 +50,10 @@ export class HeldRelay implements RelayStep {
     }
     this.unmarked.add(batch.map((row) => row.envelope.id));
     return batch.length;
+  }
+
+  rewind(): void {
+    this.fromOldest = true;
   }
 
   async flush(): Promise<void> {
@@ -66,33 +72,30 @@ export class HeldRelay implements RelayStep {
   private async read(): Promise<ClaimedMessage[]> {
     if (!this.leadership?.held) {
       this.leadership = await this.hold();
-      this.rewind = true;
+      this.rewind();
       if (!this.leadership) return [];
     }
     const leadership = this.leadership;
     await this.rewindWhenDue();
-    const batch = await this.unmarked.markWith((confirmed) =>
-      leadership.markAndRead(confirmed, this.after, this.options.batchSize),
+    const { rows, next } = await this.unmarked.markWith((confirmed) =>
+      leadership.markAndRead(confirmed, this.from, this.options.batchSize),
     );
-    if (batch.length < this.options.batchSize) this.rewind = true;
-    const last = batch[batch.length - 1];
-    if (last === undefined) return [];
-    this.after = Math.max(this.after, last.position);
+    this.from = next;
+    if (rows.length === 0) return [];
     this.inFlight += 1;
-    return batch;
+    return rows;
   }
 
-  // A caught-up relay reads from the oldest row again, and so does a busy one every lease period:
-  // rows can commit behind `after` (positions are taken before commit) or be given back there.
-  // Only once the batches in flight are settled, which it would read a second time; and what is
-  // confirmed is marked first, since the read does not see a mark made with it.
+  // From the oldest row when asked, and once per lease period: rows whose lease ran out lie behind
+  // the cursor. Only once the batches in flight are settled, which it would read a second time;
+  // and what is confirmed is marked first, since the read does not see a mark made with it.
   private async rewindWhenDue(): Promise<void> {
     const now = this.clock.now().getTime();
-    if (!this.rewind && now - this.rewoundAt < this.options.leaseMs) return;
+    if (!this.fromOldest && now - this.rewoundAt < this.options.leaseMs) return;
     while (this.inFlight > 0) await new Promise<void>((resume) => this.idle.push(resume));
     await this.unmarked.mark(this.store);
-    this.after = 0;
-    this.rewind = false;
+    this.from = null;
+    this.fromOldest = false;
     this.rewoundAt = this.clock.now().getTime();
   }
 }

@@ -36,6 +36,23 @@ export interface OutboxStore {
 export type OutboxHold = () => Promise<OutboxLeadership | null>;
 
 /**
+ * Where a held relay's next read starts, as the store last said (`HeldRead.next`); the relay only
+ * hands it back. Null: from the oldest row.
+ */
+export type ReadCursor = string | null;
+
+/** What a held relay's read returns: rows, and where the next read starts. */
+export interface HeldRead {
+  readonly rows: ClaimedMessage[];
+  /**
+   * After the rows read; and past every row that can no longer appear behind it, when the store
+   * can tell (a store that cannot leaves rows that commit late to the relay's periodic re-read
+   * from the oldest row).
+   */
+  readonly next: ReadCursor;
+}
+
+/**
  * A relay's exclusive hold on an outbox. Rows are read without a lease, so nothing but the hold
  * keeps two relays apart; once it is lost (say its database session ended), another relay may
  * read what this one has in flight and publish it too, which at-least-once delivery allows.
@@ -45,10 +62,10 @@ export interface OutboxLeadership {
   readonly held: boolean;
   /**
    * Marks `published` as `markPublished` does, then reads up to `limit` unpublished rows that no
-   * lease holds (rows a committing process publishes itself) with a position after `after`, oldest
-   * first, in one round trip. The read does not see the mark: pass only rows at or before `after`.
+   * lease holds (rows a committing process publishes itself) from `from` on, oldest first, in one
+   * round trip. The read does not see the mark: pass only rows read before `from`.
    */
-  markAndRead(published: readonly string[], after: number, limit: number): Promise<ClaimedMessage[]>;
+  markAndRead(published: readonly string[], from: ReadCursor, limit: number): Promise<HeldRead>;
   /** Gives the hold up. */
   resign(): Promise<void>;
 }

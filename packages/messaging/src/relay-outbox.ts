@@ -22,6 +22,12 @@ export interface RelayStep {
   readonly batchSize: number;
   /** Publishes one batch; returns how many messages it published (0 when none waited). */
   execute(): Promise<number>;
+  /**
+   * Rows were given back (a publish on commit failed): a step that reads on from where it left
+   * off looks again from the oldest row, since they may lie behind it. Optional: a step that
+   * claims from the oldest row every time needs nothing.
+   */
+  rewind?(): void;
   /** Marks every confirmed row not marked yet and lets go of the outbox (before the relay stops). */
   flush(): Promise<void>;
 }

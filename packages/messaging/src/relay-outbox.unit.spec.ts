@@ -43,11 +43,15 @@ class LedStore extends ListStore {
       get held() {
         return held;
       },
-      markAndRead: async (published, after, limit) => {
+      // Its cursor is the last position read: it cannot tell that nothing will appear behind it.
+      markAndRead: async (published, from, limit) => {
         await this.markPublished(published);
-        return this.rows
+        const after = from === null ? -Infinity : Number(from);
+        const rows = this.rows
           .filter((r) => !this.published.has(r.envelope.id) && !this.leased.has(r.envelope.id) && r.position > after)
           .slice(0, limit);
+        const last = rows[rows.length - 1];
+        return { rows, next: last ? String(last.position) : from };
       },
       resign: async () => {
         held = false;
@@ -212,7 +216,7 @@ describe('RelayOutbox', () => {
       expect(second.sent).to.deep.equal(['m3']);
     });
 
-    it('goes back for rows that appear behind the last one it read, and for a batch whose publish failed', async () => {
+    it('goes back for rows behind its cursor once per lease period, and at once after a failed publish or when asked', async () => {
       const store = new LedStore([1, 2, 4].map(row));
       let fail = false;
       const sent: string[] = [];
@@ -222,10 +226,16 @@ describe('RelayOutbox', () => {
           sent.push(...batch.map((m) => m.envelope.id));
         },
       };
-      const relay = new HeldRelay(store, () => store.lead(), publisher, { batchSize: 10, leaseMs: 10_000 });
+      let now = 0;
+      const clock = { now: () => new Date(now) };
+      const relay = new HeldRelay(store, () => store.lead(), publisher, { batchSize: 10, leaseMs: 10_000 }, clock);
       expect(await relay.execute()).to.equal(3);
-      // Position 3 was taken before 4 but committed after it was read.
+      // Position 3 was taken before 4 but committed after it was read: found once a lease period has passed.
       store.rows.splice(2, 0, row(3));
+      expect(await relay.execute()).to.equal(0);
+      now += 9_999;
+      expect(await relay.execute()).to.equal(0);
+      now += 1;
       expect(await relay.execute()).to.equal(1);
       store.rows.push(row(5));
       fail = true;
@@ -233,8 +243,14 @@ describe('RelayOutbox', () => {
       fail = false;
       expect(await relay.execute()).to.equal(1);
       expect(await relay.execute()).to.equal(0);
-      expect(sent).to.deep.equal(['m1', 'm2', 'm4', 'm3', 'm5']);
-      expect([...store.published].sort()).to.deep.equal(['m1', 'm2', 'm3', 'm4', 'm5']);
+      // Rows given back behind the cursor (a publish on commit failed): read at once when asked.
+      store.rows.unshift(row(0));
+      expect(await relay.execute()).to.equal(0);
+      relay.rewind();
+      expect(await relay.execute()).to.equal(1);
+      expect(sent).to.deep.equal(['m1', 'm2', 'm4', 'm3', 'm5', 'm0']);
+      await relay.flush();
+      expect([...store.published].sort()).to.deep.equal(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
     });
   });
 });

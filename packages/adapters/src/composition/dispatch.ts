@@ -73,8 +73,11 @@ export class PublishOnCommit implements DispatchStrategy {
     this.dispatcher = new CommitDispatcher(store, publisher, {
       ...defaultCommitDispatcherOptions,
       ...options,
-      // Rows given back after a failed publish are the relay's at once.
-      onReleased: () => this.relay.wake(),
+      // Rows given back after a failed publish are the relay's at once, wherever its reads had got to.
+      onReleased: () => {
+        step.rewind?.();
+        this.relay.wake();
+      },
     });
     this.append = dispatchedAppend(this.dispatcher);
   }

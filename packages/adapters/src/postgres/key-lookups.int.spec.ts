@@ -59,8 +59,12 @@ const lookups: Record<string, Lookup> = {
     lookUp: async (db, keys) => {
       const leadership = await pgOutboxHold(db as PgDatabase)();
       try {
-        const { rows } = await db.query<{ last: string }>('SELECT max(position) AS last FROM outbox', []);
-        await leadership!.markAndRead(keys, Number(rows[0]?.last) - 5, 10);
+        const { rows } = await db.query<{ xid: string; position: string }>(
+          'SELECT xid::text AS xid, position FROM outbox WHERE published_at IS NULL ORDER BY xid DESC, position DESC OFFSET 5 LIMIT 1',
+          [],
+        );
+        const from = rows[0] ? `${rows[0].xid}:${rows[0].position}` : null;
+        await leadership!.markAndRead(keys, from, 10);
       } finally {
         await leadership!.resign();
       }

@@ -1,4 +1,4 @@
-import type { ClaimedMessage, OutboxHold, OutboxLeadership } from '@gozon/messaging';
+import type { HeldRead, OutboxHold, OutboxLeadership, ReadCursor } from '@gozon/messaging';
 import pg from 'pg';
 import { OUTBOX_COLUMNS, toClaimed } from './rows.js';
 import { plannedPerCall, type PgDatabase } from './pg-database.js';
@@ -8,14 +8,45 @@ import type { SqlDatabase } from './sql.js';
 const LOCK = `hashtext('gozon outbox relay')`;
 
 // The mark first, in the same statement; the read cannot see it, so the caller passes only rows
-// behind `after`. The limit is in the text for the reason given in outbox-store.ts.
+// read before. The read goes on from a cursor, in the order of the transactions that appended
+// (`xid`, then position), and stops short of the oldest transaction still running (the snapshot's
+// xmin, `horizon`), the only ones that can still commit rows: nothing then appears behind the
+// cursor, so the read never goes back over what it read (nor over the index entries that published
+// rows leave behind until VACUUM). A transaction that stays open holds the rows committed after
+// it back until it ends; the publish on commit does not wait for it. The horizon comes back even
+// when no row does. The limit is in the text for the reason given in outbox-store.ts.
 const readSql = (limit: number): string =>
   `WITH marked AS (
-     UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($1::text[]))
-   SELECT ${OUTBOX_COLUMNS}, attempts FROM outbox
-   WHERE published_at IS NULL AND leased_until <= now() AND position > $2
-   ORDER BY position
-   LIMIT ${limit}`;
+     UPDATE outbox SET published_at = coalesce(published_at, now()) WHERE message_id = ANY($1::text[])),
+   horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+   SELECT pending.*, horizon.xmin::text AS horizon FROM horizon LEFT JOIN LATERAL (
+     SELECT ${OUTBOX_COLUMNS}, attempts, xid::text AS txid FROM outbox
+     WHERE published_at IS NULL AND (xid, position) > ($2::xid8, $3::bigint) AND xid < horizon.xmin
+       AND leased_until <= now()
+     ORDER BY xid, position
+     LIMIT ${limit}) pending ON true`;
+
+/** A cursor as this store writes it: the transaction id and the position last read, or passed. */
+const parseCursor = (cursor: ReadCursor): [bigint, bigint] => {
+  const [xid, position] = (cursor ?? '0:0').split(':');
+  return [BigInt(xid ?? 0), BigInt(position ?? 0)];
+};
+
+/**
+ * Where the read after `rows` starts: after the last of them when the batch was full (more may
+ * wait), else at the horizon, past every row that can no longer commit behind it. Never back.
+ */
+const nextCursor = (
+  from: ReadCursor,
+  read: readonly Record<string, unknown>[],
+  limit: number,
+  horizon: bigint,
+): ReadCursor => {
+  const last = read[read.length - 1];
+  if (read.length === limit && last) return `${String(last.txid)}:${String(last.position)}`;
+  const [xid] = parseCursor(from);
+  return horizon > xid ? `${horizon}:0` : from;
+};
 
 /**
  * A relay's hold on a Postgres outbox: a session advisory lock on a connection of its own, outside
@@ -42,13 +73,16 @@ class PgOutboxLeadership implements OutboxLeadership {
     return !this.lost;
   }
 
-  async markAndRead(published: readonly string[], after: number, limit: number): Promise<ClaimedMessage[]> {
+  async markAndRead(published: readonly string[], from: ReadCursor, limit: number): Promise<HeldRead> {
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`read limit ${limit} is not a positive integer`);
     let sql = this.statements.get(limit);
     if (sql === undefined) this.statements.set(limit, (sql = plannedPerCall(readSql(limit))));
-    const { rows } = await this.db.query(sql, [published, after]);
-    return rows.map(toClaimed);
+    const [xid, position] = parseCursor(from);
+    const { rows } = await this.db.query(sql, [published, xid.toString(), position.toString()]);
+    const read = rows.filter((row) => row.message_id !== null);
+    const horizon = BigInt(String(rows[0]?.horizon ?? 0));
+    return { rows: read.map(toClaimed), next: nextCursor(from, read, limit, horizon) };
   }
 
   async resign(): Promise<void> {

@@ -13,7 +13,7 @@ const claimSql = (limit: number, filter = ''): string =>
    WHERE message_id IN (
      SELECT message_id FROM outbox
      WHERE published_at IS NULL AND leased_until <= now() ${filter}
-     ORDER BY position
+     ORDER BY xid, position
      LIMIT ${limit}
      FOR UPDATE SKIP LOCKED)
    RETURNING ${OUTBOX_COLUMNS}, attempts - 1 AS attempts`;

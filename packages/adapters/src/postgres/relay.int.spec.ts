@@ -167,7 +167,7 @@ describe('postgres outbox under relays', function () {
       }
     });
 
-    it('leaves rows a committing process holds to it, and takes them when their lease runs out', async () => {
+    it('leaves rows a committing process holds to it, and takes them within a lease period of their running out', async () => {
       const [held] = await append(1);
       await t.db.query(`UPDATE outbox SET leased_until = now() + interval '300 milliseconds' WHERE message_id = $1`, [
         held,
@@ -176,7 +176,7 @@ describe('postgres outbox under relays', function () {
       const publisher = new RecordingPublisher();
       const relay = new HeldRelay(new PgOutboxStore(t.db), pgOutboxHold(t.db), publisher, {
         batchSize: 10,
-        leaseMs: 30_000,
+        leaseMs: 300,
       });
       try {
         while ((await relay.execute()) > 0);
@@ -186,6 +186,70 @@ describe('postgres outbox under relays', function () {
         expect(publisher.sent).to.deep.equal([...free, held]);
       } finally {
         await relay.flush();
+      }
+    });
+
+    it('publishes rows in the order their transactions began, holding back those behind one still open, with no re-read', async () => {
+      const db = PgDatabase.connect(t.url, { max: 1 });
+      const open = PgDatabase.connect(t.url, { max: 1 });
+      const publisher = new RecordingPublisher();
+      // No re-read from the oldest row within the test: only the cursor can find the late row.
+      const relay = new HeldRelay(new PgOutboxStore(db), pgOutboxHold(db), publisher, {
+        batchSize: 10,
+        leaseMs: 60_000,
+      });
+      try {
+        let commitLate!: () => void;
+        let appended!: () => void;
+        // Takes its position (and transaction id) first and commits last.
+        const lateTransaction = open.transaction(async (client) => {
+          await client.query(
+            `INSERT INTO outbox (message_id, routing_key, type, correlation_id, occurred_at, payload)
+             VALUES ('late', 'order.payments', 't', 'c', now(), '{}')`,
+            [],
+          );
+          appended();
+          await new Promise<void>((resolve) => (commitLate = resolve));
+        });
+        await new Promise<void>((resolve) => (appended = resolve));
+        const early = await append(2);
+        expect(await relay.execute()).to.equal(0);
+        commitLate();
+        await lateTransaction;
+        expect(await relay.execute()).to.equal(3);
+        expect(publisher.sent).to.deep.equal(['late', ...early]);
+        expect(await relay.execute()).to.equal(0);
+      } finally {
+        await relay.flush();
+        await Promise.all([db.close(), open.close()]);
+      }
+    });
+
+    it('reads on from where it left off: an empty read walks no index entry of the rows it published', async () => {
+      const db = PgDatabase.connect(t.url, { max: 1 });
+      const relay = new HeldRelay(new PgOutboxStore(db), pgOutboxHold(db), new RecordingPublisher(), {
+        batchSize: 50,
+        leaseMs: 60_000,
+      });
+      const entriesRead = async (): Promise<number> => {
+        await db.query('SELECT pg_stat_force_next_flush()');
+        const { rows } = await db.query<{ n: string }>(
+          `SELECT coalesce(sum(idx_tup_read), 0) AS n FROM pg_stat_user_indexes WHERE relname = 'outbox'`,
+        );
+        return Number(rows[0]?.n);
+      };
+      try {
+        await t.db.exec('ALTER TABLE outbox SET (autovacuum_enabled = off)');
+        await append(500);
+        while ((await relay.execute()) > 0);
+        // Marks the last batch with an empty read.
+        expect(await relay.execute()).to.equal(0);
+        const before = await entriesRead();
+        for (let i = 0; i < 20; i += 1) expect(await relay.execute()).to.equal(0);
+        expect(await entriesRead()).to.be.below(before + 20);
+      } finally {
+        await relay.flush();
+        await db.close();
       }
     });
   });

@@ -112,3 +112,24 @@ END
 $$;
 `,
 };
+
+/**
+ * Each outbox row keeps the id of the transaction that appended it, and what is left to publish
+ * is indexed in that order. A row's position is taken before its transaction commits, so rows can
+ * become visible behind one already read; a transaction id below the oldest still running
+ * (`pg_snapshot_xmin`) can no longer commit anything. The relay that holds the outbox reads from
+ * there on (see outbox-leadership.ts) instead of going back over what it has read. Rows appended
+ * before this change are first in line (`0`). Both steps are instant on a table of any size: the
+ * column is added without a default for the rows already there (no rewrite), and the old partial
+ * index covered only the rows left to publish, as the new one does.
+ */
+export const outboxTransactionOrder: Migration = {
+  id: '015_outbox_transaction_order',
+  sql: `
+ALTER TABLE outbox ADD COLUMN xid xid8;
+ALTER TABLE outbox ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+UPDATE outbox SET xid = '0' WHERE published_at IS NULL;
+DROP INDEX outbox_unpublished;
+CREATE INDEX outbox_pending ON outbox (xid, position) WHERE published_at IS NULL;
+`,
+};

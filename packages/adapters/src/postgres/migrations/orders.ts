@@ -4,6 +4,7 @@ import {
   idempotencyResponseText,
   messagingTables,
   outboxFillfactor,
+  outboxTransactionOrder,
   retentionIndexes,
 } from './messaging.js';
 import type { Migration } from './migration.js';
@@ -41,4 +42,5 @@ CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW'
   idempotencyResponseText,
   outboxFillfactor,
   expectRows,
+  outboxTransactionOrder,
 ];

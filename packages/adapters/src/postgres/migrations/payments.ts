@@ -4,6 +4,7 @@ import {
   idempotencyResponseText,
   messagingTables,
   outboxFillfactor,
+  outboxTransactionOrder,
   retentionIndexes,
 } from './messaging.js';
 import type { Migration } from './migration.js';
@@ -39,4 +40,5 @@ CREATE TABLE payments (
   idempotencyResponseText,
   outboxFillfactor,
   expectRows,
+  outboxTransactionOrder,
 ];
