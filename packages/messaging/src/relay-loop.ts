@@ -18,14 +18,22 @@ export interface RelayLoopOptions {
 export const defaultRelayLoopOptions: RelayLoopOptions = { pollMs: 500, minBackoffMs: 50, maxBackoffMs: 5_000 };
 
 /**
- * Runs the relay step until stopped: at once after a full batch, on `wake()` (a commit that
- * appended to the outbox), every `pollMs` otherwise, and with backoff after a failure.
+ * Runs the relay step until stopped: when woken (`wake()`: a commit appended to the outbox), every
+ * `pollMs` otherwise, and with backoff after a failure. A wake-up starts one step, not one per
+ * worker: the others would find nothing and only cost the database a statement each. A step that
+ * published a full batch goes on at once and calls in another worker, so a backlog is drained
+ * `concurrency` steps at a time. Wake-ups that come while every worker is busy are folded into
+ * one more step. A step that found less than a batch waits for the next wake-up: what it
+ * published is marked with the next read.
  */
 export class RelayLoop {
   private running = false;
   private done: Promise<void> = Promise.resolve();
   private readonly sleepers = new Set<() => void>();
-  private woken = 0;
+  /** A wake-up no sleeping worker took: the next worker to finish a step takes it. */
+  private wakePending = false;
+  /** Wake-ups of one turn (say, NOTIFYs read together) are one. */
+  private waking = false;
 
   constructor(
     private readonly step: RelayStep,
@@ -41,8 +49,14 @@ export class RelayLoop {
 
   /** Asks the loop to look at the outbox now. */
   wake(): void {
-    this.woken += 1;
-    for (const wakeUp of [...this.sleepers]) wakeUp();
+    if (this.waking) return;
+    this.waking = true;
+    queueMicrotask(() => {
+      this.waking = false;
+      const [sleeper] = this.sleepers;
+      if (sleeper) sleeper();
+      else this.wakePending = true;
+    });
   }
 
   /** Stops after the steps in progress, if any, and marks what they published. */
@@ -57,20 +71,26 @@ export class RelayLoop {
   private async loop(): Promise<void> {
     let backoff = this.options.minBackoffMs;
     while (this.running) {
-      const seen = this.woken;
       let wait = this.options.pollMs;
       try {
         const published = await this.step.execute();
         backoff = this.options.minBackoffMs;
-        if (published >= this.step.batchSize) continue;
-        if (published > 0) wait = 0;
+        if (published >= this.step.batchSize) {
+          // More may wait: another worker, if one sleeps, takes the next batch beside this one.
+          const [helper] = this.sleepers;
+          helper?.();
+          continue;
+        }
       } catch (err) {
         this.options.onError?.(err);
         wait = backoff;
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
       }
-      // A wake-up that came while the step ran is not lost: look again at once.
-      if (this.running && this.woken === seen && wait > 0) await this.sleep(wait);
+      if (this.wakePending && wait === this.options.pollMs) {
+        this.wakePending = false;
+        continue;
+      }
+      if (this.running) await this.sleep(wait);
     }
   }
 
