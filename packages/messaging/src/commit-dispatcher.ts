@@ -9,7 +9,11 @@ export interface CommitDispatcherOptions {
    * process died before marking them.
    */
   readonly leaseMs: number;
-  /** How long confirmed messages wait to be marked published together, in one statement. */
+  /**
+   * How long confirmed messages wait to be marked published together, in one statement. Anything
+   * well inside `leaseMs` will do (the relay leaves leased rows alone): the longer, the fewer
+   * statements at a middling rate, where each would mark a handful of rows.
+   */
   readonly markDelayMs: number;
   /** Told of a failed publish or mark (the relay then takes the rows: nothing is lost). */
   readonly onError?: (err: unknown) => void;
@@ -20,7 +24,7 @@ export interface CommitDispatcherOptions {
 // After the I/O callbacks of this turn (the commits that completed together), where the runtime has it.
 const later: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
 
-export const defaultCommitDispatcherOptions: CommitDispatcherOptions = { leaseMs: 10_000, markDelayMs: 20 };
+export const defaultCommitDispatcherOptions: CommitDispatcherOptions = { leaseMs: 10_000, markDelayMs: 250 };
 
 /**
  * Publishes what a transaction appended to the outbox as soon as it has committed, instead of
