@@ -240,6 +240,13 @@ const targetTable = (r: BenchResults): string[] => [
     const met = targetMet(check);
     return `| ${check.what} | ${n(check.value, check.digits)} | ${check.at === 'most' ? '≤' : '≥'} ${check.limit} | ${met === undefined ? '–' : met ? 'yes' : 'no'} |`;
   }),
+  // Entries of published rows stay in the outbox's index until VACUUM, and the relay's reads walk them.
+  ...(r.mode === 'quick' && r.steadyRelay
+    ? [
+        '',
+        "A quick run's steady relay is short: index entries read per message grow with a run's length, so compare that figure only between runs of the same length.",
+      ]
+    : []),
 ];
 
 /** What verifying tokens costs the gateway, in per cent of its rate without identity. */

@@ -176,6 +176,10 @@ describe('bench: the relay at a steady rate', () => {
     expect(text).to.contain('| relay at a steady 200 msg/s: database commits per message | 7.00 | ≤ 2 | no |');
     expect(text).to.contain('| accepted → final at ½ the maximum, p99 (ms) | 48.0 | ≤ 50 | yes |');
     expect(text).to.contain('| paid orders/s ÷ raw outbox transactions/s | 0.35 | ≥ 0.4 | no |');
+    expect(text).to.contain("A quick run's steady relay is short");
+    expect(
+      table(aBenchRun({ mode: 'full', steadyRelay: { relay: aSteadyRun(), commit: aSteadyRun() } })),
+    ).not.to.contain("A quick run's steady relay is short");
 
     const without = table(aBenchRun({ latency: [] }));
     expect(without).not.to.contain('at a steady rate, one message per transaction');
