@@ -11,7 +11,16 @@ import { cpuPerOrder, cpuSnapshot, sample } from './process-stats.js';
 import { proxyRatesTraced, rawOutboxTps, rawPublishRate, rawTopicPublishRate } from './raw-limits.js';
 import { BENCH_USAGE, parseBenchArgs } from './options.js';
 import { relayDrainRate } from './relay-drain.js';
-import { chart, machine, table, type BenchResults, type LatencyRow } from './report.js';
+import {
+  chart,
+  machine,
+  steadyRelayFailures,
+  table,
+  type BenchResults,
+  type LatencyRow,
+  type SteadyRelayResult,
+} from './report.js';
+import { measureSteadyRelay } from './steady-relay-run.js';
 
 const { quick, outDir, pipeOutput, profDir } = commandLine(BENCH_USAGE, parseBenchArgs);
 // The services log at info, as they run; by default each writes to a file of its own, so reading
@@ -22,8 +31,10 @@ const { quick, outDir, pipeOutput, profDir } = commandLine(BENCH_USAGE, parseBen
 // Ctrl-C or SIGTERM drops the databases and vhosts made so far and stops the processes started.
 cleanUpOnSignals();
 const t = quick
-  ? { raw: 2, publish: 3_000, proxy: 2, closed: 6, open: 4, users: 20, concurrency: 16 }
-  : { raw: 10, publish: 20_000, proxy: 5, closed: 20, open: 15, users: 200, concurrency: 32 };
+  ? { raw: 2, publish: 3_000, proxy: 2, steady: 3, closed: 6, open: 4, users: 20, concurrency: 16 }
+  : { raw: 10, publish: 20_000, proxy: 5, steady: 20, closed: 20, open: 15, users: 200, concurrency: 32 };
+/** Messages per second of the steady-relay figure: a shop far below its maximum (issue 18). */
+const STEADY_RATE = 200;
 
 const tty = process.stderr.isTTY;
 let lastLine = 0;
@@ -53,6 +64,7 @@ const main = async (): Promise<void> => {
   phase(
     `raw: ${outboxTps.toFixed(0)} tx/s, ${publishPerSecond.toFixed(0)} msg/s, proxy ${bare.proxied.toFixed(0)} req/s; relay ${relayPublishPerSecond.toFixed(0)} msg/s`,
   );
+  const steadyRelay = { relay: await steady('relay'), commit: await steady('commit') };
 
   const logDir = pipeOutput ? undefined : await mkdtemp(join(tmpdir(), 'gozon-bench-logs-'));
   phase(
@@ -149,6 +161,7 @@ const main = async (): Promise<void> => {
       const ms = finals.rows.map((row) => Number(row.ms)).sort((a, b) => a - b);
       const accept = results.map((r) => r.acceptMs).sort((a, b) => a - b);
       latency.push({
+        share,
         offeredRate: rate,
         achievedRate: ids.length / elapsed,
         orders: ids.length,
@@ -197,6 +210,7 @@ const main = async (): Promise<void> => {
       },
       gateway: { directRps: direct.perSecond, viaGatewayRps: viaGateway.perSecond },
       latency,
+      steadyRelay,
       processes,
       ratios: {
         paidToRawOutbox: paidPerSecond / outboxTps,
@@ -209,6 +223,19 @@ const main = async (): Promise<void> => {
     client.close();
     await system.stop();
   }
+};
+
+/** The relay at a steady rate in one mode; a message lost or repeated stops the bench. */
+const steady = async (mode: SteadyRelayResult['mode']): Promise<SteadyRelayResult> => {
+  const label = mode === 'relay' ? 'the relay alone, woken by NOTIFY' : 'publishing on commit, the relay as backstop';
+  phase(`steady relay: ${STEADY_RATE} msg/s for ${t.steady} s, ${label}`);
+  const result = await measureSteadyRelay({ mode, rate: STEADY_RATE, seconds: t.steady });
+  const failures = steadyRelayFailures(result);
+  if (failures.length > 0) throw new Error(`steady relay, mode ${mode}: ${failures.join('; ')}`);
+  progress(
+    `commit → consumer p50 ${result.latencyMs.p50.toFixed(1)} ms, ${result.commitsPerMessage.toFixed(2)} commits and ${result.indexEntriesPerMessage.toFixed(0)} index entries read per message`,
+  );
+  return result;
 };
 
 /** Waits until every one of `ids` has left NEW. */
@@ -237,7 +264,7 @@ const report = async (r: BenchResults): Promise<void> => {
   const m = r.machine;
   await writeFile(
     join(outDir, 'README.md'),
-    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. CPU per order comes from \`/proc\`: each GoZon process, every local \`postgres\` and \`beam.smp\` (RabbitMQ) process and the load generator (this process), from the first order sent until the last one is final, divided by the orders; cores busy is the whole machine's share over the same span. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
+    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. CPU per order comes from \`/proc\`: each GoZon process, every local \`postgres\` and \`beam.smp\` (RabbitMQ) process and the load generator (this process), from the first order sent until the last one is final, divided by the orders; cores busy is the whole machine's share over the same span. The steady relay rows come from a fresh orders database and vhost of their own, before the services start: one payment request per transaction at a fixed rate (open loop), either appended by the bench with a NOTIFY per commit while the relay runs alone in a process of its own (\`HeldRelay\` as the services wire it on Postgres, woken by \`LISTEN\`), or appended and published on commit by a process of its own, the relay as its backstop; commit → consumer runs from each transaction's commit to the bench's consumer receiving the message, on the machine's monotonic clock; database commits and index entries read are differences of \`pg_stat_database.xact_commit\` and \`pg_stat_user_indexes.idx_tup_read\` for that database, read once every connection to it is closed and the counters have settled (so they include the relay's start and stop, a few commits); CPU per message is that process's, every \`postgres\` and \`beam.smp\` process's and the bench's, from the first append to the last message consumed. The targets are issue 18's, each computed from this run alone. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
   );
   console.log(`\nwritten: ${join(outDir, 'results.json')}, chart.svg, README.md`);
 };

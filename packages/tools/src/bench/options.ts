@@ -91,3 +91,48 @@ export const parseProxyRatioArgs = (args: readonly string[]): ProxyRatioOptions 
     profile: profile && { target: profile, out: nonEmpty('proxy-ratio', 'out', values.out) ?? `${profile}.cpuprofile` },
   };
 };
+
+export const STEADY_RELAY_USAGE = `node packages/tools/dist/bench/steady-relay.js [options]
+
+The outbox relay at a steady rate, as the services wire it on Postgres and RabbitMQ: commit →
+consumer latency, and per message the database commits, index entries read and CPU time.
+
+  --mode relay|commit  relay: the relay alone in a process of its own, woken by NOTIFY (default);
+                       commit: a process that appends and publishes on commit, the relay its backstop
+  --rate R             messages per second, one per transaction (default 200)
+  --seconds S          seconds of appends (default 20)
+  --json               the figures as JSON instead of a table
+  --help               this text`;
+
+export interface SteadyRelayArgs {
+  readonly mode: 'relay' | 'commit';
+  readonly rate: number;
+  readonly seconds: number;
+  readonly json: boolean;
+}
+
+export const parseSteadyRelayArgs = (args: readonly string[]): SteadyRelayArgs | 'help' => {
+  const { values } = strictly('steady-relay', () =>
+    parseArgs({
+      args: [...args],
+      options: {
+        mode: { type: 'string', default: 'relay' },
+        rate: { type: 'string', default: '200' },
+        seconds: { type: 'string', default: '20' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }),
+  );
+  if (values.help) return 'help';
+  const { mode } = values;
+  if (mode !== 'relay' && mode !== 'commit') {
+    throw new UsageError(`steady-relay: --mode is relay or commit (got ${mode})`);
+  }
+  return {
+    mode,
+    rate: positive('steady-relay', 'rate', values.rate),
+    seconds: positive('steady-relay', 'seconds', values.seconds),
+    json: values.json,
+  };
+};

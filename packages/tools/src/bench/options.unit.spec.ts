@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '@gozon/apps/internals';
-import { parseBenchArgs, parseProxyRatioArgs } from './options.js';
+import { parseBenchArgs, parseProxyRatioArgs, parseSteadyRelayArgs } from './options.js';
 
 const refusal = (parse: () => unknown): string => {
   try {
@@ -12,7 +12,7 @@ const refusal = (parse: () => unknown): string => {
   throw new Error('expected the command line to be refused');
 };
 
-describe('bench and proxy-ratio command lines', () => {
+describe('bench, proxy-ratio and steady-relay command lines', () => {
   it('reads the bench options and their defaults', () => {
     expect(parseBenchArgs([])).to.deep.equal({
       quick: false,
@@ -70,5 +70,31 @@ describe('bench and proxy-ratio command lines', () => {
     expect(refusal(() => parseProxyRatioArgs(['--runs', 'many']))).to.match(/--runs must be a positive number/);
     expect(refusal(() => parseProxyRatioArgs(['--profile', 'both']))).to.match(/--profile is gateway or proxy/);
     expect(refusal(() => parseProxyRatioArgs(['--out', 'f']))).to.match(/--out goes with --profile only/);
+  });
+
+  it('reads the steady-relay options and their defaults: the relay alone at 200 msg/s for 20 s', () => {
+    expect(parseSteadyRelayArgs([])).to.deep.equal({ mode: 'relay', rate: 200, seconds: 20, json: false });
+    expect(parseSteadyRelayArgs(['--mode', 'commit', '--rate', '50', '--seconds=2.5', '--json'])).to.deep.equal({
+      mode: 'commit',
+      rate: 50,
+      seconds: 2.5,
+      json: true,
+    });
+    expect(parseSteadyRelayArgs(['-h'])).to.equal('help');
+  });
+
+  it('refuses a steady-relay mode, rate or duration it cannot run, and anything it does not know', () => {
+    expect(refusal(() => parseSteadyRelayArgs(['--mode', 'both']))).to.equal(
+      'steady-relay: --mode is relay or commit (got both)',
+    );
+    expect(refusal(() => parseSteadyRelayArgs(['--rate', '0']))).to.equal(
+      'steady-relay: --rate must be a positive number (got 0)',
+    );
+    expect(refusal(() => parseSteadyRelayArgs(['--seconds', 'ten']))).to.match(/--seconds must be a positive number/);
+    expect(refusal(() => parseSteadyRelayArgs(['--seconds']))).to.match(/^steady-relay: .*argument missing/);
+    expect(refusal(() => parseSteadyRelayArgs(['--quick']))).to.equal(
+      "steady-relay: Unknown option '--quick' (see --help)",
+    );
+    expect(refusal(() => parseSteadyRelayArgs(['relay']))).to.match(/^steady-relay: Unexpected argument 'relay'/);
   });
 });

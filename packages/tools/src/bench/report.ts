@@ -1,7 +1,10 @@
 import { cpus, totalmem, type, release } from 'node:os';
+import type { Activity } from './pg-activity.js';
 import type { CpuPerOrder } from './process-stats.js';
 
 export interface LatencyRow {
+  /** The share of the sustained maximum offered (0.5: half of it). */
+  readonly share?: number;
   readonly offeredRate: number;
   readonly achievedRate: number;
   readonly orders: number;
@@ -11,6 +14,36 @@ export interface LatencyRow {
   readonly accept: { p50: number; p99: number };
   /** What each order cost in CPU at this rate, from sending it until it was final. */
   readonly cpu?: CpuPerOrder;
+}
+
+/** The outbox relay at a steady rate, in one of the two ways a service on Postgres dispatches. */
+export interface SteadyRelayResult {
+  /** relay: the relay alone, woken by a NOTIFY per commit; commit: publish on commit, the relay as backstop. */
+  readonly mode: 'relay' | 'commit';
+  readonly rate: number;
+  readonly seconds: number;
+  /** Messages committed (one per transaction). */
+  readonly messages: number;
+  /** Committed and never consumed; consumed more than once (repeats); consumed and never committed here. */
+  readonly lost: number;
+  readonly duplicates: number;
+  readonly unexpected: number;
+  /** Transactions that failed to commit. */
+  readonly failedAppends: number;
+  /** From the first append to the last message consumed, s. */
+  readonly windowSeconds: number;
+  /** Commit (`uow.run` resolved) → the consumer's receipt, ms. */
+  readonly latencyMs: { p50: number; p99: number; max: number };
+  readonly commitsPerMessage: number;
+  readonly indexEntriesPerMessage: number;
+  /** The scratch database's transactions committed and index entries read, in all and by index. */
+  readonly database: Activity;
+  /**
+   * CPU per message over the window, by part: `relay` (mode relay) or `service` (mode commit: it
+   * appends and publishes), postgres, rabbitmq, the load generator (the bench: it consumes, and in
+   * mode relay appends) and all of them.
+   */
+  readonly cpu: CpuPerOrder;
 }
 
 export interface BenchResults {
@@ -39,6 +72,8 @@ export interface BenchResults {
   };
   readonly gateway: { directRps: number; viaGatewayRps: number };
   readonly latency: readonly LatencyRow[];
+  /** The relay at a steady rate, measured alone before the services start. */
+  readonly steadyRelay?: { relay: SteadyRelayResult; commit: SteadyRelayResult };
   readonly processes: Record<string, { cpuPercent: number; peakRssMiB: number }>;
   readonly ratios: {
     paidToRawOutbox: number;
@@ -80,6 +115,140 @@ const cpuTable = (r: BenchResults): string[] => {
   ];
 };
 
+/** What went wrong in a steady-relay run: every message committed must arrive, once. */
+export const steadyRelayFailures = (r: SteadyRelayResult): string[] => {
+  const failures: string[] = [];
+  if (r.lost > 0) failures.push(`${r.lost} of ${r.messages} messages never arrived`);
+  if (r.duplicates > 0) failures.push(`${r.duplicates} deliveries repeated a message`);
+  if (r.unexpected > 0) failures.push(`${r.unexpected} deliveries of messages this run never committed`);
+  if (r.failedAppends > 0) failures.push(`${r.failedAppends} transactions failed to commit`);
+  return failures;
+};
+
+/** The process whose CPU is the mode's own figure. */
+export const steadyPart = (mode: SteadyRelayResult['mode']): string => (mode === 'relay' ? 'relay' : 'service');
+
+const STEADY_LABELS: Record<SteadyRelayResult['mode'], string> = {
+  relay: 'relay alone, woken by NOTIFY (its process: the relay)',
+  commit: 'publish on commit, relay as backstop (its process: the service, appends and publishes)',
+};
+
+/** The index read most, with its entries read per message. */
+const mostRead = (r: SteadyRelayResult): string => {
+  const [name, reads] =
+    Object.entries(r.database.indexes).sort(([, a], [, b]) => b.entriesRead - a.entriesRead)[0] ?? [];
+  return name && reads ? ` (${name} ${n(reads.entriesRead / Math.max(1, r.messages), 1)})` : '';
+};
+
+/** A row per mode measured: latency, and what a message costs the database and the CPUs. */
+export const steadyRelayTable = (results: readonly SteadyRelayResult[]): string[] => {
+  if (results.length === 0) return [];
+  const cpu = (r: SteadyRelayResult): string =>
+    [steadyPart(r.mode), 'postgres', 'rabbitmq', 'load generator', 'all']
+      .map((part) => n(r.cpu.perOrderMs[part] ?? Number.NaN, 2))
+      .join(' / ');
+  return [
+    '| at a steady rate, one message per transaction | messages (lost, repeated) | commit → consumer p50 / p99 (ms) | database commits per message | index entries read per message | CPU ms per message: its process / postgres / rabbitmq / bench / all | cores busy |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...results.map(
+      (r) =>
+        `| ${STEADY_LABELS[r.mode]}, ${n(r.rate)} msg/s for ${n(r.seconds)} s | ${r.messages} (${r.lost}, ${r.duplicates}) | ${n(r.latencyMs.p50, 1)} / ${n(r.latencyMs.p99, 1)} | ${n(r.commitsPerMessage, 2)} | ${n(r.indexEntriesPerMessage, 1)}${mostRead(r)} | ${cpu(r)} | ${n(r.cpu.busyPercent)} % |`,
+    ),
+  ];
+};
+
+/** One of issue 18's targets, as this run reached it. */
+export interface TargetCheck {
+  readonly what: string;
+  readonly value: number;
+  /** The value must be at most or at least `limit`. */
+  readonly at: 'most' | 'least';
+  readonly limit: number;
+  readonly digits: number;
+}
+
+/** Met, missed, or not measured (undefined). */
+export const targetMet = (check: TargetCheck): boolean | undefined => {
+  if (!Number.isFinite(check.value)) return undefined;
+  return check.at === 'most' ? check.value <= check.limit : check.value >= check.limit;
+};
+
+/** Issue 18's targets, each computed from this run alone. */
+export const targetChecks = (r: BenchResults): TargetCheck[] => {
+  const relay = r.steadyRelay?.relay;
+  const steady = `relay at a steady ${relay ? n(relay.rate) : '–'} msg/s`;
+  const half = r.latency.find((row) => row.share === 0.5);
+  const cpuAtHalf = half?.cpu?.perOrderMs['all'] ?? Number.NaN;
+  const cpuAtMax = r.sustained.cpu?.perOrderMs['all'] ?? Number.NaN;
+  return [
+    {
+      what: `${steady}: database commits per message`,
+      value: relay?.commitsPerMessage ?? NaN,
+      at: 'most',
+      limit: 2,
+      digits: 2,
+    },
+    {
+      what: `${steady}: index entries read per message`,
+      value: relay?.indexEntriesPerMessage ?? NaN,
+      at: 'most',
+      limit: 100,
+      digits: 1,
+    },
+    {
+      what: `${steady}: relay process CPU per message (ms)`,
+      value: relay?.cpu.perOrderMs['relay'] ?? NaN,
+      at: 'most',
+      limit: 0.5,
+      digits: 2,
+    },
+    {
+      what: 'CPU per paid order at ½ the maximum ÷ at the maximum',
+      value: cpuAtHalf / cpuAtMax,
+      at: 'most',
+      limit: 1.3,
+      digits: 2,
+    },
+    {
+      what: 'accepted → final at ½ the maximum, p50 (ms)',
+      value: half?.final.p50 ?? NaN,
+      at: 'most',
+      limit: 10,
+      digits: 1,
+    },
+    {
+      what: 'accepted → final at ½ the maximum, p99 (ms)',
+      value: half?.final.p99 ?? NaN,
+      at: 'most',
+      limit: 50,
+      digits: 1,
+    },
+    {
+      what: 'paid orders/s ÷ raw outbox transactions/s',
+      value: r.ratios.paidToRawOutbox,
+      at: 'least',
+      limit: 0.4,
+      digits: 2,
+    },
+  ];
+};
+
+const targetTable = (r: BenchResults): string[] => [
+  '| target (issue 18) | value | target | met |',
+  '| --- | --- | --- | --- |',
+  ...targetChecks(r).map((check) => {
+    const met = targetMet(check);
+    return `| ${check.what} | ${n(check.value, check.digits)} | ${check.at === 'most' ? '≤' : '≥'} ${check.limit} | ${met === undefined ? '–' : met ? 'yes' : 'no'} |`;
+  }),
+  // Entries of published rows stay in the outbox's index until VACUUM, and the relay's reads walk them.
+  ...(r.mode === 'quick' && r.steadyRelay
+    ? [
+        '',
+        "A quick run's steady relay is short: index entries read per message grow with a run's length, so compare that figure only between runs of the same length.",
+      ]
+    : []),
+];
+
 /** What verifying tokens costs the gateway, in per cent of its rate without identity. */
 const identityCost = (r: BenchResults): number =>
   r.openGatewayOnBareRps ? (1 - r.gatewayOnBareRps / r.openGatewayOnBareRps) * 100 : NaN;
@@ -109,9 +278,12 @@ export const table = (r: BenchResults): string => {
     '',
     ...cpuTable(r),
     '',
+    ...(r.steadyRelay ? [...steadyRelayTable([r.steadyRelay.relay, r.steadyRelay.commit]), ''] : []),
     '| process | CPU (of one core, during load) | peak RSS |',
     '| --- | --- | --- |',
     ...Object.entries(r.processes).map(([name, p]) => `| ${name} | ${n(p.cpuPercent)} % | ${n(p.peakRssMiB)} MiB |`),
+    '',
+    ...targetTable(r),
   ];
   return lines.join('\n');
 };
