@@ -10,5 +10,5 @@ export { readConfig } from './config.js';
 export { createLogger, logDestination } from './logger.js';
 export { installTracing } from './observability/tracing.js';
 export { gatewayApp } from './runtime/gateway-part.js';
-export { RELAY_CONCURRENCY } from './runtime/service-part.js';
+export { RELAY_CONCURRENCY, RELAY_LOOP } from './runtime/service-part.js';
 export { refuse, strictly, UsageError, USAGE_EXIT_CODE } from './command-line.js';

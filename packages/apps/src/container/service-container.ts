@@ -20,6 +20,15 @@ import { Tokens } from './tokens.js';
  */
 export const RELAY_CONCURRENCY = 4;
 
+/** How a service's relay loop runs (the bench's steady relay runs the same). */
+export const RELAY_LOOP = {
+  pollMs: 1_000,
+  minBackoffMs: 50,
+  maxBackoffMs: 5_000,
+  // Several steps at once: one batch's claim and mark overlap others' publish and confirm.
+  concurrency: RELAY_CONCURRENCY,
+} as const;
+
 /** A service's container, with start/stop for what runs beside its use cases (dispatch, consumer). */
 export interface ServiceContainer {
   readonly container: Container;
@@ -47,11 +56,7 @@ export const serviceContainer = (
     publisher,
     step: infra.relay(store, publisher, defaultRelayOptions),
     loop: {
-      pollMs: 1_000,
-      minBackoffMs: 50,
-      maxBackoffMs: 5_000,
-      // Several steps at once: one batch's claim and mark overlap others' publish and confirm.
-      concurrency: RELAY_CONCURRENCY,
+      ...RELAY_LOOP,
       onError: (err) => log.warn({ err: String(err) }, 'outbox relay step failed; backing off'),
     },
   });

@@ -13,7 +13,7 @@ import { serviceTelemetry, type ServiceTelemetry } from '../observability/servic
 import { HttpServer } from './http-server.js';
 import type { Infrastructure } from './infrastructure.js';
 
-export { RELAY_CONCURRENCY } from '../container/service-container.js';
+export { RELAY_CONCURRENCY, RELAY_LOOP } from '../container/service-container.js';
 
 /** A running piece of GoZon that can be stopped gracefully. */
 export interface Part {

@@ -7,7 +7,7 @@ import { defaultRelayOptions, HeldRelay, type RelayLoopOptions } from '@gozon/me
 import { PublishOnCommit, RelayAlone, type DispatchStrategy } from '@gozon/adapters/composition';
 import { ordersUnitOfWork, PgDatabase, PgOutboxListener, PgOutboxStore, pgOutboxHold } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitPublisher } from '@gozon/adapters/rabbitmq';
-import { RELAY_CONCURRENCY } from '@gozon/apps/internals';
+import { RELAY_LOOP } from '@gozon/apps/internals';
 import { appendAtRate } from './steady-appends.js';
 
 export interface WorkerSetup {
@@ -27,16 +27,7 @@ export type FromWorker =
   | { kind: 'stopped'; committed: Array<[string, string]> }
   | { kind: 'failed'; error: string };
 
-/**
- * The loop options of packages/apps/src/container/service-container.ts, whose figures apps does
- * not export (only RELAY_CONCURRENCY): keep them equal to the services'.
- */
-const SERVICE_RELAY_LOOP: RelayLoopOptions = {
-  pollMs: 1_000,
-  minBackoffMs: 50,
-  maxBackoffMs: 5_000,
-  concurrency: RELAY_CONCURRENCY,
-};
+const SERVICE_RELAY_LOOP: RelayLoopOptions = RELAY_LOOP;
 
 // Resolves once the message is written: the answer to `stop` is long (a pair per message).
 const send = (message: FromWorker): Promise<void> =>
