@@ -11,8 +11,8 @@ export interface CommitDispatcherOptions {
   readonly leaseMs: number;
   /**
    * How long confirmed messages wait to be marked published together, in one statement. Anything
-   * well inside `leaseMs` will do (the relay leaves leased rows alone): the longer, the fewer
-   * statements at a middling rate, where each would mark a handful of rows.
+   * well inside `leaseMs` is safe (the relay leaves leased rows alone); until then they count as
+   * pending in the outbox's metrics, so it stays short.
    */
   readonly markDelayMs: number;
   /** Told of a failed publish or mark (the relay then takes the rows: nothing is lost). */
@@ -24,7 +24,7 @@ export interface CommitDispatcherOptions {
 // After the I/O callbacks of this turn (the commits that completed together), where the runtime has it.
 const later: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
 
-export const defaultCommitDispatcherOptions: CommitDispatcherOptions = { leaseMs: 10_000, markDelayMs: 250 };
+export const defaultCommitDispatcherOptions: CommitDispatcherOptions = { leaseMs: 10_000, markDelayMs: 20 };
 
 /**
  * Publishes what a transaction appended to the outbox as soon as it has committed, instead of

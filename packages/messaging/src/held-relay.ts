@@ -9,7 +9,7 @@ import { defaultRelayOptions, UnmarkedRows, type RelayOptions, type RelayStep } 
  * keeps its own batches apart: reads go one at a time, each from where the last one left off
  * (`ReadCursor`). Rows can still turn up behind that point: given back after a failed publish
  * (`rewind`), or held by a lease that ran out; for those it reads from the oldest row again, at
- * once when asked and otherwise once per lease period.
+ * once when asked and otherwise every quarter of a lease period.
  */
 export class HeldRelay implements RelayStep {
   private readonly unmarked = new UnmarkedRows();
@@ -86,12 +86,12 @@ export class HeldRelay implements RelayStep {
     return rows;
   }
 
-  // From the oldest row when asked, and once per lease period: rows whose lease ran out lie behind
-  // the cursor. Only once the batches in flight are settled, which it would read a second time;
+  // From the oldest row when asked, and every quarter of a lease period: rows whose lease ran out
+  // lie behind the cursor, and are taken within a quarter lease of running out. Only once the batches in flight are settled, which it would read a second time;
   // and what is confirmed is marked first, since the read does not see a mark made with it.
   private async rewindWhenDue(): Promise<void> {
     const now = this.clock.now().getTime();
-    if (!this.fromOldest && now - this.rewoundAt < this.options.leaseMs) return;
+    if (!this.fromOldest && now - this.rewoundAt < this.options.leaseMs / 4) return;
     while (this.inFlight > 0) await new Promise<void>((resume) => this.idle.push(resume));
     await this.unmarked.mark(this.store);
     this.from = null;

@@ -216,7 +216,7 @@ describe('RelayOutbox', () => {
       expect(second.sent).to.deep.equal(['m3']);
     });
 
-    it('goes back for rows behind its cursor once per lease period, and at once after a failed publish or when asked', async () => {
+    it('goes back for rows behind its cursor every quarter lease, and at once after a failed publish or when asked', async () => {
       const store = new LedStore([1, 2, 4].map(row));
       let fail = false;
       const sent: string[] = [];
@@ -230,10 +230,10 @@ describe('RelayOutbox', () => {
       const clock = { now: () => new Date(now) };
       const relay = new HeldRelay(store, () => store.lead(), publisher, { batchSize: 10, leaseMs: 10_000 }, clock);
       expect(await relay.execute()).to.equal(3);
-      // Position 3 was taken before 4 but committed after it was read: found once a lease period has passed.
+      // Position 3 was taken before 4 but committed after it was read: found a quarter lease later.
       store.rows.splice(2, 0, row(3));
       expect(await relay.execute()).to.equal(0);
-      now += 9_999;
+      now += 2_499;
       expect(await relay.execute()).to.equal(0);
       now += 1;
       expect(await relay.execute()).to.equal(1);

@@ -167,7 +167,7 @@ describe('postgres outbox under relays', function () {
       }
     });
 
-    it('leaves rows a committing process holds to it, and takes them within a lease period of their running out', async () => {
+    it('leaves rows a committing process holds to it, and takes them within a quarter lease of their running out', async () => {
       const [held] = await append(1);
       await t.db.query(`UPDATE outbox SET leased_until = now() + interval '300 milliseconds' WHERE message_id = $1`, [
         held,
