@@ -71,7 +71,7 @@ export class RelayLoop {
   private async loop(): Promise<void> {
     let backoff = this.options.minBackoffMs;
     while (this.running) {
-      let wait = this.options.pollMs;
+      let failed = false;
       try {
         const published = await this.step.execute();
         backoff = this.options.minBackoffMs;
@@ -83,14 +83,19 @@ export class RelayLoop {
         }
       } catch (err) {
         this.options.onError?.(err);
-        wait = backoff;
-        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
+        failed = true;
       }
-      if (this.wakePending && wait === this.options.pollMs) {
+      if (failed) {
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
+        continue;
+      }
+      // A wake-up that came while every worker was busy: this one takes it.
+      if (this.wakePending) {
         this.wakePending = false;
         continue;
       }
-      if (this.running) await this.sleep(wait);
+      if (this.running) await this.sleep(this.options.pollMs);
     }
   }
 

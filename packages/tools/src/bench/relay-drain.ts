@@ -1,25 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { MessageTypes, Routes, type OutgoingMessage } from '@gozon/core';
 import { defaultRelayOptions, HeldRelay, LeasedRelay } from '@gozon/messaging';
 import { ordersUnitOfWork, PgOutboxStore, pgOutboxHold } from '@gozon/adapters/postgres';
 import { defaultTopology, RabbitConnection, RabbitPublisher } from '@gozon/adapters/rabbitmq';
 import { createTestDatabase, createTestVhost } from '../support/scratch.js';
 import { RELAY_CONCURRENCY } from '@gozon/apps/internals';
-
-const request = (): OutgoingMessage => {
-  const orderId = randomUUID();
-  return {
-    routingKey: Routes.orderPayments,
-    envelope: {
-      id: randomUUID(),
-      type: MessageTypes.paymentRequested,
-      correlationId: orderId,
-      occurredAt: new Date().toISOString(),
-      payload: { order_id: orderId, user_id: 'bench-relay', amount: 100 },
-      headers: {},
-    },
-  };
-};
+import { benchPaymentRequest } from './steady-appends.js';
 
 /**
  * The relay as the services run it (Postgres outbox store, confirming RabbitMQ publisher, the
@@ -35,7 +19,8 @@ export const relayDrainRate = async (messages: number, options: { lead?: boolean
     const uow = ordersUnitOfWork(database.db, { outboxChannel: null });
     for (let filled = 0; filled < messages; filled += 500) {
       await uow.run(async (tx) => {
-        for (let i = 0; i < Math.min(500, messages - filled); i += 1) await tx.outbox.append(request());
+        for (let i = 0; i < Math.min(500, messages - filled); i += 1)
+          await tx.outbox.append(benchPaymentRequest('bench-relay'));
       });
     }
     await database.db.query('ANALYZE outbox');

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { MessageTypes, Routes, type OrdersTx, type OutgoingMessage, type UnitOfWork } from '@gozon/core';
 import { openLoop } from './http-client.js';
 
-const paymentRequest = (): OutgoingMessage => {
+/** The payment request the bench's relay measurements append: no headers, as a request without a trace has. */
+export const benchPaymentRequest = (userId: string): OutgoingMessage => {
   const orderId = randomUUID();
   return {
     routingKey: Routes.orderPayments,
@@ -14,7 +15,7 @@ const paymentRequest = (): OutgoingMessage => {
       type: MessageTypes.paymentRequested,
       correlationId: orderId,
       occurredAt: new Date().toISOString(),
-      payload: { order_id: orderId, user_id: 'bench-steady', amount: 100 },
+      payload: { order_id: orderId, user_id: userId, amount: 100 },
       headers: {},
     },
   };
@@ -41,7 +42,7 @@ export const appendAtRate = async (uow: UnitOfWork<OrdersTx>, rate: number, seco
   const committed = new Map<string, bigint>();
   let failed = 0;
   await openLoop(rate, seconds, async () => {
-    const message = paymentRequest();
+    const message = benchPaymentRequest('bench-steady');
     try {
       await uow.run((tx) => tx.outbox.append(message));
       committed.set(message.envelope.id, clockNs());
