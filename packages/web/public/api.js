@@ -132,6 +132,8 @@ export const session = {
   /** Ends the session (its CSRF token proves the page asks, not another site). */
   signOut: async () => {
     const response = await sessionFetch('POST', '/session/logout', { 'x-csrf-token': identity.csrfToken ?? '' });
+    // Read to the end: the page reloads right after, which would otherwise cut the answer off.
+    await response.text().catch(() => '');
     if (!response.ok && response.status !== 401)
       throw new ApiError(response.status, 'sign_out_failed', 'Signing out failed; try again.');
   },
