@@ -1,4 +1,5 @@
 import {
+  deadLetters,
   deliveryAttempts,
   expectRows,
   idempotencyResponseText,
@@ -43,4 +44,5 @@ CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW'
   outboxFillfactor,
   expectRows,
   outboxTransactionOrder,
+  deadLetters,
 ];
