@@ -65,7 +65,11 @@ describe('gozon dlq on the embedded default: the dead_letters tables in GOZON_DA
       message: encodeMessage(request.envelope),
       reason: 'gave up after 5 attempts: a bug',
     };
-    await withPayments((db) => new PgDeadLetterStore(db).add(letter));
+    await withPayments(async (db) => {
+      await new PgDeadLetterStore(db).add(letter);
+      expect(await new PgDeadLetterStore(db).depth(Routes.orderPayments)).to.equal(1);
+      expect(await new PgDeadLetterStore(db).depth(Routes.paymentStatus)).to.equal(0);
+    });
 
     const listed = await dlq('list');
     expect(listed.code).to.equal(0);

@@ -30,6 +30,15 @@ export class PgDeadLetterStore implements DeadLetterStore {
     return rows.map(storedLetter);
   }
 
+  /** How many dead letters of `queue` are kept: the depth of its dead-letter queue. */
+  async depth(queue: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: string | number }>(
+      'SELECT count(*) AS n FROM dead_letters WHERE queue = $1',
+      [queue],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async remove(id: string): Promise<boolean> {
     if (!/^\d{1,18}$/u.test(id)) return false;
     const { rowCount } = await this.db.query('DELETE FROM dead_letters WHERE id = $1', [id]);

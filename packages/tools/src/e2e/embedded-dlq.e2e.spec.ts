@@ -133,6 +133,9 @@ describe("the embedded default's poison guard and dead letters, with gozon dlq",
     expect(order).to.include({ status: 'NEW', amount: POISON_AMOUNT });
     const orderId = order?.id ?? '';
     expect(await api.balance(user)).to.equal(5000);
+    const metrics = await (await fetch(`http://127.0.0.1:${env['PAYMENTS_PORT']}/metrics`)).text();
+    expect(metrics).to.match(/^gozon_queue_messages\{[^}]*queue="order\.payments\.dlq"[^}]*\} 1$/mu);
+    expect(metrics).to.match(/^gozon_messages_dead_lettered_total\{[^}]*queue="order\.payments"[^}]*\} 1$/mu);
     // While gozon all has the embedded databases open, gozon dlq refuses and touches nothing.
     const refused = await gozonDlq('list');
     expect(refused.code).to.equal(3);
