@@ -1,10 +1,15 @@
 import { parseArgs } from 'node:util';
 import { Routes } from '@gozon/core';
-import { RabbitConnection, RabbitDeadLetters, defaultTopology, type DeadLetter } from '@gozon/adapters/rabbitmq';
+import { DataDirInUse } from '@gozon/adapters/pglite';
+import { RabbitConnection, RabbitDeadLetters, defaultTopology } from '@gozon/adapters/rabbitmq';
 import { strictly, UsageError, USAGE_EXIT_CODE } from './command-line.js';
-import { ConfigError, type Config } from './config.js';
+import type { Config } from './config.js';
+import { EmbeddedDeadLetters, type DeadLetters, type DeadLetterView } from './embedded-dead-letters.js';
 
 export const DLQ_USAGE = 'usage: gozon dlq list | show <message-id>… | replay <message-id>… | replay --all';
+
+/** The exit code when the embedded databases are open in another process (`gozon all`): nothing was done. */
+export const IN_USE_EXIT_CODE = 3;
 
 /** What `gozon dlq` was asked to do. */
 export type DlqCommand =
@@ -36,7 +41,7 @@ export const parseDlq = (args: readonly string[]): DlqCommand => {
   );
 };
 
-const line = (d: DeadLetter): string => {
+const line = (d: DeadLetterView): string => {
   const p = d.message.properties;
   return [
     p.messageId ?? '(no id)',
@@ -49,7 +54,7 @@ const line = (d: DeadLetter): string => {
   ].join('  ');
 };
 
-const body = (d: DeadLetter): string => {
+const body = (d: DeadLetterView): string => {
   const text = new TextDecoder().decode(d.message.body);
   try {
     return JSON.stringify(JSON.parse(text), null, 2);
@@ -61,6 +66,8 @@ const body = (d: DeadLetter): string => {
 /**
  * `gozon dlq`: what sits in the dead-letter queues, and replaying it. A replay sends the original
  * message (same messageId) back to its queue, so the consumer's inbox keeps it from acting twice.
+ * With `AMQP_URL` unset, the same on the embedded bus's `dead_letters` tables (see
+ * `EmbeddedDeadLetters`); refused, with exit code 3, while `gozon all` has their databases open.
  */
 export const runDlq = async (
   args: readonly string[],
@@ -80,14 +87,37 @@ export const runDlq = async (
     print(DLQ_USAGE);
     return 0;
   }
-  if (!config.amqpUrl) throw new ConfigError('gozon dlq needs AMQP_URL (unset)');
-  const connection = new RabbitConnection({
-    url: config.amqpUrl,
-    topology: { ...defaultTopology, exchange: config.exchange },
-  });
+  if (config.amqpUrl) return onRabbit(config.amqpUrl, config, (letters) => act(letters, command, print));
+  let letters: EmbeddedDeadLetters;
+  try {
+    letters = await EmbeddedDeadLetters.open(config);
+  } catch (err) {
+    if (!(err instanceof DataDirInUse)) throw err;
+    complain(`gozon dlq: ${err.message} (gozon all?); stop it, then run gozon dlq again`);
+    return IN_USE_EXIT_CODE;
+  }
+  try {
+    return await act(letters, command, print);
+  } finally {
+    await letters.close();
+  }
+};
+
+/** Runs `work` on RabbitMQ's dead-letter queues. */
+const onRabbit = async (
+  url: string,
+  config: Config,
+  work: (letters: DeadLetters) => Promise<number>,
+): Promise<number> => {
+  const connection = new RabbitConnection({ url, topology: { ...defaultTopology, exchange: config.exchange } });
   await connection.open();
   try {
-    return await act(new RabbitDeadLetters(connection, [Routes.orderPayments, Routes.paymentStatus]), command, print);
+    const rabbit = new RabbitDeadLetters(connection, [Routes.orderPayments, Routes.paymentStatus]);
+    return await work({
+      list: () => rabbit.list(),
+      // The broker takes a replay at once; a consumer that fails on it again dead-letters it again.
+      replay: async (which) => ({ replayed: await rabbit.replay(which), failed: [] }),
+    });
   } finally {
     await connection.close();
   }
@@ -95,7 +125,7 @@ export const runDlq = async (
 
 /** Carries out `command` on the dead letters; answers the exit code. */
 const act = async (
-  letters: RabbitDeadLetters,
+  letters: DeadLetters,
   command: Exclude<DlqCommand, { action: 'help' }>,
   print: (text: string) => void,
 ): Promise<number> => {
@@ -116,8 +146,9 @@ const act = async (
     return found.length > 0 ? 0 : 1;
   }
   const { all, ids } = command;
-  const replayed = await letters.replay((d) => all || ids.includes(d.message.properties.messageId ?? ''));
+  const { replayed, failed } = await letters.replay((d) => all || ids.includes(d.message.properties.messageId ?? ''));
   for (const id of replayed) print(`replayed ${id}`);
-  print(`${replayed.length} replayed`);
-  return replayed.length > 0 || all ? 0 : 1;
+  for (const { id, reason } of failed) print(`failed again ${id}: ${reason} (still dead-lettered)`);
+  print(`${replayed.length} replayed${failed.length > 0 ? `, ${failed.length} failed again` : ''}`);
+  return failed.length === 0 && (replayed.length > 0 || all) ? 0 : 1;
 };

@@ -9,4 +9,5 @@ export * from './relay-loop.js';
 export * from './commit-dispatcher.js';
 export * from './retry-policy.js';
 export * from './poison.js';
+export * from './dead-letters.js';
 export * from './batcher.js';

@@ -14,6 +14,12 @@ export interface DeliveryCounter {
    * much later (replayed from the dead-letter queue once its bug is fixed) deserves a fresh start.
    */
   count(consumer: string, messageId: string): Promise<number>;
+  /**
+   * Takes one count of `messageId` back (never below 0), committed at once: for a bus that counts
+   * a handover before it knows the message must wait its turn, so a crash while it waits does not
+   * charge it.
+   */
+  takeBack(consumer: string, messageId: string): Promise<void>;
 }
 
 /** The poison guard of a subscriber: where redeliveries are counted, and how many are allowed. */

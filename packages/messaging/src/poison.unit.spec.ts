@@ -12,6 +12,11 @@ class MapCounter implements DeliveryCounter {
     this.counts.set(key, next);
     return next;
   }
+
+  async takeBack(consumer: string, messageId: string): Promise<void> {
+    const key = `${consumer}\u0000${messageId}`;
+    this.counts.set(key, Math.max(0, (this.counts.get(key) ?? 0) - 1));
+  }
 }
 
 describe('poison decision', () => {

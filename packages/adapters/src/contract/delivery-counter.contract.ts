@@ -47,6 +47,20 @@ export const describeDeliveryCounterContract = <Tx extends MessagingTx>(
       expect([...counts].sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
+    it('takes a count back, never below 0, and counts on from there', async () => {
+      const m = id();
+      await store.counter.takeBack('order.payments', m);
+      expect(await store.counter.count('order.payments', m)).to.equal(1);
+      expect(await store.counter.count('order.payments', m)).to.equal(2);
+      await store.counter.takeBack('order.payments', m);
+      expect(await store.counter.count('order.payments', m)).to.equal(2);
+      await store.counter.takeBack('order.payments', m);
+      await store.counter.takeBack('order.payments', m);
+      await store.counter.takeBack('order.payments', m);
+      expect(await store.counter.count('order.payments', m)).to.equal(1);
+      expect(await store.counter.count('payment.status', m)).to.equal(1);
+    });
+
     it('starts a count over once the message was not seen for longer than an episode', async () => {
       const m = id();
       const counter = store.counterWithEpisode(400);

@@ -6,6 +6,7 @@ export * from './payment-store.contract.js';
 export * from './outbox.contract.js';
 export * from './inbox.contract.js';
 export * from './delivery-counter.contract.js';
+export * from './dead-letter-store.contract.js';
 export * from './idempotency.contract.js';
 export * from './broker.contract.js';
 export * from './flow.contract.js';

@@ -18,4 +18,11 @@ export class InMemoryDeliveryCounter implements DeliveryCounter {
     this.db.deliveryAttempts.set(key, { redeliveries, lastSeenAt: now });
     return redeliveries;
   }
+
+  async takeBack(consumer: string, messageId: string): Promise<void> {
+    const key = JSON.stringify([consumer, messageId]);
+    const last = this.db.deliveryAttempts.get(key);
+    if (last && last.redeliveries > 0)
+      this.db.deliveryAttempts.set(key, { ...last, redeliveries: last.redeliveries - 1 });
+  }
 }

@@ -34,8 +34,8 @@ describeBrokerContract(
       subscriber: bus,
       injectRaw: (queue, message) => bus.injectRaw(queue, message),
       deadLetters: async (queue) => {
-        const taken = bus.deadLetters.filter((letter) => letter.queue === queue);
-        for (const letter of taken) bus.deadLetters.splice(bus.deadLetters.indexOf(letter), 1);
+        const taken = (await bus.deadLetters.list()).filter((letter) => letter.queue === queue);
+        for (const letter of taken) await bus.deadLetters.remove(letter.id);
         return taken.map((letter) => letter.message);
       },
       close: async () => {

@@ -1,5 +1,6 @@
 import {
   describeBrokerContract,
+  describeDeadLetterStoreContract,
   describeDeliveryCounterContract,
   describeFlowContract,
   describeIdempotencyContract,
@@ -12,6 +13,7 @@ import {
   InMemoryAccountQueries,
   InMemoryBroker,
   InMemoryDatabase,
+  InMemoryDeadLetterStore,
   InMemoryDeliveryCounter,
   InMemoryOrderQueries,
   InMemoryOutboxStore,
@@ -46,6 +48,7 @@ describeDeliveryCounterContract('in-memory', async () => {
     counterWithEpisode: (ms: number) => new InMemoryDeliveryCounter(s.db, ms),
   };
 });
+describeDeadLetterStoreContract('in-memory', async () => ({ ...store(), deadLetters: new InMemoryDeadLetterStore() }));
 
 describeBrokerContract('in-memory', async (retry) => {
   const broker = new InMemoryBroker();

@@ -7,6 +7,7 @@ export * from './unit-of-work.js';
 export * from './queries.js';
 export * from './outbox-store.js';
 export * from './delivery-counter.js';
+export * from './dead-letter-store.js';
 export * from './broker.js';
 export * from './messaging.js';
 export * from './direct-bus.js';

@@ -92,7 +92,10 @@ describe('poison guard on the in-memory broker', function () {
   it('handles redeliveries as usual when the counter fails', async () => {
     const message = aPaymentRequest();
     const calls: string[] = [];
-    const down = { count: async () => Promise.reject(new Error('database down')) };
+    const down = {
+      count: async () => Promise.reject(new Error('database down')),
+      takeBack: async () => Promise.reject(new Error('database down')),
+    };
     broker.publish(queue, encodeMessage(message.envelope));
     for (let run = 1; run <= 4; run += 1) {
       await new InMemorySubscriber(broker, { poison: { counter: down, maxRedeliveries: 0 } }).subscribe(

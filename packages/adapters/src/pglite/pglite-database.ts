@@ -2,6 +2,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { SqlClient, SqlDatabase, SqlResult } from '../postgres/sql.js';
 import { failedStatement } from '../postgres/failed-statement.js';
 import { checkParams } from '../stored-text.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 type Queryable = Pick<Transaction, 'query' | 'exec'>;
 
@@ -23,11 +24,24 @@ const run = async <R>(target: Queryable, text: string, params?: readonly unknown
  * connection, so transactions run one at a time.
  */
 export class PgliteDatabase implements SqlDatabase {
-  constructor(readonly db: PGlite) {}
+  constructor(
+    readonly db: PGlite,
+    private readonly unlock: () => Promise<void> = async () => {},
+  ) {}
 
-  /** Opens (creating if needed) a database kept in `dataDir`; `memory://` keeps it in memory. */
+  /**
+   * Opens (creating if needed) a database kept in `dataDir`; `memory://` keeps it in memory. A
+   * directory is this process's alone while open: another's open throws `DataDirInUse`.
+   */
   static async open(dataDir: string): Promise<PgliteDatabase> {
-    return new PgliteDatabase(await PGlite.create(dataDir));
+    if (dataDir.includes('://')) return new PgliteDatabase(await PGlite.create(dataDir));
+    const unlock = await lockDataDir(dataDir);
+    try {
+      return new PgliteDatabase(await PGlite.create(dataDir), unlock);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
   }
 
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
@@ -67,7 +81,11 @@ export class PgliteDatabase implements SqlDatabase {
     return this.db.listen(channel, () => onNotify());
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    try {
+      await this.db.close();
+    } finally {
+      await this.unlock();
+    }
   }
 }

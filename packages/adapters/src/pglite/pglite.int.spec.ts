@@ -1,4 +1,5 @@
 import {
+  describeDeadLetterStoreContract,
   describeDeliveryCounterContract,
   describeIdempotencyContract,
   describeInboxContract,
@@ -6,12 +7,13 @@ import {
   describeOutboxContract,
   describePaymentStoreContract,
 } from '../contract/index.js';
-import type { DeliveryCounterFixture, MessagingTx } from '../contract/index.js';
+import type { DeadLetterStoreFixture, DeliveryCounterFixture, MessagingTx } from '../contract/index.js';
 import {
   migrate,
   ordersUnitOfWork,
   paymentsUnitOfWork,
   PgAccountQueries,
+  PgDeadLetterStore,
   PgDeliveryCounter,
   PgOrderQueries,
   PgOutboxStore,
@@ -45,7 +47,7 @@ describePaymentStoreContract('pglite', async () => {
   };
 });
 for (const service of ['orders', 'payments'] as const) {
-  const store = async (): Promise<DeliveryCounterFixture<MessagingTx>> => {
+  const store = async (): Promise<DeliveryCounterFixture<MessagingTx> & DeadLetterStoreFixture<MessagingTx>> => {
     const db = await open(service);
     const uow: DeliveryCounterFixture<MessagingTx>['uow'] =
       service === 'orders' ? ordersUnitOfWork(db) : paymentsUnitOfWork(db);
@@ -54,6 +56,7 @@ for (const service of ['orders', 'payments'] as const) {
       outbox: new PgOutboxStore(db),
       counter: new PgDeliveryCounter(db),
       counterWithEpisode: (ms: number) => new PgDeliveryCounter(db, ms),
+      deadLetters: new PgDeadLetterStore(db),
       close: () => db.close(),
     };
   };
@@ -61,5 +64,6 @@ for (const service of ['orders', 'payments'] as const) {
   describeInboxContract(`pglite ${service}`, store);
   describeIdempotencyContract(`pglite ${service}`, store);
   describeDeliveryCounterContract(`pglite ${service}`, store);
+  describeDeadLetterStoreContract(`pglite ${service}`, store);
 }
 describeMicrosecondPages('pglite', () => open('orders'));

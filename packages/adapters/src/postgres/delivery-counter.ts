@@ -28,4 +28,12 @@ export class PgDeliveryCounter implements DeliveryCounter {
     if (typeof count !== 'number') throw new Error('delivery_attempts: the upsert returned no count');
     return count;
   }
+
+  async takeBack(consumer: string, messageId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE delivery_attempts SET redeliveries = redeliveries - 1
+        WHERE consumer = $1 AND message_id = $2 AND redeliveries > 0`,
+      [consumer, messageId],
+    );
+  }
 }

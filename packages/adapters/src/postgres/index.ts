@@ -10,6 +10,7 @@ export * from './payment-repository.js';
 export * from './outbox.js';
 export * from './inbox.js';
 export * from './delivery-counter.js';
+export * from './dead-letter-store.js';
 export * from './idempotency-store.js';
 export * from './outbox-store.js';
 export { pgOutboxHold } from './outbox-leadership.js';

@@ -1,4 +1,5 @@
 import {
+  describeDeadLetterStoreContract,
   describeDeliveryCounterContract,
   describeIdempotencyContract,
   describeInboxContract,
@@ -13,6 +14,7 @@ import {
   ordersUnitOfWork,
   paymentsUnitOfWork,
   PgAccountQueries,
+  PgDeadLetterStore,
   PgDeliveryCounter,
   PgOrderQueries,
   PgOutboxStore,
@@ -26,6 +28,7 @@ const ordersStore = async () => {
     queries: new PgOrderQueries(t.db),
     counter: new PgDeliveryCounter(t.db),
     counterWithEpisode: (ms: number) => new PgDeliveryCounter(t.db, ms),
+    deadLetters: new PgDeadLetterStore(t.db),
     close: t.drop,
   };
 };
@@ -38,6 +41,7 @@ const paymentsStore = async () => {
     queries: new PgAccountQueries(t.db),
     counter: new PgDeliveryCounter(t.db),
     counterWithEpisode: (ms: number) => new PgDeliveryCounter(t.db, ms),
+    deadLetters: new PgDeadLetterStore(t.db),
     close: t.drop,
   };
 };
@@ -54,6 +58,8 @@ describeIdempotencyContract('postgres (orders)', ordersStore);
 describeIdempotencyContract('postgres (payments)', paymentsStore);
 describeDeliveryCounterContract('postgres (orders)', ordersStore);
 describeDeliveryCounterContract('postgres (payments)', paymentsStore);
+describeDeadLetterStoreContract('postgres (orders)', ordersStore);
+describeDeadLetterStoreContract('postgres (payments)', paymentsStore);
 
 describe('postgres scrape-time stats (metrics)', () => {
   it('counts unpublished outbox rows and ages the oldest on the database clock; NEW orders likewise', async () => {

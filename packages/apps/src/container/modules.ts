@@ -6,6 +6,7 @@ import {
   ordersUnitOfWork,
   paymentsUnitOfWork,
   PgAccountQueries,
+  PgDeadLetterStore,
   PgDeliveryCounter,
   PgOrderQueries,
   PgOutboxStore,
@@ -33,6 +34,8 @@ export const sqlModule = (service: ServiceName, db: SqlDatabase, append: OutboxA
     bind(Tokens.outboxStore).toConstantValue(new PgOutboxStore(db));
     // On the pool, not a transaction: each count commits before the handling it guards starts.
     bind(Tokens.deliveryCounter).toConstantValue(new PgDeliveryCounter(db));
+    // Likewise: a dead letter of the embedded bus commits before the message leaves the outbox.
+    bind(Tokens.deadLetterStore).toConstantValue(new PgDeadLetterStore(db));
     if (service === 'orders') {
       bind(Tokens.ordersUow).toConstantValue(ordersUnitOfWork(db, { append }));
       bind(Tokens.orderQueries).toConstantValue(new PgOrderQueries(db));

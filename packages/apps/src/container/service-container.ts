@@ -66,8 +66,13 @@ export const serviceContainer = (
   });
   const container = new Container({ defaultScope: 'Singleton' });
   container.load(clockModule(), sqlModule(service, infra.db, dispatch.append));
-  // On RabbitMQ, redeliveries of this service's queue are counted in its own database.
-  const subscriber = infra.guardedSubscriber?.(container.get(Tokens.deliveryCounter)) ?? infra.subscriber;
+  // Redeliveries of this service's queue are counted in its own database, and on the embedded bus
+  // its dead letters are kept there too.
+  const subscriber =
+    infra.guardedSubscriber?.({
+      counter: container.get(Tokens.deliveryCounter),
+      deadLetters: container.get(Tokens.deadLetterStore),
+    }) ?? infra.subscriber;
   container.load(messagingModule(publisher, subscriber));
   const parts = composeService(service, container, dispatch, telemetry, {
     policy: reconcile,

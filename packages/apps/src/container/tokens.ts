@@ -16,7 +16,13 @@ import type {
   PlaceOrder,
   UnitOfWork,
 } from '@gozon/core';
-import type { DeliveryCounter, MessagePublisher, MessageSubscriber, OutboxStore } from '@gozon/messaging';
+import type {
+  DeadLetterStore,
+  DeliveryCounter,
+  MessagePublisher,
+  MessageSubscriber,
+  OutboxStore,
+} from '@gozon/messaging';
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 
 const token = <T>(name: string): ServiceIdentifier<T> => Symbol.for(`gozon.${name}`);
@@ -32,6 +38,7 @@ export const Tokens = {
   accountQueries: token<AccountQueries>('accountQueries'),
   outboxStore: token<OutboxStore>('outboxStore'),
   deliveryCounter: token<DeliveryCounter>('deliveryCounter'),
+  deadLetterStore: token<DeadLetterStore>('deadLetterStore'),
   publisher: token<MessagePublisher>('publisher'),
   subscriber: token<MessageSubscriber>('subscriber'),
   placeOrder: token<PlaceOrder>('placeOrder'),

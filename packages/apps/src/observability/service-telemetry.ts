@@ -8,7 +8,7 @@ import {
   type AskedAgain,
 } from '@gozon/core';
 import { PoisonMessage, type BatchHandler, type MessageHandler, type MessagePublisher } from '@gozon/messaging';
-import { PgOrderQueries, PgOutboxStore } from '@gozon/adapters/postgres';
+import { PgDeadLetterStore, PgOrderQueries, PgOutboxStore } from '@gozon/adapters/postgres';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { ServiceName } from '../container/modules.js';
@@ -48,8 +48,10 @@ const measure = (service: ServiceName, infra: Infrastructure, log: Logger): Serv
   const metrics = new ServiceMetrics(service, {
     outbox: () => new PgOutboxStore(infra.db).stats(),
     awaitingOutcome: service === 'orders' ? () => new PgOrderQueries(infra.db).awaitingOutcome() : undefined,
-    queueDepth: infra.queueDepth,
-    queues: [queue, `${queue}.dlq`],
+    // On the embedded bus there is no queue, only the outbox (its gauges above), and the
+    // dead-letter queue is this service's `dead_letters` table.
+    queueDepth: infra.queueDepth ?? ((dlq) => new PgDeadLetterStore(infra.db).depth(dlq.slice(0, -'.dlq'.length))),
+    queues: infra.queueDepth ? [queue, `${queue}.dlq`] : [`${queue}.dlq`],
     onSourceError: (source, err) => log.warn({ source, err: String(err) }, 'metrics source failed'),
   });
   metrics.primeConsumer(

@@ -1,4 +1,5 @@
 import type {
+  DeadLetterStore,
   DeliveryCounter,
   MessagePublisher,
   MessageSubscriber,
@@ -18,10 +19,10 @@ export interface Infrastructure {
   readonly publisher: MessagePublisher;
   readonly subscriber: MessageSubscriber;
   /**
-   * The subscriber with a poison guard counting redeliveries in `counter` (this service's
-   * database); absent on the embedded bus, which has no redelivery to count.
+   * The subscriber as one service consumes: its poison guard counting in `stores.counter`, and
+   * on the embedded bus its dead letters kept in `stores.deadLetters` (RabbitMQ has its DLQs).
    */
-  readonly guardedSubscriber?: ((counter: DeliveryCounter) => MessageSubscriber) | undefined;
+  readonly guardedSubscriber?: ((stores: ConsumerStores) => MessageSubscriber) | undefined;
   readonly broker: string;
   /** The relay step its storage allows: held alone on a Postgres server, leased on the embedded one. */
   relay(store: OutboxStore, publisher: MessagePublisher, options: RelayOptions): RelayStep;
@@ -37,6 +38,12 @@ export interface Infrastructure {
   readonly queueDepth?: ((queue: string) => Promise<number>) | undefined;
   /** Releases what this part alone owns (its database; a shared broker is closed by its owner). */
   close(): Promise<void>;
+}
+
+/** What a service's consumer keeps in the service's own database. */
+export interface ConsumerStores {
+  readonly counter: DeliveryCounter;
+  readonly deadLetters: DeadLetterStore;
 }
 
 /** What a dispatch strategy is made of. */

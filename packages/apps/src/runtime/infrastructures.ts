@@ -51,22 +51,27 @@ const failureRouter = () => {
   };
 };
 
-/** The embedded default: one in-process bus shared by every part of the process. */
-const openDirectBus = (log: Logger): Broker => {
+/**
+ * The embedded default: one in-process bus shared by every part of the process. Each service that
+ * consumes from it keeps its dead letters in its own database (`dead_letters`, read by `gozon
+ * dlq`) and counts handovers there for the poison guard: a message whose handling kills the
+ * process stays in the outbox and comes back after each restart, until the guard dead-letters it.
+ */
+const openDirectBus = (config: Config, log: Logger): Broker => {
   const failures = failureRouter();
-  // No poison guard here: the direct bus has no redelivery flag to screen by. A message whose
-  // handling kills the process stays in the outbox and is relayed again after each restart.
   const bus = new DirectBus(
-    (letter) => {
-      failures.report(letter.queue, 'dead-letter', letter.reason);
+    (letter, cause) => {
+      failures.report(letter.queue, 'dead-letter', cause);
       log.error(
         { queue: letter.queue, messageId: letter.message.properties.messageId, reason: letter.reason },
-        'message dead-lettered',
+        'message dead-lettered (kept in dead_letters; see gozon dlq)',
       );
     },
     (queue, err) => failures.report(queue, 'retry', err),
     // As on RabbitMQ: bounded retries, except while a database is down.
     { ...defaultRetryPolicy, isTransient: isUnavailable },
+    (queue, err) =>
+      log.warn({ queue, err: String(err) }, 'poison guard could not count; handling the message as usual'),
   );
   return {
     label: 'embedded (in-process direct bus)',
@@ -74,6 +79,8 @@ const openDirectBus = (log: Logger): Broker => {
     dispatch: ({ step, loop }) => new RelayAlone(step, loop),
     publisher: bus,
     subscriber: bus,
+    guardedSubscriber: ({ counter, deadLetters }) =>
+      bus.guarded({ deadLetters, poison: { counter, maxRedeliveries: config.maxRedeliveries } }),
     up: () => true,
     observeFailures: failures.observe,
     close: async () => {},
@@ -94,7 +101,7 @@ const sendersOf = (config: Config): Record<string, string> => {
  * Without a URL, the embedded direct bus.
  */
 export const openBroker = async (config: Config, log: Logger, url = config.amqpUrl): Promise<Broker> => {
-  if (!url) return openDirectBus(log);
+  if (!url) return openDirectBus(config, log);
   const failures = failureRouter();
   const connection = new RabbitConnection({
     url,
@@ -123,7 +130,8 @@ export const openBroker = async (config: Config, log: Logger, url = config.amqpU
       }),
     publisher,
     subscriber,
-    guardedSubscriber: (counter) => subscriber.withPoisonGuard({ counter, maxRedeliveries: config.maxRedeliveries }),
+    guardedSubscriber: ({ counter }) =>
+      subscriber.withPoisonGuard({ counter, maxRedeliveries: config.maxRedeliveries }),
     up: () => connection.isOpen,
     observeFailures: failures.observe,
     queueDepth: (queue) => queues.depth(queue),

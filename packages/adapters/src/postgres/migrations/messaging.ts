@@ -133,3 +133,28 @@ DROP INDEX outbox_unpublished;
 CREATE INDEX outbox_pending ON outbox (xid, position) WHERE published_at IS NULL;
 `,
 };
+
+/**
+ * Dead letters of the embedded bus, kept by the service that consumed them (RabbitMQ keeps its
+ * own in `<queue>.dlq`; on a Postgres server beside RabbitMQ this table stays empty). A row is
+ * the whole message as delivered: `properties` is their JSON text (text, not json: whatever a
+ * malformed message carried, escaped), `body` its bytes. `message_id` is there to find it by, and
+ * NULL when the message had none Postgres can store as text. No key on it: a message can be
+ * dead-lettered twice, as a broker's dead-letter queue can hold two copies. Never swept: every
+ * row waits for a person (`gozon dlq`).
+ */
+export const deadLetters: Migration = {
+  id: '017_dead_letters',
+  sql: `
+CREATE TABLE dead_letters (
+  id                bigserial   PRIMARY KEY,
+  queue             text        NOT NULL,
+  message_id        text,
+  properties        text        NOT NULL,
+  body              bytea       NOT NULL,
+  reason            text        NOT NULL,
+  dead_lettered_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX dead_letters_message_id ON dead_letters (message_id);
+`,
+};

@@ -1,4 +1,5 @@
 import {
+  deadLetters,
   deliveryAttempts,
   expectRows,
   idempotencyResponseText,
@@ -56,4 +57,5 @@ DROP INDEX orders_awaiting_outcome;
 CREATE INDEX orders_awaiting_outcome ON orders (ask_again_at) WHERE status = 'NEW';
 `,
   },
+  deadLetters,
 ];

@@ -1,4 +1,5 @@
 import {
+  deadLetters,
   deliveryAttempts,
   expectRows,
   idempotencyResponseText,
@@ -41,4 +42,5 @@ CREATE TABLE payments (
   outboxFillfactor,
   expectRows,
   outboxTransactionOrder,
+  deadLetters,
 ];
