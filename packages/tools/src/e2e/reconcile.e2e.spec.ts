@@ -60,10 +60,11 @@ describe('reconciliation on Postgres + RabbitMQ: orders whose messages were purg
     for (const part of [system.parts.orders, system.parts.payments]) if (part.pid === undefined) await part.start();
   });
 
+  /** Two users with accounts (opened while payments runs), a richer and a poorer. */
+  const fundUsers = async () => ({ rich: await api.fundedUser(1_000), poor: await api.fundedUser(100) });
+
   /** Two orders that will be paid, one over the balance, one of a user without an account. */
-  const placeOrders = async () => {
-    const rich = await api.fundedUser(1_000);
-    const poor = await api.fundedUser(100);
+  const placeOrders = async ({ rich, poor }: { rich: string; poor: string }) => {
     const placed = [
       await api.order(rich, 300),
       await api.order(rich, 400),
@@ -109,8 +110,9 @@ describe('reconciliation on Postgres + RabbitMQ: orders whose messages were purg
 
   it('purged order.payments while payments was stopped: every order is asked again and paid once', async () => {
     const before = await reconcileRequests();
+    const users = await fundUsers();
     await system.parts.payments.kill('SIGTERM');
-    const set = await placeOrders();
+    const set = await placeOrders(users);
     await until('the payment requests waiting in order.payments', async () => {
       return (await queues.depth(Routes.orderPayments)) >= set.ids.length;
     });
@@ -127,8 +129,9 @@ describe('reconciliation on Postgres + RabbitMQ: orders whose messages were purg
   });
 
   it('purged payment.status after payments decided: the re-requests are answered from the decisions, nothing debited twice', async () => {
+    const users = await fundUsers();
     await system.parts.payments.kill('SIGTERM');
-    const set = await placeOrders();
+    const set = await placeOrders(users);
     await until('the payment requests waiting in order.payments', async () => {
       return (await queues.depth(Routes.orderPayments)) >= set.ids.length;
     });
