@@ -38,7 +38,10 @@ const start = async (
           port,
           log,
           identityFor(config.auth, service, log),
-          { windows: config.retention, intervalMs: config.retentionIntervalMs },
+          {
+            retention: { windows: config.retention, intervalMs: config.retentionIntervalMs },
+            reconcileAfterMs: config.reconcileAfterMs,
+          },
           inside,
         ),
       );

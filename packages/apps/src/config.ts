@@ -31,6 +31,8 @@ export interface Config {
   readonly retentionIntervalMs: number;
   /** Redeliveries a message may have (e.g. after crashing its consumer) before it is dead-lettered. */
   readonly maxRedeliveries: number;
+  /** How long an order may stay NEW before its payment is asked for again (`GOZON_RECONCILE_AFTER_SECONDS`). */
+  readonly reconcileAfterMs: number;
   /** The gateway's origin as browsers and token holders see it (`GOZON_PUBLIC_URL`). */
   readonly publicUrl: string;
   /** Who is asking: how callers prove it. */
@@ -193,6 +195,7 @@ export const readConfig = (variables: NodeJS.ProcessEnv = process.env): Config =
     retention: retention(env),
     retentionIntervalMs: env.GOZON_RETENTION_INTERVAL_MINUTES * 60_000,
     maxRedeliveries: env.GOZON_MAX_REDELIVERIES,
+    reconcileAfterMs: env.GOZON_RECONCILE_AFTER_SECONDS * 1_000,
     publicUrl,
     auth: auth(env, publicUrl),
     host: env.HOST ?? '0.0.0.0',

@@ -119,6 +119,7 @@ describe('config: one schema for every variable', () => {
     GOZON_REPLAY_HORIZON_HOURS: 'week',
     GOZON_RETENTION_INTERVAL_MINUTES: '0',
     GOZON_MAX_REDELIVERIES: '2.5',
+    GOZON_RECONCILE_AFTER_SECONDS: '0',
     GOZON_PUBLIC_URL: 'localhost:8080',
     GOZON_AUTH: 'off',
     OIDC_ISSUER: 'issuer',
@@ -200,6 +201,7 @@ describe('config: one schema for every variable', () => {
         retention: { outboxHours: 168, inboxHours: 336, idempotencyHours: 48, replayHorizonHours: 168 },
         retentionIntervalMs: 600_000,
         maxRedeliveries: 5,
+        reconcileAfterMs: 30_000,
         publicUrl: 'http://localhost:8080',
         host: '0.0.0.0',
         logLevel: 'info',
@@ -234,6 +236,7 @@ describe('config: one schema for every variable', () => {
       REDIS_URL: 'rediss://cache:6380',
       LOG_LEVEL: 'debug',
       GOZON_RETENTION_INTERVAL_MINUTES: '0.5',
+      GOZON_RECONCILE_AFTER_SECONDS: '2.5',
     });
     expect(config.gatewayPort).to.equal(9000);
     expect(config.ordersDatabaseUrl).to.equal('postgresql://gozon@db/orders');
@@ -243,6 +246,7 @@ describe('config: one schema for every variable', () => {
     expect(config.edge.redisUrl).to.equal('rediss://cache:6380');
     expect(config.logLevel).to.equal('debug');
     expect(config.retentionIntervalMs).to.equal(30_000);
+    expect(config.reconcileAfterMs).to.equal(2_500);
   });
 
   it('refuses retention windows that would break a guarantee, naming the variables', () => {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { DEFAULT_MAX_REDELIVERIES } from '@gozon/messaging';
 import { defaultRetention } from '@gozon/adapters/postgres';
+import { defaultReconcilePolicy } from '@gozon/core';
 import { z } from 'zod';
 
 /**
@@ -99,6 +100,7 @@ export const envSchema = z.object({
   GOZON_REPLAY_HORIZON_HOURS: positive(defaultRetention.replayHorizonHours, 'hours'),
   GOZON_RETENTION_INTERVAL_MINUTES: positive(10, 'minutes'),
   GOZON_MAX_REDELIVERIES: count(DEFAULT_MAX_REDELIVERIES),
+  GOZON_RECONCILE_AFTER_SECONDS: positive(defaultReconcilePolicy.afterMs / 1_000, 'seconds'),
   GOZON_PUBLIC_URL: httpUrl(),
   GOZON_AUTH: oneOf(['oidc', 'none'], 'oidc'),
   OIDC_ISSUER: httpUrl(),

@@ -25,6 +25,8 @@ export * from './orders/place-order.js';
 export * from './orders/get-order.js';
 export * from './orders/list-orders.js';
 export * from './orders/apply-payment-outcome.js';
+export * from './orders/reconcile-policy.js';
+export * from './orders/reconcile-orders.js';
 
 export * from './accounts/account.js';
 export * from './accounts/ports.js';

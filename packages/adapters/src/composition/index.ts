@@ -3,3 +3,4 @@ export * from './dispatch.js';
 export * from './consumers.js';
 export * from './orders.js';
 export * from './payments.js';
+export * from './reconcile.js';

@@ -73,7 +73,14 @@ export const newOrderId = (): OrderId => OrderId(globalThis.crypto.randomUUID())
 export const FIXED_NOW = new Date('2026-01-01T12:00:00.000Z');
 
 export const anOrder = (
-  overrides: Partial<{ id: OrderId; userId: UserId; amount: number; description: string; now: Date }> = {},
+  overrides: Partial<{
+    id: OrderId;
+    userId: UserId;
+    amount: number;
+    description: string;
+    now: Date;
+    askAgainAt: Date;
+  }> = {},
 ): Order =>
   Order.place({
     id: overrides.id ?? newOrderId(),
@@ -81,6 +88,7 @@ export const anOrder = (
     amount: Money.amount(overrides.amount ?? 1500),
     description: overrides.description ?? 'a test order',
     now: overrides.now ?? FIXED_NOW,
+    ...(overrides.askAgainAt ? { askAgainAt: overrides.askAgainAt } : {}),
   });
 
 export const aPaymentRequest = (

@@ -226,5 +226,42 @@ export const describeOrderStoreContract = (name: string, make: Factory<OrdersSto
       expect(await rejectionOf(attempt)).to.be.instanceOf(Boom);
       expect((await store.queries.byId(order.id))?.status).to.equal('NEW');
     });
+    describe('orders due to ask for their payment again', () => {
+      // Long before any other test's orders, so only this describe's orders are ever due.
+      const epoch = new Date('1990-01-01T00:00:00.000Z');
+      const at = (s: number) => new Date(epoch.getTime() + s * 1_000);
+      const dueIds = (now: Date, limit = 100) =>
+        store.uow.run(async (tx) => (await tx.orders.dueToAskAgain(now, limit)).map((o) => o.id));
+
+      it('are the NEW ones whose time has come, the earliest first, at most limit', async () => {
+        const [late, early, future] = [anOrder({ askAgainAt: at(20) }), anOrder({ askAgainAt: at(10) }), anOrder()];
+        const settled = anOrder({ askAgainAt: at(5) });
+        settled.finish(FIXED_NOW);
+        await saveAll([late, early, future, settled]);
+        expect(await dueIds(at(9))).to.deep.equal([]);
+        expect(await dueIds(at(20))).to.deep.equal([early.id, late.id]);
+        expect(await dueIds(at(20), 1)).to.deep.equal([early.id]);
+        expect((await store.queries.byId(settled.id))?.askAgainAt).to.equal(null);
+      });
+
+      it('keeps how many times an order asked and when it asks next', async () => {
+        const order = anOrder({ askAgainAt: at(30) });
+        await saveAll([order]);
+        await store.uow.run(async (tx) => {
+          const due = (await tx.orders.dueToAskAgain(at(30), 100)).find((o) => o.id === order.id);
+          expect(due?.askPaymentAgain(at(90))).to.equal(true);
+          await tx.orders.save(due!);
+        });
+        expect(await store.queries.byId(order.id)).to.deep.include({ paymentAsks: 2, askAgainAt: at(90) });
+        expect(await dueIds(at(89))).to.not.include(order.id);
+        expect(await dueIds(at(90))).to.include(order.id);
+        await store.uow.run(async (tx) => {
+          const loaded = (await tx.orders.get(order.id)) as Order;
+          loaded.cancel('account_not_found', FIXED_NOW);
+          await tx.orders.save(loaded);
+        });
+        expect(await dueIds(at(10_000))).to.not.include(order.id);
+      });
+    });
   });
 };

@@ -41,6 +41,15 @@ export const ordersOf = (db: InMemoryDatabase, guard: Guard): OrderRepository =>
     guard();
     return loadFrom(db.orders, ids, (row) => Order.rehydrate({ ...row }));
   },
+  // Transactions here run one at a time, so no order is ever held by another.
+  dueToAskAgain: async (now, limit) => {
+    guard();
+    const due = [...db.orders.values()].filter(
+      (row) => row.status === 'NEW' && row.askAgainAt !== null && row.askAgainAt.getTime() <= now.getTime(),
+    );
+    due.sort((a, b) => a.askAgainAt!.getTime() - b.askAgainAt!.getTime() || (a.id < b.id ? -1 : 1));
+    return due.slice(0, limit).map((row) => Order.rehydrate({ ...row }));
+  },
   save: async (order) => {
     guard();
     db.orders.set(order.id, order.snapshot());

@@ -9,13 +9,21 @@ export const ORDER_ROWS: RowWrite = {
   sql: (rows) =>
     `INSERT INTO orders (${ORDER_COLUMNS})
      SELECT ${ORDER_COLUMNS} FROM json_to_recordset(${rows}) AS r(id uuid, user_id text, amount bigint,
-       description text, status text, failure_reason text, created_at timestamptz, updated_at timestamptz)
+       description text, status text, failure_reason text, created_at timestamptz, updated_at timestamptz,
+       payment_asks integer, ask_again_at timestamptz)
      ON CONFLICT (id) DO UPDATE
-       SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason, updated_at = EXCLUDED.updated_at`,
+       SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason, updated_at = EXCLUDED.updated_at,
+           payment_asks = EXCLUDED.payment_asks, ask_again_at = EXCLUDED.ask_again_at`,
 };
 
 const LOCK_MANY = plannedPerCall(
   `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+);
+
+// SKIP LOCKED: an order a consumer is settling, or another instance's sweep holds, is left to them.
+const DUE = plannedPerCall(
+  `SELECT ${ORDER_COLUMNS} FROM orders WHERE status = 'NEW' AND ask_again_at <= $1
+   ORDER BY ask_again_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 );
 
 /** Orders on the transaction's client; writes go with the transaction's other writes. */
@@ -41,6 +49,11 @@ export class PgOrderRepository implements OrderRepository {
     return found;
   }
 
+  async dueToAskAgain(now: Date, limit: number): Promise<Order[]> {
+    const { rows } = await this.tx.query(DUE, [now, limit]);
+    return rows.map((row) => Order.rehydrate(toOrder(row)));
+  }
+
   async save(order: Order): Promise<void> {
     const o = order.snapshot();
     this.tx.write(ORDER_ROWS, o.id, {
@@ -52,6 +65,8 @@ export class PgOrderRepository implements OrderRepository {
       failure_reason: o.failureReason,
       created_at: o.createdAt,
       updated_at: o.updatedAt,
+      payment_asks: o.paymentAsks,
+      ask_again_at: o.askAgainAt,
     });
   }
 }

@@ -16,7 +16,8 @@ import type { ClaimedMessage } from '@gozon/messaging';
 const int = (value: unknown): number => Number(value);
 const date = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
 
-export const ORDER_COLUMNS = 'id, user_id, amount, description, status, failure_reason, created_at, updated_at';
+export const ORDER_COLUMNS =
+  'id, user_id, amount, description, status, failure_reason, created_at, updated_at, payment_asks, ask_again_at';
 
 export const toOrder = (row: Record<string, unknown>): OrderSnapshot => ({
   id: row.id as OrderId,
@@ -27,6 +28,8 @@ export const toOrder = (row: Record<string, unknown>): OrderSnapshot => ({
   failureReason: (row.failure_reason as FailureReason | null) ?? null,
   createdAt: date(row.created_at),
   updatedAt: date(row.updated_at),
+  paymentAsks: int(row.payment_asks),
+  askAgainAt: row.ask_again_at === null || row.ask_again_at === undefined ? null : date(row.ask_again_at),
 });
 
 export const toAccount = (row: Record<string, unknown>): AccountSnapshot => ({

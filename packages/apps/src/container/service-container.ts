@@ -6,7 +6,9 @@ import {
   type DispatchStrategy,
   type HandlerWrapper,
   type OrdersService,
+  type ReconcileOptions,
 } from '@gozon/adapters/composition';
+import { defaultReconcilePolicy, type ReconcilePolicy } from '@gozon/core';
 import { PgOutboxStore } from '@gozon/adapters/postgres';
 import type { Logger } from 'pino';
 import type { ServiceTelemetry } from '../observability/service-telemetry.js';
@@ -48,6 +50,8 @@ export const serviceContainer = (
   infra: Infrastructure,
   telemetry: ServiceTelemetry,
   log: Logger,
+  /** When orders ask for their payment again (orders service). */
+  reconcile: ReconcilePolicy = defaultReconcilePolicy,
 ): ServiceContainer => {
   const publisher = telemetry.publisher(infra.publisher);
   const store = new PgOutboxStore(infra.db);
@@ -65,7 +69,11 @@ export const serviceContainer = (
   // On RabbitMQ, redeliveries of this service's queue are counted in its own database.
   const subscriber = infra.guardedSubscriber?.(container.get(Tokens.deliveryCounter)) ?? infra.subscriber;
   container.load(messagingModule(publisher, subscriber));
-  const parts = composeService(service, container, dispatch, telemetry);
+  const parts = composeService(service, container, dispatch, telemetry, {
+    policy: reconcile,
+    onAskedAgain: (asked) => telemetry.onAskedAgain(asked),
+    onError: (err) => log.warn({ service, err: String(err) }, 'reconcile sweep failed; the next one will retry'),
+  });
   return { container, wake: () => dispatch.wake(), start: parts.start, stop: parts.stop };
 };
 
@@ -75,6 +83,7 @@ const composeService = (
   container: Container,
   dispatch: DispatchStrategy,
   telemetry: ServiceTelemetry,
+  reconcile: ReconcileOptions,
 ): Pick<OrdersService, 'start' | 'stop'> => {
   const handlers: HandlerWrapper = {
     handler: (_queue, execute) => telemetry.handler(execute),
@@ -89,7 +98,7 @@ const composeService = (
     const orders = composeOrders(
       { ...common, uow: container.get(Tokens.ordersUow), queries: container.get(Tokens.orderQueries) },
       dispatch,
-      { handlers, onOrderSettled: (order) => telemetry.onOrderSettled(order) },
+      { handlers, onOrderSettled: (order) => telemetry.onOrderSettled(order), reconcile },
     );
     container.load(ordersModule(orders));
     return orders;

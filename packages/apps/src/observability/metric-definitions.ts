@@ -80,3 +80,17 @@ export const orderSettledMetric = (registry: Registry) =>
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
+
+export const reconcileRequestsMetric = (registry: Registry) =>
+  new Counter({
+    name: 'gozon_reconcile_requests_total',
+    help: 'Payment requests sent again for orders still NEW after the reconcile delay.',
+    registers: [registry],
+  });
+
+export const reconcileRepeatedMetric = (registry: Registry) =>
+  new Counter({
+    name: 'gozon_reconcile_orders_repeated_total',
+    help: 'Orders whose payment was asked for again more than once (the second time again counts each).',
+    registers: [registry],
+  });

@@ -8,6 +8,8 @@ import {
   publishBatchSizeMetric,
   publishDurationMetric,
   publishedMetric,
+  reconcileRepeatedMetric,
+  reconcileRequestsMetric,
   retriesMetric,
 } from './metric-definitions.js';
 import { installScrapedGauges, type MetricSources } from './scraped-gauges.js';
@@ -30,6 +32,8 @@ export class ServiceMetrics {
   readonly deadLettered = deadLetteredMetric(this.registry);
   readonly retries = retriesMetric(this.registry);
   readonly orderSettled = orderSettledMetric(this.registry);
+  readonly reconcileRequests = reconcileRequestsMetric(this.registry);
+  readonly reconcileRepeated = reconcileRepeatedMetric(this.registry);
 
   constructor(service: string, sources: MetricSources) {
     this.registry.setDefaultLabels({ service });

@@ -1,5 +1,12 @@
 import { trace } from '@opentelemetry/api';
-import { isDomainError, MessageTypes, Routes, type MessageEnvelope, type OrderSettled } from '@gozon/core';
+import {
+  isDomainError,
+  MessageTypes,
+  Routes,
+  type MessageEnvelope,
+  type OrderSettled,
+  type AskedAgain,
+} from '@gozon/core';
 import { PoisonMessage, type BatchHandler, type MessageHandler, type MessagePublisher } from '@gozon/messaging';
 import { PgOrderQueries, PgOutboxStore } from '@gozon/adapters/postgres';
 import type { Middleware } from 'koa';
@@ -28,6 +35,8 @@ export interface ServiceTelemetry {
   batchHandler(executeAll: (messages: readonly MessageEnvelope[]) => Promise<string[]>): BatchHandler;
   /** For `ApplyPaymentOutcome`: how long the order took to settle. */
   onOrderSettled(order: OrderSettled): void;
+  /** Told of the orders a reconcile sweep asked again for their payment (orders service). */
+  onAskedAgain(asked: readonly AskedAgain[]): void;
 }
 
 /** The queue a service consumes: each service hears what the other one publishes. */
@@ -97,5 +106,13 @@ export const serviceTelemetry = (service: ServiceName, infra: Infrastructure, lo
         { status: order.status },
         (order.updatedAt.getTime() - order.createdAt.getTime()) / 1000,
       ),
+    onAskedAgain: (asked) => {
+      for (const { orderId, asks } of asked) {
+        // asks counts the first request too: 2 is the first time again, 3 the second.
+        serviceLog.info({ order_id: orderId, attempt: asks - 1 }, 'payment asked again');
+        metrics.reconcileRequests.inc();
+        if (asks === 3) metrics.reconcileRepeated.inc();
+      }
+    },
   };
 };

@@ -1,5 +1,6 @@
 import type { Container } from 'inversify';
 import { defaultRetention, migrate, PgRetention, type RetentionWindows } from '@gozon/adapters/postgres';
+import { defaultReconcilePolicy } from '@gozon/core';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Identity } from '../auth/identity.js';
@@ -14,6 +15,19 @@ import { HttpServer } from './http-server.js';
 import type { Infrastructure } from './infrastructure.js';
 
 export { RELAY_CONCURRENCY, RELAY_LOOP } from '../container/service-container.js';
+
+/** How a service keeps its tables small and its orders moving. */
+export interface ServiceSettings {
+  /** What the retention sweep deletes, and how often it runs. */
+  readonly retention: { windows: RetentionWindows; intervalMs: number };
+  /** How long an order may stay NEW before its payment is asked for again (orders service). */
+  readonly reconcileAfterMs: number;
+}
+
+export const defaultServiceSettings: ServiceSettings = {
+  retention: { windows: defaultRetention, intervalMs: 600_000 },
+  reconcileAfterMs: defaultReconcilePolicy.afterMs,
+};
 
 /** A running piece of GoZon that can be stopped gracefully. */
 export interface Part {
@@ -33,10 +47,7 @@ export const startService = async (
   log: Logger,
   /** Who is asking: every API request is checked by it. */
   identity: Pick<Identity, 'authenticate'>,
-  retentionConfig: { windows: RetentionWindows; intervalMs: number } = {
-    windows: defaultRetention,
-    intervalMs: 600_000,
-  },
+  settings: ServiceSettings = defaultServiceSettings,
   /** The address to listen on: 127.0.0.1 when only the gateway in the same process reaches it. */
   host = '0.0.0.0',
 ): Promise<Part> => {
@@ -44,11 +55,12 @@ export const startService = async (
   if (applied.length > 0) log.info({ service, migrations: applied }, 'migrations applied');
 
   const telemetry = serviceTelemetry(service, infra, log);
-  const parts = serviceContainer(service, infra, telemetry, log);
+  const reconcile = { ...defaultReconcilePolicy, afterMs: settings.reconcileAfterMs };
+  const parts = serviceContainer(service, infra, telemetry, log, reconcile);
   const app = serviceApp(service, parts.container, appOptions(infra, log, identity, telemetry));
   const unlisten = await infra.listen(() => parts.wake());
   await parts.start();
-  const stopSweeping = sweepRetention(service, infra, log, retentionConfig);
+  const stopSweeping = sweepRetention(service, infra, log, settings.retention);
 
   const server = new HttpServer(app.callback(), port, host);
   const bound = await server.start();

@@ -59,7 +59,7 @@ export class ApplyPaymentOutcome {
   private told(applied: Applied | Duplicate): OutcomeResult {
     if (applied === 'duplicate') return applied;
     for (const event of applied.events) {
-      if (event.type === 'OrderPlaced') continue;
+      if (event.type !== 'OrderFinished' && event.type !== 'OrderCancelled') continue;
       const status = event.type === 'OrderFinished' ? 'FINISHED' : 'CANCELLED';
       this.onSettled({ status, createdAt: event.placedAt, updatedAt: event.at });
     }

@@ -3,6 +3,7 @@ import type { OrderId, UserId } from '../shared/ids.js';
 import type { FailureReason } from '../messaging/messages.js';
 import { Money } from '../shared/money.js';
 import { checkDescription } from '../shared/text.js';
+import { askAgainDelay, defaultReconcilePolicy } from './reconcile-policy.js';
 
 export type OrderStatus = 'NEW' | 'FINISHED' | 'CANCELLED';
 
@@ -19,6 +20,14 @@ interface Settled {
  */
 export type OrderEvent =
   | { readonly type: 'OrderPlaced'; readonly orderId: OrderId; readonly userId: UserId; readonly amount: Money }
+  | {
+      readonly type: 'PaymentAskedAgain';
+      readonly orderId: OrderId;
+      readonly userId: UserId;
+      readonly amount: Money;
+      /** How many times the order has asked for its payment, this one included (2 the first time again). */
+      readonly asks: number;
+    }
   | ({ readonly type: 'OrderFinished' } & Settled)
   | ({ readonly type: 'OrderCancelled'; readonly reason: FailureReason } & Settled);
 
@@ -32,6 +41,10 @@ export interface OrderSnapshot {
   readonly failureReason: FailureReason | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** How many times the order has asked for its payment: 1 once placed, one more each time again. */
+  readonly paymentAsks: number;
+  /** When the order asks for its payment again if it is still NEW; null once it is final. */
+  readonly askAgainAt: Date | null;
 }
 
 /** An order moves once, from NEW to FINISHED or CANCELLED, and then never again. */
@@ -40,7 +53,15 @@ export class Order {
 
   private constructor(private state: OrderSnapshot) {}
 
-  static place(input: { id: OrderId; userId: UserId; amount: Money; description: string; now: Date }): Order {
+  static place(input: {
+    id: OrderId;
+    userId: UserId;
+    amount: Money;
+    description: string;
+    now: Date;
+    /** When to ask for the payment again if no outcome came; by default, as `defaultReconcilePolicy` says. */
+    askAgainAt?: Date;
+  }): Order {
     const order = new Order({
       id: input.id,
       userId: input.userId,
@@ -50,6 +71,8 @@ export class Order {
       failureReason: null,
       createdAt: input.now,
       updatedAt: input.now,
+      paymentAsks: 1,
+      askAgainAt: input.askAgainAt ?? new Date(input.now.getTime() + askAgainDelay(defaultReconcilePolicy, 1)),
     });
     order.events.push({ type: 'OrderPlaced', orderId: input.id, userId: input.userId, amount: input.amount });
     return order;
@@ -75,8 +98,25 @@ export class Order {
     return Money.of(this.state.amount);
   }
 
+  get paymentAsks(): number {
+    return this.state.paymentAsks;
+  }
+
   snapshot(): OrderSnapshot {
     return { ...this.state };
+  }
+
+  /**
+   * No outcome came in time: the order asks for its payment once more, and again at `nextAt` if
+   * still NEW then. Returns false once the order is final (it has nothing left to ask).
+   */
+  askPaymentAgain(nextAt: Date): boolean {
+    if (this.state.status !== 'NEW') return false;
+    const asks = this.state.paymentAsks + 1;
+    this.state = { ...this.state, paymentAsks: asks, askAgainAt: nextAt };
+    const { id: orderId, userId } = this.state;
+    this.events.push({ type: 'PaymentAskedAgain', orderId, userId, amount: this.amount, asks });
+    return true;
   }
 
   /**
@@ -86,7 +126,7 @@ export class Order {
   finish(now: Date): boolean {
     if (this.state.status === 'FINISHED') return false;
     this.guardNew('FINISHED');
-    this.state = { ...this.state, status: 'FINISHED', updatedAt: now };
+    this.state = { ...this.state, status: 'FINISHED', updatedAt: now, askAgainAt: null };
     this.events.push({ type: 'OrderFinished', orderId: this.state.id, placedAt: this.state.createdAt, at: now });
     return true;
   }
@@ -95,7 +135,7 @@ export class Order {
   cancel(reason: FailureReason, now: Date): boolean {
     if (this.state.status === 'CANCELLED' && this.state.failureReason === reason) return false;
     this.guardNew('CANCELLED');
-    this.state = { ...this.state, status: 'CANCELLED', failureReason: reason, updatedAt: now };
+    this.state = { ...this.state, status: 'CANCELLED', failureReason: reason, updatedAt: now, askAgainAt: null };
     this.events.push({
       type: 'OrderCancelled',
       orderId: this.state.id,

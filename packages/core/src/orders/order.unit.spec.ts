@@ -4,6 +4,7 @@ import { OrderId, UserId } from '../shared/ids.js';
 import { Money } from '../shared/money.js';
 import { Order } from './order.js';
 import { orderMessages } from './order-messages.js';
+import { askAgainDelay } from './reconcile-policy.js';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const later = new Date('2026-01-01T00:00:05.000Z');
@@ -71,5 +72,46 @@ describe('Order', () => {
       { type: 'OrderCancelled', orderId: order.id, reason: 'insufficient_funds', placedAt: now, at: later },
     ]);
     expect(orderMessages(events)).to.deep.equal([]);
+  });
+});
+
+describe('Order asking for its payment again', () => {
+  const at = (s: number) => new Date(now.getTime() + s * 1_000);
+
+  it('asks again 30 s after it was placed by default, once asked', () => {
+    const order = anOrder();
+    expect(order.snapshot()).to.deep.include({ paymentAsks: 1, askAgainAt: at(30) });
+  });
+
+  it('asks again with the same body, counting its asks, while NEW', () => {
+    const order = anOrder();
+    const [placed] = orderMessages(order.pullEvents());
+    expect(order.askPaymentAgain(at(90))).to.equal(true);
+    expect(order.askPaymentAgain(at(210))).to.equal(true);
+    const events = order.pullEvents();
+    expect(events.map((e) => e.type === 'PaymentAskedAgain' && e.asks)).to.deep.equal([2, 3]);
+    expect(orderMessages(events)).to.deep.equal([placed, placed]);
+    expect(order.snapshot()).to.deep.include({ status: 'NEW', paymentAsks: 3, askAgainAt: at(210), updatedAt: now });
+  });
+
+  it('has nothing left to ask once final', () => {
+    for (const settle of [(o: Order) => o.finish(later), (o: Order) => o.cancel('account_not_found', later)]) {
+      const order = anOrder();
+      settle(order);
+      order.pullEvents();
+      expect(order.snapshot().askAgainAt).to.equal(null);
+      expect(order.askPaymentAgain(at(90))).to.equal(false);
+      expect(order.pullEvents()).to.deep.equal([]);
+      expect(order.snapshot().paymentAsks).to.equal(1);
+    }
+  });
+});
+
+describe('askAgainDelay', () => {
+  it('doubles from the delay after each ask, up to the longest wait', () => {
+    const policy = { afterMs: 30_000, maxDelayMs: 600_000 };
+    expect([1, 2, 3, 4, 5, 6, 50].map((asks) => askAgainDelay(policy, asks))).to.deep.equal([
+      30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000,
+    ]);
   });
 });

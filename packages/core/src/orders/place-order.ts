@@ -10,6 +10,7 @@ import { checkDescription } from '../shared/text.js';
 import { Order } from './order.js';
 import { orderMessages } from './order-messages.js';
 import { toOrderView, type OrderView } from './order-view.js';
+import { askAgainDelay, defaultReconcilePolicy, type ReconcilePolicy } from './reconcile-policy.js';
 import type { OrdersTx } from './ports.js';
 
 export interface PlaceOrderInput {
@@ -30,6 +31,8 @@ export class PlaceOrder {
     private readonly uow: UnitOfWork<OrdersTx>,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    /** When the order asks for its payment again if no outcome came. */
+    private readonly reconcile: Pick<ReconcilePolicy, 'afterMs' | 'maxDelayMs'> = defaultReconcilePolicy,
   ) {}
 
   async execute(input: PlaceOrderInput): Promise<OrderView> {
@@ -48,7 +51,8 @@ export class PlaceOrder {
     headers: PlaceOrderInput['headers'],
   ): Promise<OrderView> {
     const now = this.clock.now();
-    const order = Order.place({ id: OrderId(this.ids.next()), ...request, now });
+    const askAgainAt = new Date(now.getTime() + askAgainDelay(this.reconcile, 1));
+    const order = Order.place({ id: OrderId(this.ids.next()), ...request, now, askAgainAt });
     await tx.orders.save(order);
     for (const message of outgoing(orderMessages(order.pullEvents()), { ids: this.ids, at: now, headers })) {
       await tx.outbox.append(message);

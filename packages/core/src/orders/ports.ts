@@ -11,6 +11,11 @@ export interface OrderRepository {
   get(id: OrderId): Promise<Order | null>;
   /** Optional: the orders of those ids that exist, each locked as `get` locks it, in order of id. */
   getMany?(ids: readonly OrderId[]): Promise<Map<OrderId, Order>>;
+  /**
+   * Orders still NEW whose `askAgainAt` is at or before `now`, earliest first, at most `limit`, each
+   * locked as `get` locks it; an order another transaction holds is skipped, not waited for.
+   */
+  dueToAskAgain(now: Date, limit: number): Promise<Order[]>;
   /** Inserts a new order or writes a changed one, as part of the transaction. */
   save(order: Order): Promise<void>;
 }

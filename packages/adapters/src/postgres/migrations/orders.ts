@@ -43,4 +43,17 @@ CREATE INDEX orders_awaiting_outcome ON orders (created_at) WHERE status = 'NEW'
   outboxFillfactor,
   expectRows,
   outboxTransactionOrder,
+  {
+    id: '016_orders_ask_again',
+    sql: `
+-- How many times each order asked for its payment, and when a NEW one asks again (null once final).
+-- Adding the columns rewrites nothing; orders NEW before this ask again 30 s after they were placed.
+ALTER TABLE orders ADD COLUMN payment_asks integer NOT NULL DEFAULT 1,
+                   ADD COLUMN ask_again_at timestamptz;
+UPDATE orders SET ask_again_at = created_at + interval '30 seconds' WHERE status = 'NEW';
+-- The sweep reads due orders from here; the metrics scrape counts NEW orders from it, as before.
+DROP INDEX orders_awaiting_outcome;
+CREATE INDEX orders_awaiting_outcome ON orders (ask_again_at) WHERE status = 'NEW';
+`,
+  },
 ];
