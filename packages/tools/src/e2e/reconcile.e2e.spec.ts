@@ -19,8 +19,8 @@ const askedAgainIn = (output: string): Set<string> =>
   new Set(
     output.split('\n').flatMap((line) => {
       try {
-        const parsed = JSON.parse(line) as { msg?: unknown; orderId?: unknown };
-        return parsed.msg === 'payment asked again' ? [String(parsed.orderId)] : [];
+        const parsed = JSON.parse(line) as { msg?: unknown; order_id?: unknown };
+        return parsed.msg === 'payment asked again' ? [String(parsed.order_id)] : [];
       } catch {
         return [];
       }
