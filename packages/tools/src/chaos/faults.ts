@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { Routes } from '@gozon/core';
 import { rabbitmqctl } from '../support/scratch.js';
 import { scrape, total } from '../e2e/scrape.js';
 import type { ServerSystem } from '../e2e/system.js';
@@ -250,20 +251,52 @@ export class FaultInjector {
 
   /**
    * Purges `order.payments` or `payment.status` (one at random), or dead-letters a batch of its
-   * messages. A queue whose consumer runs is nearly always empty, so its consumer is killed first
-   * and the messages pile up for 1–2 s; the consumer is restarted once they are gone.
+   * messages. A queue whose consumer runs is nearly always empty, so messages are piled up first:
+   * `order.payments` by killing payments for 1–2 s; `payment.status` (stopping orders stops new
+   * orders too) by killing payments for 1–2 s while requests pile up, then orders, and starting
+   * payments again for 1.5 s to answer them. Whatever was killed is restarted once they are gone.
    */
   private async loseMessages(how: 'purged' | 'deadLettered'): Promise<string> {
-    const { queue, consumer } = this.rng.pick(LOSABLE_QUEUES);
+    const queue = this.rng.pick(LOSABLE_QUEUES);
     const url = this.system.vhost.url;
-    return this.kill(consumer, [1_000, 2_000], async () => {
+    const take = async (): Promise<string> => {
       const count =
         how === 'purged' ? await purgeQueue(url, queue) : await deadLetterBatch(url, queue, DEAD_LETTER_BATCH);
       this.lost.add(how, queue, count);
       return how === 'purged'
         ? `purged ${count} message(s) of ${queue}`
         : `moved ${count} message(s) of ${queue} to its dead-letter queue`;
-    });
+    };
+    return queue === Routes.orderPayments ? this.kill('payments', [1_000, 2_000], take) : this.pileUpOutcomes(take);
+  }
+
+  /** Payment requests piled up with payments down, answered with orders down; then `take`, and both back. */
+  private async pileUpOutcomes(take: () => Promise<string>): Promise<string> {
+    const { payments, orders } = this.system.parts;
+    this.downOnPurpose.add('payments').add('orders');
+    try {
+      await this.tally.observe('payments');
+      await payments.kill('SIGKILL');
+      this.tally.bank('payments');
+      const down = this.rng.int(1_000, 2_000);
+      await sleep(down);
+      await this.tally.observe('orders');
+      await orders.kill('SIGKILL');
+      this.tally.bank('orders');
+      let done = '';
+      try {
+        await this.restart('payments');
+        await sleep(1_500);
+        done = await take();
+      } finally {
+        if (payments.pid === undefined) await this.restart('payments');
+        await this.restart('orders');
+      }
+      return `${done}; payments down ${(down / 1000).toFixed(1)} s, then orders while payments answered`;
+    } finally {
+      this.downOnPurpose.delete('payments');
+      this.downOnPurpose.delete('orders');
+    }
   }
 
   /** Kills `name` with SIGKILL, keeps it down a while (doing `whileDown`, if given), and restarts it. */

@@ -4,13 +4,8 @@ import { Routes } from '@gozon/core';
 import { deadLetterQueueOf } from '@gozon/adapters/rabbitmq';
 import { connect, type Channel } from 'amqplib';
 
-/** The queues whose messages a lost-message fault takes, and the service that consumes each. */
-export const LOSABLE_QUEUES = [
-  { queue: Routes.orderPayments, consumer: 'payments' },
-  { queue: Routes.paymentStatus, consumer: 'orders' },
-] as const;
-
-export type LosableQueue = (typeof LOSABLE_QUEUES)[number]['queue'];
+/** The queues whose messages a lost-message fault takes. */
+export const LOSABLE_QUEUES = [Routes.orderPayments, Routes.paymentStatus] as const;
 
 /** Messages a `dead-letter a batch` fault moves at most. */
 export const DEAD_LETTER_BATCH = 50;
