@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { defaultReconcilePolicy, FixedClock, randomIds, ReconcileOrders, type Order } from '@gozon/core';
+import { defaultReconcilePolicy, FixedClock, randomIds, ReconcileOrders, systemClock, type Order } from '@gozon/core';
+import { sweeping } from '../composition/reconcile.js';
 import { anOrder } from '../contract/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 import { ordersUnitOfWork } from './index.js';
@@ -16,8 +17,8 @@ describe('ReconcileOrders on Postgres: several instances sweep at once', functio
     await t.drop();
   });
 
-  const placeDue = async (count: number): Promise<Order[]> => {
-    const orders = Array.from({ length: count }, () => anOrder({ askAgainAt: new Date('2029-12-31T23:59:00Z') }));
+  const placeDue = async (count: number, askAgainAt = new Date('2029-12-31T23:59:00Z')): Promise<Order[]> => {
+    const orders = Array.from({ length: count }, () => anOrder({ askAgainAt }));
     await ordersUnitOfWork(t.db).run(async (tx) => {
       for (const order of orders) await tx.orders.save(order);
     });
@@ -54,9 +55,35 @@ describe('ReconcileOrders on Postgres: several instances sweep at once', functio
       await released;
     });
     await isHeld;
-    const sweep = await new ReconcileOrders(ordersUnitOfWork(t.db), clock, randomIds, policy).sweep();
+    const sweeping = new ReconcileOrders(ordersUnitOfWork(t.db), clock, randomIds, policy).sweep();
+    const first = await Promise.race([sweeping, new Promise((resolve) => setTimeout(resolve, 3_000, 'waited'))]);
     release();
     await holder;
-    expect(sweep.map((a) => a.orderId)).to.deep.equal([free!.id]);
+    const asked = await sweeping;
+    expect(first, 'the sweep waited for the held order').to.not.equal('waited');
+    expect(asked.map((a) => a.orderId)).to.deep.equal([free!.id]);
+  });
+
+  it('with two instances sweeping on their timers, asks each stuck order once per wait', async () => {
+    // A wait of 1 s that never grows: each instance sweeps every 0.25 s, so a doubled ask would
+    // show as two asks of one order within a sweep of each other.
+    const steady = { ...defaultReconcilePolicy, afterMs: 1_000, maxDelayMs: 1_000 };
+    const orders = await placeDue(30, new Date(Date.now() - 1_000));
+    const instances = [0, 1].map(() =>
+      sweeping(new ReconcileOrders(ordersUnitOfWork(t.db), systemClock, randomIds, steady), { policy: steady }),
+    );
+    await Promise.all(instances.map((i) => i.start()));
+    await new Promise((resolve) => setTimeout(resolve, 3_300));
+    await Promise.all(instances.map((i) => i.stop()));
+    const { rows } = await t.db.query(
+      `SELECT correlation_id, array_agg(occurred_at ORDER BY occurred_at) AS at
+         FROM outbox WHERE type = 'payment.requested' GROUP BY correlation_id`,
+    );
+    expect(rows).to.have.length(orders.length);
+    for (const row of rows) {
+      const at = (row.at as Date[]).map((d) => new Date(d).getTime());
+      expect(at.length, 'asks of one order').to.be.within(3, 4);
+      for (let i = 1; i < at.length; i += 1) expect(at[i]! - at[i - 1]!, 'between two asks').to.be.at.least(990);
+    }
   });
 });
