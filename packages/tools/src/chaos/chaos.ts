@@ -55,6 +55,15 @@ const waitQuiet = async (
   return { quiet: false, last };
 };
 
+/**
+ * How long the quiet phase may wait. An order whose payment request (and re-requests) were lost
+ * in the load is asked again at most one backoff step after the load ends; the step doubles from
+ * the reconcile delay, so it is never longer than the order's age plus that delay (the age at most
+ * the load's length), nor than the 10 minutes the backoff is capped at.
+ */
+const quietTimeoutMs = (loadMs: number, reconcileAfterMs: number): number =>
+  Math.max(120_000, Math.min(loadMs, 600_000) + reconcileAfterMs + 30_000);
+
 const main = async (): Promise<number> => {
   const runId = randomBytes(3).toString('hex');
   const rng = new Random(options.seed);
@@ -62,9 +71,14 @@ const main = async (): Promise<number> => {
   say(
     `GoZon chaos run ${runId} · seed ${options.seed} · up to ${options.durationMs / 1000} s of load` +
       (Number.isFinite(options.maxOrders) ? ` or ${options.maxOrders} orders` : '') +
-      ` · a fault every ~${options.faultEveryMs / 1000} s: ${options.kinds.join(', ')}`,
+      ` · a fault every ~${options.faultEveryMs / 1000} s: ${options.kinds.join(', ')}` +
+      ` · orders asked again after ${options.reconcileAfterMs / 1000} s NEW`,
   );
-  const system = await ServerSystem.start({ logLevel: 'warn' });
+  const system = await ServerSystem.start({
+    logLevel: 'warn',
+    // Short, so that orders whose messages were lost settle within the quiet phase.
+    env: { GOZON_RECONCILE_AFTER_SECONDS: String(options.reconcileAfterMs / 1000) },
+  });
   // An administrator's token (kept valid across gateway restarts: the keys stay in the data directory).
   const http = new ChaosHttp(system.gatewayUrl, 5_000, {
     authorization: `Bearer ${await system.token('chaos-admin', true)}`,
@@ -128,10 +142,11 @@ const main = async (): Promise<number> => {
       say(`  retried ${open} keyed request(s) still without an answer`);
       await sleep(1_000);
     }
-    const settled = await waitQuiet(system, 120_000, t0);
+    const quietMs = quietTimeoutMs(loadMs, options.reconcileAfterMs);
+    const settled = await waitQuiet(system, quietMs, t0);
     clearInterval(scraper);
     await Promise.all([tally.observe('orders'), tally.observe('payments')]);
-    if (!settled.quiet) say(`not quiet after 120 s: ${JSON.stringify(settled.last)}`);
+    if (!settled.quiet) say(`not quiet after ${quietMs / 1000} s: ${JSON.stringify(settled.last)}`);
 
     const ledger = await readLedger(
       { orders: system.databases.orders.url, payments: system.databases.payments.url },
@@ -147,6 +162,8 @@ const main = async (): Promise<number> => {
       kinds: options.kinds,
       timeline: injector.timeline,
       tally,
+      lost: injector.lost,
+      reconcileAfterMs: options.reconcileAfterMs,
       ledger,
       summary,
       quiet: settled.quiet,

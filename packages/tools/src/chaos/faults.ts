@@ -1,7 +1,9 @@
 import pg from 'pg';
+import { Routes } from '@gozon/core';
 import { rabbitmqctl } from '../support/scratch.js';
 import { scrape, total } from '../e2e/scrape.js';
 import type { ServerSystem } from '../e2e/system.js';
+import { DEAD_LETTER_BATCH, deadLetterBatch, LOSABLE_QUEUES, LostMessages, purgeQueue } from './lost-messages.js';
 import { type Random, sleep } from './random.js';
 
 export type FaultKind =
@@ -11,7 +13,9 @@ export type FaultKind =
   | 'close AMQP connections'
   | 'terminate Postgres backends'
   | 'republish outbox rows'
-  | 'broker stop_app/start_app';
+  | 'broker stop_app/start_app'
+  | 'purge a queue'
+  | 'dead-letter a batch';
 
 /** Outbox rows of each service a `republish outbox rows` fault sends again. */
 const REPUBLISHED = 50;
@@ -24,6 +28,8 @@ export const ALL_FAULTS: readonly FaultKind[] = [
   'terminate Postgres backends',
   'republish outbox rows',
   'broker stop_app/start_app',
+  'purge a queue',
+  'dead-letter a batch',
 ];
 
 /** One entry of the fault timeline (times in ms since the run started). */
@@ -47,6 +53,9 @@ export class MessageTally {
     'gozon_inbox_duplicates_total',
     'gozon_message_retries_total',
     'gozon_messages_dead_lettered_total',
+    // The orders service's reconciliation: payment requests sent again, orders asked more than once.
+    'gozon_reconcile_requests_total',
+    'gozon_reconcile_orders_repeated_total',
   ] as const;
   scrapes = 0;
   misses = 0;
@@ -99,6 +108,8 @@ export interface FaultOptions {
 /** Breaks the running system at random moments, one fault at a time, and undoes each fault. */
 export class FaultInjector {
   readonly timeline: FaultEvent[] = [];
+  /** Messages the lost-message faults purged or dead-lettered, by queue. */
+  readonly lost = new LostMessages();
   private stopping = false;
   private loop: Promise<void> | undefined;
   private watcher: NodeJS.Timeout | undefined;
@@ -231,21 +242,86 @@ export class FaultInjector {
         }
         return `broker stopped for ${(this.options.brokerDownMs / 1000).toFixed(1)} s (shared broker)`;
       }
+      case 'purge a queue':
+        return this.loseMessages('purged');
+      case 'dead-letter a batch':
+        return this.loseMessages('deadLettered');
     }
   }
 
-  private async kill(name: 'orders' | 'payments' | 'gateway'): Promise<string> {
+  /**
+   * Purges `order.payments` or `payment.status` (one at random), or dead-letters a batch of its
+   * messages. A queue whose consumer runs is nearly always empty, so messages are piled up first:
+   * `order.payments` by killing payments for 1–2 s; `payment.status` (stopping orders stops new
+   * orders too) by killing payments for 1–2 s while requests pile up, then orders, and starting
+   * payments again for 1.5 s to answer them. Whatever was killed is restarted once they are gone.
+   */
+  private async loseMessages(how: 'purged' | 'deadLettered'): Promise<string> {
+    const queue = this.rng.pick(LOSABLE_QUEUES);
+    const url = this.system.vhost.url;
+    const take = async (): Promise<string> => {
+      const count =
+        how === 'purged' ? await purgeQueue(url, queue) : await deadLetterBatch(url, queue, DEAD_LETTER_BATCH);
+      this.lost.add(how, queue, count);
+      return how === 'purged'
+        ? `purged ${count} message(s) of ${queue}`
+        : `moved ${count} message(s) of ${queue} to its dead-letter queue`;
+    };
+    return queue === Routes.orderPayments ? this.kill('payments', [1_000, 2_000], take) : this.pileUpOutcomes(take);
+  }
+
+  /** Payment requests piled up with payments down, answered with orders down; then `take`, and both back. */
+  private async pileUpOutcomes(take: () => Promise<string>): Promise<string> {
+    const { payments, orders } = this.system.parts;
+    this.downOnPurpose.add('payments').add('orders');
+    try {
+      await this.tally.observe('payments');
+      await payments.kill('SIGKILL');
+      this.tally.bank('payments');
+      const down = this.rng.int(1_000, 2_000);
+      await sleep(down);
+      await this.tally.observe('orders');
+      await orders.kill('SIGKILL');
+      this.tally.bank('orders');
+      let done = '';
+      try {
+        await this.restart('payments');
+        await sleep(1_500);
+        done = await take();
+      } finally {
+        if (payments.pid === undefined) await this.restart('payments');
+        await this.restart('orders');
+      }
+      return `${done}; payments down ${(down / 1000).toFixed(1)} s, then orders while payments answered`;
+    } finally {
+      this.downOnPurpose.delete('payments');
+      this.downOnPurpose.delete('orders');
+    }
+  }
+
+  /** Kills `name` with SIGKILL, keeps it down a while (doing `whileDown`, if given), and restarts it. */
+  private async kill(
+    name: 'orders' | 'payments' | 'gateway',
+    downMs: readonly [number, number] = this.options.downMs,
+    whileDown?: () => Promise<string>,
+  ): Promise<string> {
     const part = this.system.parts[name];
     if (name !== 'gateway') await this.tally.observe(name);
     this.downOnPurpose.add(name);
     try {
       await part.kill('SIGKILL');
       if (name !== 'gateway') this.tally.bank(name);
-      const down = this.rng.int(this.options.downMs[0], this.options.downMs[1]);
+      const down = this.rng.int(downMs[0], downMs[1]);
       await sleep(down);
-      const started = Date.now();
-      await this.restart(name);
-      return `down ${(down / 1000).toFixed(1)} s, back (ready) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      let done = '';
+      let started = Date.now();
+      try {
+        if (whileDown) done = `${await whileDown()}; `;
+      } finally {
+        started = Date.now();
+        await this.restart(name);
+      }
+      return `${done}${whileDown ? `${name} ` : ''}down ${(down / 1000).toFixed(1)} s, back (ready) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     } finally {
       this.downOnPurpose.delete(name);
     }

@@ -14,7 +14,9 @@ system go quiet and checks the ledger from outside. Exits 1 on any violation.
   --orders N          stop the load once N orders were requested (default: no cap)
   --fault-every S     mean seconds between faults (default 5)
   --faults a,b        fault kinds (default all): orders,payments,gateway,connections,backends,
-                      republish,broker
+                      republish,broker,purge,dead-letter
+  --reconcile-after S the services' GOZON_RECONCILE_AFTER_SECONDS (default 5): how long an order
+                      stays NEW before its payment is asked for again
   --no-broker-restart leave out RabbitMQ stop_app/start_app (it restarts the whole shared broker)
   --users N           funded users (default 40)
   --concurrency N     client loops (default 8)
@@ -33,6 +35,8 @@ const FAULT_NAMES: Record<string, FaultKind> = {
   backends: 'terminate Postgres backends',
   republish: 'republish outbox rows',
   broker: 'broker stop_app/start_app',
+  purge: 'purge a queue',
+  'dead-letter': 'dead-letter a batch',
 };
 
 export interface ChaosOptions {
@@ -40,6 +44,8 @@ export interface ChaosOptions {
   readonly maxOrders: number;
   readonly faultEveryMs: number;
   readonly kinds: readonly FaultKind[];
+  /** The services' `GOZON_RECONCILE_AFTER_SECONDS`, in ms. */
+  readonly reconcileAfterMs: number;
   readonly users: number;
   readonly concurrency: number;
   readonly seed: number;
@@ -69,6 +75,7 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
         'fault-every': { type: 'string', default: '5' },
         faults: { type: 'string' },
         'no-broker-restart': { type: 'boolean', default: false },
+        'reconcile-after': { type: 'string', default: '5' },
         users: { type: 'string', default: '40' },
         concurrency: { type: 'string', default: '8' },
         seed: { type: 'string' },
@@ -87,6 +94,7 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
     maxOrders: values.orders === undefined ? Number.POSITIVE_INFINITY : number('orders', values.orders),
     faultEveryMs: number('fault-every', values['fault-every']) * 1000,
     kinds: faultKinds(values.faults, !values['no-broker-restart']),
+    reconcileAfterMs: number('reconcile-after', values['reconcile-after']) * 1000,
     users: Math.round(number('users', values.users)),
     concurrency: Math.round(number('concurrency', values.concurrency)),
     seed,

@@ -22,6 +22,7 @@ describe('chaos command line', () => {
       maxOrders: Number.POSITIVE_INFINITY,
       faultEveryMs: 5_000,
       kinds: [...ALL_FAULTS],
+      reconcileAfterMs: 5_000,
       users: 40,
       concurrency: 8,
       seed: 7,
@@ -34,10 +35,20 @@ describe('chaos command line', () => {
       '--faults',
       'orders,broker',
       '--no-broker-restart',
+      '--reconcile-after',
+      '0.5',
       '--out',
       'r.json',
     ]);
-    expect(custom).to.deep.include({ durationMs: 5_000, kinds: ['kill -9 orders'], out: 'r.json' });
+    expect(custom).to.deep.include({
+      durationMs: 5_000,
+      kinds: ['kill -9 orders'],
+      reconcileAfterMs: 500,
+      out: 'r.json',
+    });
+    expect(parseChaosArgs(['--faults', 'purge,dead-letter'])).to.deep.include({
+      kinds: ['purge a queue', 'dead-letter a batch'],
+    });
     expect(parseChaosArgs(['--help'])).to.equal('help');
   });
 
@@ -45,6 +56,7 @@ describe('chaos command line', () => {
     expect(refusal(['--duratoin', '5'])).to.equal("chaos: Unknown option '--duratoin' (see --help)");
     expect(refusal(['--out'])).to.equal("chaos: Option '--out <value>' argument missing (see --help)");
     expect(refusal(['--duration', '0'])).to.match(/--duration must be a positive number/);
+    expect(refusal(['--reconcile-after', '0'])).to.match(/--reconcile-after must be a positive number/);
     expect(refusal(['--faults', 'orders,meteor'])).to.match(/^chaos: unknown fault meteor/);
     expect(refusal(['--seed', 'x'])).to.match(/--seed must be a whole number/);
     expect(refusal(['now'])).to.match(/^chaos: Unexpected argument 'now'/);

@@ -1,5 +1,6 @@
 import type { CheckSummary, Ledger } from './check.js';
 import type { FaultEvent, FaultKind, MessageTally } from './faults.js';
+import type { LostMessages } from './lost-messages.js';
 
 export interface ChaosRun {
   readonly runId: string;
@@ -9,6 +10,10 @@ export interface ChaosRun {
   readonly kinds: readonly FaultKind[];
   readonly timeline: readonly FaultEvent[];
   readonly tally: MessageTally;
+  /** Messages the lost-message faults took from the queues. */
+  readonly lost: LostMessages;
+  /** The services' `GOZON_RECONCILE_AFTER_SECONDS`, in ms. */
+  readonly reconcileAfterMs: number;
   readonly ledger: Ledger;
   readonly summary: CheckSummary;
   /** Whether the system went quiet (nothing NEW, nothing queued) before the checks. */
@@ -16,6 +21,8 @@ export interface ChaosRun {
 }
 
 const n = (value: number): string => value.toLocaleString('en-US');
+const byQueue = (counts: ReadonlyMap<string, number>): string =>
+  counts.size === 0 ? '0' : [...counts].map(([queue, count]) => `${queue} ${n(count)}`).join(', ');
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** Per fault kind: how often, and the longest time from the fault to both services ready again. */
@@ -88,6 +95,13 @@ export const renderReport = (run: ChaosRun): string => {
         `dead-lettered ${n(duplicates.deadLettered)} (counted by the services, at least)`,
     ],
     [
+      'lost messages',
+      `purged: ${byQueue(run.lost.purged)}; moved to the dead-letter queues: ${byQueue(run.lost.deadLettered)}; ` +
+        `payment requests sent again by reconciliation (after ${run.reconcileAfterMs / 1000} s NEW): ` +
+        `${n(tally.value('orders', 'gozon_reconcile_requests_total'))}, orders asked more than once ` +
+        `${n(tally.value('orders', 'gozon_reconcile_orders_repeated_total'))} (counted by the service, at least)`,
+    ],
+    [
       'queues',
       `${run.quiet ? 'quiet' : 'NOT quiet'}; outbox rows unpublished: orders ${ledger.outboxPending.orders}, payments ${ledger.outboxPending.payments}; ` +
         `dead-letter queues: ${dlq}`,
@@ -113,6 +127,8 @@ const MessageTallyNames = [
   'gozon_inbox_duplicates_total',
   'gozon_message_retries_total',
   'gozon_messages_dead_lettered_total',
+  'gozon_reconcile_requests_total',
+  'gozon_reconcile_orders_repeated_total',
   'repeated',
   'unchanged',
 ] as const;
@@ -134,6 +150,15 @@ export const toJson = (run: ChaosRun): unknown => ({
       Object.fromEntries(MessageTallyNames.map((name) => [name, run.tally.value(service, name)])),
     ]),
   ),
+  lostMessages: {
+    purged: Object.fromEntries(run.lost.purged),
+    deadLettered: Object.fromEntries(run.lost.deadLettered),
+  },
+  reconcile: {
+    afterSeconds: run.reconcileAfterMs / 1000,
+    requests: run.tally.value('orders', 'gozon_reconcile_requests_total'),
+    ordersRepeated: run.tally.value('orders', 'gozon_reconcile_orders_repeated_total'),
+  },
   outboxPending: run.ledger.outboxPending,
   inboxRows: run.ledger.inboxRows,
   deadLetterQueues: Object.fromEntries(run.summary.deadLettered),
