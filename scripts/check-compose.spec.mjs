@@ -142,7 +142,7 @@ describe('check-compose: the Compose Specification and the project rules', () =>
       ]);
       const admin = editedService('payments-2', 'amqp://gozon-payments:', 'amqp://gozon-admin:');
       expect(checkCompose(admin)).to.include(
-        'services.payments: every payments instance must reach RabbitMQ as one user (got gozon-payments, gozon-admin)',
+        'docker-compose.yml (scale profile): every payments instance must reach RabbitMQ as one user (got gozon-payments, gozon-admin)',
       );
     });
 

@@ -96,7 +96,7 @@ const checkCluster = (view, defaults, scope, problem) => {
   return nodes;
 };
 
-const checkOnCluster = (view, nodes, problem) => {
+const checkOnCluster = (view, nodes, scope, problem) => {
   const users = {};
   for (const part of ['orders', 'payments']) {
     for (const name of view.allRunning(part)) {
@@ -116,12 +116,12 @@ const checkOnCluster = (view, nodes, problem) => {
     ['payments', payments],
   ]) {
     if (set.size > 1)
-      problem(at(part), `every ${part} instance must reach RabbitMQ as one user (got ${[...set].join(', ')})`);
+      problem(scope, `every ${part} instance must reach RabbitMQ as one user (got ${[...set].join(', ')})`);
     for (const user of set)
-      if (['guest', 'gozon-admin'].includes(user)) problem(at(part), `must not reach RabbitMQ as ${user}`);
+      if (['guest', 'gozon-admin'].includes(user)) problem(scope, `${part} must not reach RabbitMQ as ${user}`);
   }
   if ([...orders].some((user) => payments.has(user)))
-    problem('the scale profile', 'orders and payments must use different RabbitMQ users');
+    problem(scope, 'orders and payments must use different RabbitMQ users');
 };
 
 /** Where a gateway keeps its data (the image's working directory is /app). */
@@ -202,7 +202,7 @@ const checkPublished = (view, defaults, problem) => {
 export const checkScale = (view, defaults, scope, problem) => {
   checkParts(view, scope, problem);
   const nodes = checkCluster(view, defaults, scope, problem);
-  checkOnCluster(view, nodes, problem);
+  checkOnCluster(view, nodes, scope, problem);
   const origin = checkGateways(view, scope, problem);
   checkBalancer(view, origin, scope, problem);
   checkPublished(view, defaults, problem);
