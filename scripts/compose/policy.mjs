@@ -8,7 +8,10 @@
 //   use different databases; named volumes are declared;
 // - the RabbitMQ management UI is published on 127.0.0.1 only, and each service reaches RabbitMQ
 //   as its own user, none of them the broker's administrator.
+// Those rules hold for the default services (no profile: `docker compose up`). Services of the
+// `scale` profile form a second system, checked by compose/scale.mjs; no other profile exists.
 import { checkAppService } from './app-service.mjs';
+import { checkScale } from './scale.mjs';
 import { dependsOf, hostPorts, viewOf } from './view.mjs';
 
 /** Exactly these host ports, on exactly these services. */
@@ -18,7 +21,7 @@ const checkDependencies = (view, service, report) => {
   for (const [dep, spec] of Object.entries(dependsOf(service))) {
     const condition = spec?.condition ?? 'service_started';
     if (!(dep in view.services)) {
-      report(`depends_on names "${dep}", which is not a service`);
+      report(`depends_on names ${view.notHere(dep)}`);
     } else if (condition === 'service_healthy' && !view.services[dep].healthcheck?.test) {
       report(`depends_on ${dep} with service_healthy, but ${dep} has no healthcheck`);
     } else if (condition === 'service_completed_successfully' && !view.isOneShot(dep)) {
@@ -98,23 +101,53 @@ const checkBroker = (view, file, problem) => {
   }
 };
 
-/**
- * Where a compose file the Compose schema accepted breaks the project's rules, one line each.
- * `commands`: the parts `gozon` knows; `variables`: the names GoZon reads from its environment.
- */
-export const policyProblems = (compose, { file, commands, variables }) => {
-  const problems = [];
-  const problem = (where, message) => problems.push(`${where}: ${message}`);
-  const view = viewOf(compose);
+const PROFILES = ['scale'];
+const profilesOf = (service) => service.profiles ?? [];
+
+/** The file with only the named services (top-level volumes and networks kept). */
+const subset = (compose, names) => ({
+  ...compose,
+  services: Object.fromEntries(names.map((name) => [name, compose.services[name]])),
+});
+
+/** The rules every service of a set follows, whatever its profile. */
+const checkServices = (view, { commands, variables }, problem, { published = true } = {}) => {
   for (const name of view.names) {
     const service = view.services[name];
     const report = (message) => problem(`services.${name}`, message);
     checkDependencies(view, service, report);
-    checkPublished(name, service, report);
+    if (published) checkPublished(name, service, report);
     checkLifecycle(view, name, service, report);
     checkVolumes(view, service, report);
     if (view.isApp(name)) checkAppService(view, name, { commands, variables }, report);
   }
+};
+
+/**
+ * Where a compose file the Compose schema accepted breaks the project's rules, one line each.
+ * `commands`: the parts `gozon` knows; `variables`: the names GoZon reads from its environment;
+ * `readFile`: the text of a file the compose file mounts (deploy/…), by its path.
+ */
+export const policyProblems = (compose, { file, commands, variables, readFile }) => {
+  const problems = [];
+  const problem = (where, message) => problems.push(`${where}: ${message}`);
+  const all = Object.keys(compose?.services ?? {});
+  for (const name of all) {
+    const profiles = profilesOf(compose.services[name]);
+    const unknown = profiles.filter((p) => !PROFILES.includes(p));
+    if (unknown.length > 0)
+      problem(`services.${name}`, `unknown profile ${unknown.join(', ')} (known: ${PROFILES.join(', ')})`);
+  }
+  const defaults = all.filter((name) => profilesOf(compose.services[name]).length === 0);
+  const scale = all.filter((name) => profilesOf(compose.services[name]).includes('scale'));
+  const others = (names) => all.filter((name) => !names.includes(name));
+  const view = viewOf(subset(compose, defaults), { label: 'the default services', readFile, others: others(defaults) });
+  checkServices(view, { commands, variables }, problem);
   checkWhole(view, file, problem);
+  if (scale.length > 0) {
+    const scaled = viewOf(subset(compose, scale), { label: 'the scale profile', readFile, others: others(scale) });
+    checkServices(scaled, { commands, variables }, problem, { published: false });
+    checkScale(scaled, view, `${file} (scale profile)`, problem);
+  }
   return problems;
 };

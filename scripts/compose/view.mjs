@@ -1,3 +1,5 @@
+import { parseHaproxy } from './haproxy.mjs';
+
 // A compose file as the policy reads it: which services run GoZon, which part each runs, on which
 // port, with which variables, depending on what. It expects a file the Compose schema accepted.
 
@@ -48,12 +50,35 @@ export const hostPorts = (service) =>
     return parts.length === 1 ? parts[0] : parts[parts.length - 2];
   });
 
-/** The services and what each runs; the GoZon image is the one built from this repository. */
-export const viewOf = (compose) => {
+/** Where a bind-mounted file comes from (relative to the compose file) and where it goes. */
+export const mountsOf = (service) =>
+  (service.volumes ?? []).map((volume) =>
+    typeof volume === 'object'
+      ? { source: String(volume.source ?? ''), target: String(volume.target ?? '') }
+      : { source: String(volume).split(':')[0], target: String(volume).split(':')[1] ?? '' },
+  );
+
+const HAPROXY_CONFIG = '/usr/local/etc/haproxy/haproxy.cfg';
+
+/** The load balancer of a set of services: the one HAProxy, and its configuration when it can be read. */
+const balancerOf = (services, names, readFile) => {
+  const name = names.find((n) => String(services[n].image ?? '').startsWith('haproxy'));
+  if (!name) return undefined;
+  const mount = mountsOf(services[name]).find((m) => m.target === HAPROXY_CONFIG);
+  const text = mount && readFile ? readFile(mount.source) : undefined;
+  return { name, file: mount?.source, config: text === undefined ? undefined : parseHaproxy(text) };
+};
+
+/**
+ * The services and what each runs; the GoZon image is the one built from this repository.
+ * `label` names the set in messages ("the default services", "the scale profile"); `readFile`
+ * reads a file the compose file mounts, by its path relative to the repository.
+ */
+export const viewOf = (compose, { label = 'the file', readFile, others = [] } = {}) => {
   const services = compose?.services ?? {};
   const names = Object.keys(services);
   const images = new Set(names.filter((n) => services[n].build !== undefined).map((n) => services[n].image));
-  const isApp = (name) => services[name].build !== undefined || images.has(services[name].image);
+  const isApp = (name) => name in services && (services[name].build !== undefined || images.has(services[name].image));
   const partOf = (name) => (isApp(name) ? commandOf(services[name])[1] : undefined);
   const portOf = (name) => {
     const part = partOf(name);
@@ -64,8 +89,11 @@ export const viewOf = (compose) => {
   const appNames = names.filter(isApp);
   return {
     compose,
+    label,
+    readFile,
     services,
     names,
+    balancer: balancerOf(services, names, readFile),
     images,
     appNames,
     isApp,
@@ -75,5 +103,10 @@ export const viewOf = (compose) => {
     envOf: (name) => envOf(services[name]),
     /** The service that runs `gozon <part>`. */
     runs: (part) => appNames.find((n) => partOf(n) === part),
+    /** Why a name given as a service is not one here: a service elsewhere in the file, or none at all. */
+    notHere: (name) =>
+      others.includes(name) ? `"${name}", which is not in ${label}` : `"${name}", which is not a service`,
+    /** Every service that runs `gozon <part>`. */
+    allRunning: (part) => appNames.filter((n) => partOf(n) === part),
   };
 };
