@@ -79,14 +79,18 @@ describe('RabbitMQ cluster: quorum queues on three nodes', function () {
     );
     const confirmed: string[] = [];
     let failedPublishes = 0;
+    let lastError = '';
     /** Publishes batches of 10 until `count` more are confirmed; a failed batch is sent again, as the relay does. */
     const publish = async (count: number): Promise<void> => {
+      const deadline = Date.now() + 30_000;
       for (let target = confirmed.length + count; confirmed.length < target;) {
+        if (Date.now() > deadline) throw new Error(`no batch confirmed for 30 s; the last failure: ${lastError}`);
         const batch = Array.from({ length: 10 }, () => aPaymentRequest());
         try {
           await publisher.publish(batch);
           confirmed.push(...batch.map((m) => m.envelope.id));
-        } catch {
+        } catch (err) {
+          lastError = String(err);
           failedPublishes += 1;
           await sleep(50);
         }
