@@ -7,7 +7,7 @@ import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js'
 import { RabbitDeadLetters } from './dead-letters.js';
 import { RabbitPublisher } from './publisher.js';
 import { RabbitSubscriber } from './subscriber.js';
-import { deadLetterQueueOf, type TopologyOptions } from './topology.js';
+import { deadLetterQueueOf, QUORUM_DELIVERY_LIMIT, type TopologyOptions } from './topology.js';
 
 const queues = [Routes.orderPayments, Routes.paymentStatus];
 
@@ -62,6 +62,32 @@ describe('RabbitMQ cluster: quorum queues on three nodes', function () {
       expect(await letters.replay(() => true)).to.deep.equal([message.envelope.id]);
       expect(await bed.queues.depth(deadLetterQueueOf(Routes.orderPayments))).to.equal(0);
       expect(await bed.queues.depth(Routes.orderPayments)).to.equal(1);
+    } finally {
+      await bed.close();
+    }
+  });
+
+  it(`dead-letters a message returned more than ${QUORUM_DELIVERY_LIMIT} times (the backstop above the poison guard)`, async () => {
+    const bed = await bedOn();
+    try {
+      const message = aPaymentRequest();
+      await new RabbitPublisher(bed.connection).publish([message]);
+      const channel = await bed.connection.current().createChannel();
+      let returned = 0;
+      for (
+        let got = await channel.get(Routes.orderPayments);
+        got !== false;
+        got = await channel.get(Routes.orderPayments)
+      ) {
+        channel.nack(got, false, true); // back to the queue, as a consumer crash would
+        returned += 1;
+        if (returned > QUORUM_DELIVERY_LIMIT + 5) break;
+      }
+      await channel.close();
+      expect(returned).to.equal(QUORUM_DELIVERY_LIMIT + 1);
+      const letters = new RabbitDeadLetters(bed.connection, queues);
+      await eventually(async () => (await letters.list()).length === 1, 5_000, 'the dead letter');
+      expect((await letters.list())[0]).to.deep.include({ reason: 'delivery_limit' });
     } finally {
       await bed.close();
     }
