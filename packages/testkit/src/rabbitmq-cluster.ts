@@ -291,9 +291,17 @@ const clusterOf = (state: ClusterState, startedInMs: number, unregister: () => v
     ctl: (i, ...args) => ctlAs(cookie, at(i).name, args),
     host: {
       url: urls.join(','),
-      ctl: (...args) => {
-        const running = nodes.find((n) => alive(n.pid)) ?? at(0);
-        return ctlAs(cookie, running.name, args);
+      // Any node that answers: one may be killed or have its application stopped by a fault.
+      ctl: async (...args) => {
+        let failure: unknown = new Error('no node of the cluster runs');
+        for (const node of nodes.filter((n) => alive(n.pid))) {
+          try {
+            return await ctlAs(cookie, node.name, args);
+          } catch (err) {
+            failure = err;
+          }
+        }
+        throw failure;
       },
     },
     stop: async () => {
