@@ -106,7 +106,7 @@ export class Consumer implements Subscription {
     try {
       const retryQueues = new Map<number, string>();
       for (const delay of retryDelays(this.options.retry))
-        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay));
+        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay, this.connection.queueType));
       await channel.prefetch(this.options.prefetch);
       // Set before consuming: the first delivery may arrive before `consume` resolves.
       const attached = { model, channel, consumerTag: '', retryQueues };
@@ -253,6 +253,9 @@ export class Consumer implements Subscription {
         // Not parked: hand it back for another try now; if the channel is gone, the broker does.
         this.connection.report(`consumer ${this.queue}`, parkErr);
         settle(() => channel.nack(delivery, false, true));
+        // A channel whose publishes are nacked may stay so (a quorum retry queue's leader died
+        // mid-publish, as with the publisher): consume and park on a new one from now on.
+        if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
       }
     }
   }
@@ -288,7 +291,7 @@ export class Consumer implements Subscription {
   }
 
   private async declareRetry(attached: Attached, delayMs: number): Promise<string> {
-    const name = await declareRetryQueue(attached.channel, this.queue, delayMs);
+    const name = await declareRetryQueue(attached.channel, this.queue, delayMs, this.connection.queueType);
     attached.retryQueues.set(delayMs, name);
     return name;
   }
