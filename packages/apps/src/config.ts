@@ -24,6 +24,8 @@ export interface Config {
   readonly ordersAmqpUser: string | undefined;
   readonly paymentsAmqpUser: string | undefined;
   readonly exchange: string;
+  /** `AMQP_QUEUE_TYPE`: classic queues, or quorum queues replicated across a cluster. */
+  readonly queueType: 'classic' | 'quorum';
   /** Where the embedded default keeps its data. */
   readonly dataDir: string;
   /** How long outbox, inbox and idempotency rows are kept, and how often to sweep. */
@@ -164,8 +166,15 @@ const edge = (env: Env): EdgeConfig => ({
 });
 
 /** `<NAME>_AMQP_USER`, else the user its `<NAME>_AMQP_URL` (or `AMQP_URL`) logs in as. */
-const amqpUser = (explicit: string | undefined, url: string | undefined): string | undefined =>
-  explicit ?? (url === undefined ? undefined : userOf(url));
+const amqpUser = (explicit: string | undefined, url: string | undefined): string | undefined => {
+  if (url === undefined) return explicit;
+  try {
+    const user = userOf(url);
+    return explicit ?? user;
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+};
 
 /** The environment read once, checked against `envSchema`; a refused value is a `ConfigError`. */
 export const readConfig = (variables: NodeJS.ProcessEnv = process.env): Config => {
@@ -191,6 +200,7 @@ export const readConfig = (variables: NodeJS.ProcessEnv = process.env): Config =
     ordersAmqpUser: amqpUser(env.ORDERS_AMQP_USER, ordersAmqpUrl),
     paymentsAmqpUser: amqpUser(env.PAYMENTS_AMQP_USER, paymentsAmqpUrl),
     exchange: env.AMQP_EXCHANGE ?? 'gozon',
+    queueType: env.AMQP_QUEUE_TYPE,
     dataDir: env.GOZON_DATA_DIR ?? '.gozon-data',
     retention: retention(env),
     retentionIntervalMs: env.GOZON_RETENTION_INTERVAL_MINUTES * 60_000,

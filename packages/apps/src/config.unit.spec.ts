@@ -130,6 +130,7 @@ describe('config: one schema for every variable', () => {
     GOZON_RATE_LIMIT_PER_USER: 'lots',
     GOZON_RATE_LIMIT_WINDOW_SECONDS: '0',
     LOG_LEVEL: 'verbose',
+    AMQP_QUEUE_TYPE: 'stream',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://hunter2@collector',
     OTEL_EXPORTER_OTLP_HEADERS: 'hunter2',
@@ -197,6 +198,7 @@ describe('config: one schema for every variable', () => {
         paymentsDatabaseUrl: undefined,
         amqpUrl: undefined,
         exchange: 'gozon',
+        queueType: 'classic',
         dataDir: '.gozon-data',
         retention: { outboxHours: 168, inboxHours: 336, idempotencyHours: 48, replayHorizonHours: 168 },
         retentionIntervalMs: 600_000,
@@ -235,18 +237,30 @@ describe('config: one schema for every variable', () => {
       TRUST_PROXY: '10.0.0.2,::1',
       REDIS_URL: 'rediss://cache:6380',
       LOG_LEVEL: 'debug',
+      AMQP_QUEUE_TYPE: 'quorum',
       GOZON_RETENTION_INTERVAL_MINUTES: '0.5',
       GOZON_RECONCILE_AFTER_SECONDS: '2.5',
     });
     expect(config.gatewayPort).to.equal(9000);
     expect(config.ordersDatabaseUrl).to.equal('postgresql://gozon@db/orders');
     expect(config.amqpUrl).to.equal('amqp://rabbit-1, amqps://rabbit-2');
+    expect(config.queueType).to.equal('quorum');
     expect(config.auth).to.deep.include({ mode: 'none', issuer: 'https://id.example.org/realm', jwksUrl: undefined });
     expect([...config.edge.trustedProxies]).to.deep.equal(['10.0.0.2', '::1']);
     expect(config.edge.redisUrl).to.equal('rediss://cache:6380');
     expect(config.logLevel).to.equal('debug');
     expect(config.retentionIntervalMs).to.equal(30_000);
     expect(config.reconcileAfterMs).to.equal(2_500);
+  });
+
+  it('refuses a list of RabbitMQ nodes that name different users, in one line', () => {
+    expect(() => readConfig({ AMQP_URL: 'amqp://orders:a@rabbit-1,amqp://payments:b@rabbit-2' })).to.throw(
+      ConfigError,
+      /^the nodes of one AMQP URL list name different users \(orders, payments\)/,
+    );
+    expect(readConfig({ AMQP_URL: 'amqp://orders:a@rabbit-1,amqp://orders:b@rabbit-2' }).ordersAmqpUser).to.equal(
+      'orders',
+    );
   });
 
   it('refuses retention windows that would break a guarantee, naming the variables', () => {

@@ -5,6 +5,7 @@ import { RabbitConnection, RabbitDeadLetters, defaultTopology } from '@gozon/ada
 import { strictly, UsageError, USAGE_EXIT_CODE } from './command-line.js';
 import type { Config } from './config.js';
 import { EmbeddedDeadLetters, type DeadLetters, type DeadLetterView } from './embedded-dead-letters.js';
+import { openOrExplain } from './runtime/infrastructures.js';
 
 export const DLQ_USAGE = 'usage: gozon dlq list | show <message-id>… | replay <message-id>… | replay --all';
 
@@ -109,8 +110,11 @@ const onRabbit = async (
   config: Config,
   work: (letters: DeadLetters) => Promise<number>,
 ): Promise<number> => {
-  const connection = new RabbitConnection({ url, topology: { ...defaultTopology, exchange: config.exchange } });
-  await connection.open();
+  const connection = new RabbitConnection({
+    url,
+    topology: { ...defaultTopology, exchange: config.exchange, queueType: config.queueType },
+  });
+  await openOrExplain(connection);
   try {
     const rabbit = new RabbitDeadLetters(connection, [Routes.orderPayments, Routes.paymentStatus]);
     return await work({

@@ -93,6 +93,7 @@ export const envSchema = z.object({
   ORDERS_AMQP_USER: text(),
   PAYMENTS_AMQP_USER: text(),
   AMQP_EXCHANGE: text(),
+  AMQP_QUEUE_TYPE: oneOf(['classic', 'quorum'], 'classic'),
   GOZON_DATA_DIR: text(),
   GOZON_RETENTION_OUTBOX_HOURS: positive(defaultRetention.outboxHours, 'hours'),
   GOZON_RETENTION_INBOX_HOURS: positive(defaultRetention.inboxHours, 'hours'),

@@ -3,3 +3,4 @@ export * from './cleanup.js';
 export * from './names.js';
 export * from './postgres.js';
 export * from './rabbitmq.js';
+export * from './rabbitmq-cluster.js';

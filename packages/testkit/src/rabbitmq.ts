@@ -63,35 +63,55 @@ export interface TestVhost {
   delete(): Promise<void>;
 }
 
-/** Adds a vhost with a fresh name; until deleted it stays registered for cleanup. */
-export const createTestVhost = async (): Promise<TestVhost> => {
+/** A broker to make vhosts on other than the run's: e.g. a cluster the run started. */
+export interface VhostHost {
+  /** Its base URL; a comma-separated list of nodes gets the vhost on each. */
+  readonly url: string;
+  /** `rabbitmqctl` against it. */
+  ctl(...args: string[]): Promise<string>;
+}
+
+/** `url`, or each node of a comma-separated list, pointed at vhost `name`. */
+const onVhost = (url: string, name: string): string =>
+  url
+    .split(',')
+    .map((node) => {
+      const u = new URL(node.trim());
+      u.pathname = `/${encodeURIComponent(name)}`;
+      return u.toString();
+    })
+    .join(',');
+
+/** Adds a vhost with a fresh name (on `host`, else the run's broker); until deleted it stays registered for cleanup. */
+export const createTestVhost = async (host?: VhostHost): Promise<TestVhost> => {
   const name = scratchName();
-  const base = new URL(await baseAmqpUrl());
+  const ctl = host ? host.ctl : rabbitmqctl;
+  const baseUrl = host ? host.url : await baseAmqpUrl();
+  const base = new URL(baseUrl.split(',')[0]?.trim() ?? baseUrl);
   // Registered before it is asked for: a run interrupted meanwhile deletes it once it exists.
-  const added = rabbitmqctl('add_vhost', name);
+  const added = ctl('add_vhost', name);
   let deleting: Promise<void> | undefined;
   const remove = (): Promise<void> => {
     deleting ??= (async () => {
       unregister();
       await added.catch(() => undefined);
-      await rabbitmqctl('delete_vhost', name);
+      await ctl('delete_vhost', name);
     })();
     return deleting;
   };
   const unregister = onCleanup(`vhost ${name}`, remove);
   try {
     await added;
-    await rabbitmqctl('set_permissions', '-p', name, decodeURIComponent(base.username) || 'guest', '.*', '.*', '.*');
+    await ctl('set_permissions', '-p', name, decodeURIComponent(base.username) || 'guest', '.*', '.*', '.*');
   } catch (err) {
     await remove().catch(() => undefined);
     throw err;
   }
-  base.pathname = `/${encodeURIComponent(name)}`;
   return {
     name,
-    url: base.toString(),
+    url: onVhost(baseUrl, name),
     dropConnections: async () => {
-      await rabbitmqctl('close_all_connections', '-p', name, 'gozon test: dropping connections on purpose');
+      await ctl('close_all_connections', '-p', name, 'gozon test: dropping connections on purpose');
     },
     delete: remove,
   };

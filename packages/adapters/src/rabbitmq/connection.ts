@@ -1,17 +1,21 @@
 import { connect, type ChannelModel } from 'amqplib';
 import { coalesceWrites } from './coalesce-writes.js';
-import { redactUrl, scrubError } from './redact.js';
-import { declareTopology, type TopologyOptions } from './topology.js';
+import { nodeOrder } from './nodes.js';
+import { nodesOf, redactUrl, scrubError } from './redact.js';
+import { declareTopology, QueueMismatch, type QueueType, type TopologyOptions } from './topology.js';
 
 /** What the connection tells its owner; never carries the password. */
 export type RabbitEvent =
-  | { readonly type: 'connected'; readonly url: string }
+  | { readonly type: 'connected'; readonly url: string; readonly node: number }
   | { readonly type: 'disconnected'; readonly error: string }
   | { readonly type: 'reconnect-failed'; readonly attempt: number; readonly retryInMs: number; readonly error: string }
   | { readonly type: 'error'; readonly source: string; readonly error: string };
 
 export interface RabbitConnectionOptions {
-  /** `AMQP_URL`; the vhost is its path. */
+  /**
+   * `AMQP_URL`; the vhost is its path. Several nodes of one cluster may be listed, comma-separated,
+   * each with its own credentials: the connection goes to the first that answers.
+   */
   readonly url: string;
   /** Declared on every (re)connect, before consumers start again. */
   readonly topology?: TopologyOptions | undefined;
@@ -25,13 +29,20 @@ export interface RabbitConnectionOptions {
 /** Work to redo on every new connection: channels, consumers. */
 export type ConnectHook = (model: ChannelModel) => Promise<void>;
 
+/** How long one node may take to accept a connection before the next is tried. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
- * One AMQP connection that heals itself: after the broker drops it, reconnects with backoff,
- * re-declares the topology and runs every registered hook again (which re-creates channels and
- * restarts consumers). The first `open` fails fast, so a misconfigured service says so at start.
+ * One AMQP connection that heals itself: after the broker drops it, reconnects with backoff (to
+ * another node of the list first, see `nodeOrder`), re-declares the topology and runs every
+ * registered hook again (which re-creates channels and restarts consumers). The first `open`
+ * fails fast, so a misconfigured service says so at start.
  */
 export class RabbitConnection {
   private model: ChannelModel | null = null;
+  private readonly nodes: string[];
+  /** The index in `nodes` of the node connected to, or last connected to. */
+  private nodeIndex: number | undefined;
   private readonly hooks = new Set<ConnectHook>();
   private closing = false;
   private reconnecting = false;
@@ -43,12 +54,25 @@ export class RabbitConnection {
   constructor(private readonly options: RabbitConnectionOptions) {
     this.minBackoffMs = options.minBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.nodes = nodesOf(options.url);
+    if (this.nodes.length === 0) this.nodes = [options.url];
   }
 
-  /** Connects and declares the topology; rejects if the broker cannot be reached now. */
+  /** Connects and declares the topology; rejects if no node can be reached now. */
   async open(): Promise<void> {
     if (this.model) return;
     await this.connectOnce();
+  }
+
+  /** The node connected to now: its place in the list and its URL without password. */
+  get node(): { readonly index: number; readonly url: string } | null {
+    if (!this.model || this.nodeIndex === undefined) return null;
+    return { index: this.nodeIndex, url: redactUrl(this.nodes[this.nodeIndex] ?? '') };
+  }
+
+  /** The queue type the topology declares (and so the consumers' retry queues too). */
+  get queueType(): QueueType {
+    return this.options.topology?.queueType ?? 'classic';
   }
 
   /** True while a connection is up. */
@@ -83,11 +107,29 @@ export class RabbitConnection {
     await model?.close().catch(() => undefined);
   }
 
+  /** Tries the nodes in turn (see `nodeOrder`); rejects with every node's reason when none took it. */
   private async connectOnce(): Promise<void> {
+    const failures: string[] = [];
+    for (const index of nodeOrder(this.nodes.length, this.nodeIndex)) {
+      const url = this.nodes[index] as string;
+      try {
+        await this.connectTo(url, index);
+        return;
+      } catch (err) {
+        // The queues exist with other arguments on every node of a cluster: no use trying on.
+        if (err instanceof QueueMismatch) throw err;
+        if (this.nodes.length === 1) throw err;
+        failures.push(`${redactUrl(url)}: ${scrubError(err, url)}`);
+      }
+    }
+    throw new Error(`no RabbitMQ node answered (${failures.join('; ')})`);
+  }
+
+  private async connectTo(url: string, index: number): Promise<void> {
     // amqplib leaves Nagle's algorithm on: small publishes, confirms and acks would then wait on
     // delayed ACKs (tens of ms a hop). Messages are sent whole, so send them at once.
     // Frames written together still leave together (see `coalesceWrites`).
-    const model = await connect(this.options.url, { noDelay: true });
+    const model = await connect(url, { noDelay: true, timeout: CONNECT_TIMEOUT_MS });
     coalesceWrites(model);
     model.on('error', (err: Error) => this.report('connection', err));
     try {
@@ -107,7 +149,8 @@ export class RabbitConnection {
     }
     model.on('close', (err?: Error) => this.dropped(model, err));
     this.model = model;
-    this.emit({ type: 'connected', url: redactUrl(this.options.url) });
+    this.nodeIndex = index;
+    this.emit({ type: 'connected', url: redactUrl(url), node: index });
   }
 
   private dropped(model: ChannelModel, err: Error | undefined): void {

@@ -106,7 +106,7 @@ export class Consumer implements Subscription {
     try {
       const retryQueues = new Map<number, string>();
       for (const delay of retryDelays(this.options.retry))
-        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay));
+        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay, this.connection.queueType));
       await channel.prefetch(this.options.prefetch);
       // Set before consuming: the first delivery may arrive before `consume` resolves.
       const attached = { model, channel, consumerTag: '', retryQueues };
@@ -288,7 +288,7 @@ export class Consumer implements Subscription {
   }
 
   private async declareRetry(attached: Attached, delayMs: number): Promise<string> {
-    const name = await declareRetryQueue(attached.channel, this.queue, delayMs);
+    const name = await declareRetryQueue(attached.channel, this.queue, delayMs, this.connection.queueType);
     attached.retryQueues.set(delayMs, name);
     return name;
   }

@@ -2,6 +2,7 @@
 // confirming publisher, a retrying subscriber, and queue helpers for operators and tests.
 export * from './topology.js';
 export * from './redact.js';
+export * from './nodes.js';
 export * from './identity.js';
 export * from './connection.js';
 export * from './confirm.js';

@@ -10,7 +10,63 @@ export interface TopologyOptions {
   readonly queues: readonly string[];
   /** When given, the retry queues this policy needs are declared up front too. */
   readonly retry?: RetryPolicy | undefined;
+  /** `AMQP_QUEUE_TYPE`: classic (the default) or quorum (replicated on a cluster). */
+  readonly queueType?: QueueType | undefined;
 }
+
+export type QueueType = 'classic' | 'quorum';
+export const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum'];
+
+/**
+ * The broker's own cap on a quorum work queue's deliveries, counting every return (a nack with
+ * requeue, a consumer crash, a dropped connection): a backstop far above the poison guard's
+ * `GOZON_MAX_REDELIVERIES`, which counts only the message whose turn it was and so dead-letters
+ * first. A crash returns every message in flight, so a low cap would dead-letter innocent ones.
+ * Fixed, not derived from the guard: a queue argument cannot change once declared.
+ */
+export const QUORUM_DELIVERY_LIMIT = 100;
+
+/**
+ * A queue's type arguments. A quorum queue that dead-letters does so at least once: the message
+ * leaves only when the target queue confirmed it, which needs `x-overflow: reject-publish`.
+ */
+const typeArguments = (type: QueueType, deadLetters: boolean): Record<string, unknown> => {
+  if (type === 'classic') return {};
+  const args: Record<string, unknown> = { 'x-queue-type': 'quorum' };
+  if (deadLetters) Object.assign(args, { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' });
+  return args;
+};
+
+/** A queue exists with another type (or other arguments) than this process declares. */
+export class QueueMismatch extends Error {
+  constructor(
+    readonly queue: string,
+    readonly wanted: QueueType,
+    detail: string,
+  ) {
+    super(
+      `queue ${queue} exists with other arguments than AMQP_QUEUE_TYPE=${wanted} declares (${detail}); ` +
+        'a queue cannot change type in place: see docs/operations.md, "Moving to quorum queues"',
+    );
+  }
+}
+
+/** Declares `queue`, turning the broker's PRECONDITION_FAILED into a `QueueMismatch`. */
+const assertQueue = async (
+  channel: Channel,
+  queue: string,
+  type: QueueType,
+  args: Record<string, unknown>,
+): Promise<void> => {
+  try {
+    await channel.assertQueue(queue, { durable: true, arguments: args });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!message.includes('PRECONDITION_FAILED')) throw err;
+    const detail = /inequivalent arg[^"]*/.exec(message)?.[0] ?? message;
+    throw new QueueMismatch(queue, type, detail.trim());
+  }
+};
 
 export const DEFAULT_EXCHANGE = 'gozon';
 
@@ -41,21 +97,35 @@ export const retryDelays = (policy: RetryPolicy): number[] => {
  * straight back to `queue` — not to the topic exchange, which would copy it to every other queue
  * bound to the same key.
  */
-export const declareRetryQueue = async (channel: Channel, queue: string, delayMs: number): Promise<string> => {
+export const declareRetryQueue = async (
+  channel: Channel,
+  queue: string,
+  delayMs: number,
+  type: QueueType = 'classic',
+): Promise<string> => {
   const name = retryQueueOf(queue, delayMs);
-  await channel.assertQueue(name, {
-    durable: true,
-    arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+  await assertQueue(channel, name, type, {
+    ...typeArguments(type, true),
+    'x-message-ttl': delayMs,
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': queue,
   });
   return name;
 };
 
 /** Declares one queue, its dead-letter queue and its binding. */
-export const declareQueue = async (channel: Channel, exchange: string, queue: string): Promise<void> => {
-  await channel.assertQueue(deadLetterQueueOf(queue), { durable: true });
-  await channel.assertQueue(queue, {
-    durable: true,
-    arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetterQueueOf(queue) },
+export const declareQueue = async (
+  channel: Channel,
+  exchange: string,
+  queue: string,
+  type: QueueType = 'classic',
+): Promise<void> => {
+  await assertQueue(channel, deadLetterQueueOf(queue), type, typeArguments(type, false));
+  await assertQueue(channel, queue, type, {
+    ...typeArguments(type, true),
+    ...(type === 'quorum' ? { 'x-delivery-limit': QUORUM_DELIVERY_LIMIT } : {}),
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': deadLetterQueueOf(queue),
   });
   await channel.bindQueue(queue, exchange, queue);
 };
@@ -64,8 +134,8 @@ export const declareQueue = async (channel: Channel, exchange: string, queue: st
 export const declareTopology = async (channel: Channel, topology: TopologyOptions = defaultTopology): Promise<void> => {
   await channel.assertExchange(topology.exchange, 'topic', { durable: true });
   for (const queue of topology.queues) {
-    await declareQueue(channel, topology.exchange, queue);
+    await declareQueue(channel, topology.exchange, queue, topology.queueType);
     for (const delay of topology.retry ? retryDelays(topology.retry) : [])
-      await declareRetryQueue(channel, queue, delay);
+      await declareRetryQueue(channel, queue, delay, topology.queueType);
   }
 };

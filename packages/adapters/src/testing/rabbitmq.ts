@@ -2,7 +2,7 @@
 import { Routes } from '@gozon/core';
 import type { WireMessage } from '@gozon/messaging';
 import * as testkit from '@gozon/testkit';
-import { createTestVhost, type ServiceUsers, type TestVhost } from '@gozon/testkit';
+import { createTestVhost, type ServiceUsers, type TestVhost, type VhostHost } from '@gozon/testkit';
 import {
   RabbitConnection,
   RabbitQueueTools,
@@ -53,11 +53,13 @@ export interface TestBedOptions {
   /** Reconnect backoff of the bed's connections; short by default so tests recover fast. */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Where the vhost is made: a cluster this run started; unset, the run's broker. */
+  readonly host?: VhostHost;
 }
 
 export const createRabbitTestBed = async (options: TestBedOptions = {}): Promise<RabbitTestBed> => {
   const { topology = defaultTopology, minBackoffMs = 50, maxBackoffMs = 500 } = options;
-  const vhost = await createTestVhost();
+  const vhost = await createTestVhost(options.host);
   const events: RabbitEvent[] = [];
   const connections: RabbitConnection[] = [];
   const connect = async (backoff: { minBackoffMs?: number; maxBackoffMs?: number } = {}): Promise<RabbitConnection> => {

@@ -19,6 +19,7 @@ import {
   RabbitPublisher,
   RabbitQueueTools,
   RabbitSubscriber,
+  QueueMismatch,
   redactUrl,
   userOf,
 } from '@gozon/adapters/rabbitmq';
@@ -105,10 +106,14 @@ export const openBroker = async (config: Config, log: Logger, url = config.amqpU
   const failures = failureRouter();
   const connection = new RabbitConnection({
     url,
-    topology: { exchange: config.exchange, queues: [Routes.orderPayments, Routes.paymentStatus] },
+    topology: {
+      exchange: config.exchange,
+      queues: [Routes.orderPayments, Routes.paymentStatus],
+      queueType: config.queueType,
+    },
     onEvent: (event) => log.info({ rabbitmq: event }, 'rabbitmq connection event'),
   });
-  await connection.open();
+  await openOrExplain(connection);
   const user = userOf(url);
   const senders = sendersOf(config);
   const publisher = new RabbitPublisher(connection, { exchange: config.exchange, userId: user });
@@ -122,7 +127,7 @@ export const openBroker = async (config: Config, log: Logger, url = config.amqpU
   });
   const expecting = Object.entries(senders).map(([queue, sender]) => `${queue} from ${sender}`);
   return {
-    label: `rabbitmq as user ${user} (${redactUrl(url)}, exchange ${config.exchange}; senders checked: ${expecting.join(', ') || 'none'})`,
+    label: `rabbitmq as user ${user} (${redactUrl(url)}, exchange ${config.exchange}, ${config.queueType} queues; senders checked: ${expecting.join(', ') || 'none'})`,
     // What a transaction appends is published once it commits; the relay takes only what that misses.
     dispatch: ({ store, publisher, step, loop }) =>
       new PublishOnCommit(store, publisher, step, loop, {
@@ -140,6 +145,16 @@ export const openBroker = async (config: Config, log: Logger, url = config.amqpU
       await connection.close();
     },
   };
+};
+
+/** Opens `connection`; queues of another type than configured are a configuration error, said in one line. */
+export const openOrExplain = async (connection: RabbitConnection): Promise<void> => {
+  try {
+    await connection.open();
+  } catch (err) {
+    if (err instanceof QueueMismatch) throw new ConfigError(err.message);
+    throw err;
+  }
 };
 
 /** The brokers of a process's services, and how to close them all. */

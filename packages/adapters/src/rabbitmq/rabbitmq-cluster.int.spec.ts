@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { Routes, type MessageEnvelope } from '@gozon/core';
+import { startRabbitCluster, type RabbitCluster } from '@gozon/testkit';
+import { describeBrokerContract } from '../contract/index.js';
+import { aPaymentRequest, eventually, sleep } from '../contract/fixtures.js';
+import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js';
+import { RabbitDeadLetters } from './dead-letters.js';
+import { RabbitPublisher } from './publisher.js';
+import { RabbitSubscriber } from './subscriber.js';
+import { deadLetterQueueOf, type TopologyOptions } from './topology.js';
+
+const queues = [Routes.orderPayments, Routes.paymentStatus];
+
+// Three real nodes of the installed rabbitmq-server, started here (never skipped): quorum queues
+// replicated on all three, and a connection that lists every node.
+describe('RabbitMQ cluster: quorum queues on three nodes', function () {
+  this.timeout(120_000);
+  let cluster: RabbitCluster;
+
+  before(async () => {
+    cluster = await startRabbitCluster({ nodes: 3 });
+    console.log(`      (three-node cluster started in ${cluster.startedInMs} ms)`);
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const bedOn = (topology: Partial<TopologyOptions> = {}): Promise<RabbitTestBed> =>
+    createRabbitTestBed({
+      host: cluster.host,
+      topology: { exchange: 'gozon', queues, queueType: 'quorum', ...topology },
+    });
+
+  describeBrokerContract('rabbitmq, quorum queues on a three-node cluster', async (retry) => {
+    const bed = await bedOn({ retry });
+    const publisher = new RabbitPublisher(bed.connection);
+    return {
+      publisher,
+      subscriber: new RabbitSubscriber(bed.connection, { retry, prefetch: 20 }),
+      injectRaw: (queue, message) => bed.injectRaw(queue, message),
+      deadLetters: (queue) => bed.queues.take(deadLetterQueueOf(queue)),
+      close: async () => {
+        await publisher.close();
+        await bed.close();
+      },
+    };
+  });
+
+  it('lists and replays dead letters of a quorum queue, and keeps them while listed', async () => {
+    const bed = await bedOn();
+    try {
+      const message = aPaymentRequest();
+      await new RabbitPublisher(bed.connection).publish([message]);
+      const channel = await bed.connection.current().createChannel();
+      const got = await channel.get(Routes.orderPayments);
+      if (got === false) throw new Error('nothing on the queue');
+      channel.nack(got, false, false); // dead-lettered, at least once, to the quorum DLQ
+      await channel.close();
+      const letters = new RabbitDeadLetters(bed.connection, queues);
+      await eventually(async () => (await letters.list()).length === 1, 5_000, 'the dead letter');
+      expect((await letters.list()).map((l) => l.message.properties.messageId)).to.deep.equal([message.envelope.id]);
+      expect(await letters.replay(() => true)).to.deep.equal([message.envelope.id]);
+      expect(await bed.queues.depth(deadLetterQueueOf(Routes.orderPayments))).to.equal(0);
+      expect(await bed.queues.depth(Routes.orderPayments)).to.equal(1);
+    } finally {
+      await bed.close();
+    }
+  });
+
+  it('moves to another node when its node is killed, and loses no confirmed message', async () => {
+    const bed = await bedOn();
+    const publisher = new RabbitPublisher(bed.connection);
+    const received = new Map<string, number>();
+    const subscription = await new RabbitSubscriber(bed.connection, { prefetch: 20 }).subscribe(
+      Routes.orderPayments,
+      async (m: MessageEnvelope) => {
+        received.set(m.id, (received.get(m.id) ?? 0) + 1);
+      },
+    );
+    const confirmed: string[] = [];
+    let failedPublishes = 0;
+    /** Publishes batches of 10 until `count` more are confirmed; a failed batch is sent again, as the relay does. */
+    const publish = async (count: number): Promise<void> => {
+      for (let target = confirmed.length + count; confirmed.length < target;) {
+        const batch = Array.from({ length: 10 }, () => aPaymentRequest());
+        try {
+          await publisher.publish(batch);
+          confirmed.push(...batch.map((m) => m.envelope.id));
+        } catch {
+          failedPublishes += 1;
+          await sleep(50);
+        }
+      }
+    };
+    try {
+      const before = bed.connection.node;
+      expect(before, 'connected').to.not.equal(null);
+      const victim = before?.index as number;
+      await publish(200);
+      await cluster.kill(victim);
+      const killedAt = Date.now();
+      await publish(10);
+      const failoverMs = Date.now() - killedAt;
+      await publish(190);
+      await eventually(() => confirmed.every((id) => received.has(id)), 60_000, 'every confirmed message consumed');
+      const after = bed.connection.node;
+      console.log(
+        `      (node ${victim} killed: first confirmed publish ${failoverMs} ms later, on node ${after?.index}; ` +
+          `${failedPublishes} batch(es) failed meanwhile; ${[...received.values()].filter((n) => n > 1).length} redelivered)`,
+      );
+      expect(after?.index).to.be.a('number').and.not.equal(victim);
+      expect(bed.events.some((e) => e.type === 'disconnected')).to.equal(true);
+      expect(confirmed).to.have.length(400);
+      for (const event of bed.events) expect(JSON.stringify(event)).to.not.include(':guest@');
+      await cluster.restart(victim);
+    } finally {
+      await subscription.close();
+      await publisher.close();
+      await bed.close();
+    }
+  });
+});
