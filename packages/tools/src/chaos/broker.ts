@@ -1,21 +1,11 @@
 // The broker a chaos run works on: a vhost of the local RabbitMQ node, or a scratch cluster of its
 // own (`--rabbitmq-nodes`), whose nodes the cluster faults kill and stop.
 import { connect } from 'node:net';
+import { createTestVhost, startRabbitCluster, type RabbitCluster } from '@gozon/testkit';
 import { rabbitmqctl, type TestVhost } from '../support/scratch.js';
 
-/** A scratch cluster's handle, as its script hands it out. */
-export interface BrokerCluster {
-  readonly nodes: readonly { readonly name: string; readonly amqpPort: number }[];
-  /** One AMQP URL per node, in node order. */
-  readonly urls: readonly string[];
-  kill(index: number): Promise<void>;
-  stopApp(index: number): Promise<void>;
-  startApp(index: number): Promise<void>;
-  restart(index: number): Promise<void>;
-  /** `rabbitmqctl` against node `index`. */
-  ctl(index: number, ...args: string[]): Promise<string>;
-  stop(): Promise<void>;
-}
+/** A scratch cluster's handle, as the project's cluster script hands it out. */
+export type BrokerCluster = RabbitCluster;
 
 export interface ChaosBroker {
   /** Where the services connect: a vhost's URL, or every node's URL, comma-separated. */
@@ -47,38 +37,21 @@ const answers = (url: string): Promise<boolean> =>
     socket.once('timeout', () => done(false));
   });
 
-/** A cluster's default vhost: the run has the cluster to itself, made and deleted with it. */
-export const clusterBroker = (cluster: BrokerCluster): ChaosBroker => {
-  const vhost: TestVhost = {
-    name: '/',
-    url: cluster.urls.join(','),
-    dropConnections: async () => {
-      await clusterCtl('close_all_connections', '-p', '/', 'chaos');
-    },
-    delete: () => Promise.resolve(),
-  };
-  const clusterCtl = async (...args: string[]): Promise<string> => {
-    let last: unknown;
-    for (let i = 0; i < cluster.nodes.length; i += 1) {
-      try {
-        return await cluster.ctl(i, ...args);
-      } catch (err) {
-        last = err;
-      }
-    }
-    throw last instanceof Error ? last : new Error(String(last));
-  };
+/** A vhost of its own on `cluster`, the services' `AMQP_URL` listing every node; quorum queues need a fresh one. */
+export const clusterBroker = async (cluster: BrokerCluster): Promise<ChaosBroker> => {
+  const vhost = await createTestVhost(cluster.host);
   return {
     vhost,
     cluster,
-    ctl: clusterCtl,
+    // Whichever node runs answers for the cluster.
+    ctl: (...args) => cluster.host.ctl(...args),
     url: async () => {
-      for (const url of cluster.urls) if (await answers(url)) return url;
+      for (const url of vhost.url.split(',')) if (await answers(url)) return url;
       throw new Error('no node of the cluster answers');
     },
   };
 };
 
-/** Starts a scratch cluster of `nodes` nodes with the project's cluster script; stopped by `stop()` or on a signal. */
+/** Starts a scratch cluster of `nodes` nodes with the project's script; stopped by `stop()` or on a signal. */
 export const startCluster = (nodes: number): Promise<BrokerCluster> =>
-  Promise.reject(new Error(`a cluster of ${nodes} nodes needs the cluster script (not merged yet)`));
+  startRabbitCluster({ nodes, timeoutMs: 120_000 });

@@ -81,12 +81,17 @@ const main = async (): Promise<number> => {
   );
   let cluster: Awaited<ReturnType<typeof startCluster>> | undefined;
   let broker: ChaosBroker | undefined;
+  let clusterStartMs: number | undefined;
   if (options.rabbitmqNodes > 0) {
     const started = Date.now();
     cluster = await startCluster(options.rabbitmqNodes);
-    broker = clusterBroker(cluster);
+    clusterStartMs = Date.now() - started;
+    broker = await clusterBroker(cluster).catch(async (err: unknown) => {
+      await cluster?.stop().catch(() => undefined);
+      throw err;
+    });
     say(
-      `cluster of ${cluster.nodes.length} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => `${n.name} :${n.amqpPort}`).join(', ')}`,
+      `cluster of ${cluster.nodes.length} nodes up in ${(clusterStartMs / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => `${n.name} :${n.amqpPort}`).join(', ')}`,
     );
   }
   const system = await ServerSystem.start({
@@ -101,6 +106,7 @@ const main = async (): Promise<number> => {
       ...(broker ? { AMQP_QUEUE_TYPE: 'quorum' } : {}),
     },
   }).catch(async (err: unknown) => {
+    await broker?.vhost.delete().catch(() => undefined);
     await cluster?.stop().catch(() => undefined);
     throw err;
   });
@@ -224,6 +230,7 @@ const main = async (): Promise<number> => {
       quiet: settled.quiet,
       instances: options.instances,
       rabbitmqNodes: options.rabbitmqNodes,
+      clusterStartMs,
       relayHolds: holds,
       backoff,
       postgresUpAtEnd: injector.postgresUpAtEnd,
@@ -252,7 +259,10 @@ const main = async (): Promise<number> => {
     if (keep) await Promise.all(system.processes().map(([, p]) => p.kill('SIGTERM').catch(() => undefined)));
     else await system.stop();
     // Three nodes cost half a gigabyte and some CPU: the cluster goes whatever the result.
-    await cluster?.stop();
+    if (cluster) {
+      await theBroker.vhost.delete().catch(() => undefined);
+      await cluster.stop();
+    }
   }
 };
 

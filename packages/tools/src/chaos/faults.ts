@@ -279,8 +279,20 @@ export class FaultInjector {
         return this.kill([this.pickInstance('gateway')]);
       case 'close AMQP connections': {
         const vhost = this.system.vhost.name;
-        const out = await this.broker.ctl('close_all_connections', '-p', vhost, 'chaos');
-        return `closed ${out.split('\n').filter((l) => l.trim()).length || 'all'} connection(s) of vhost ${vhost}`;
+        const cluster = this.broker.cluster;
+        // On a cluster, each node is asked for the connections it holds.
+        const outs = cluster
+          ? await Promise.all(
+              cluster.nodes.map((_, i) =>
+                cluster.ctl(i, 'close_all_connections', '-p', vhost, 'chaos').catch(() => ''),
+              ),
+            )
+          : [await this.broker.ctl('close_all_connections', '-p', vhost, 'chaos')];
+        const closed = outs
+          .join('\n')
+          .split('\n')
+          .filter((l) => l.trim()).length;
+        return `closed ${closed || 'all'} connection(s) of vhost ${vhost}`;
       }
       case 'terminate Postgres backends':
         return this.terminateBackends();

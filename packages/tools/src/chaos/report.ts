@@ -23,6 +23,8 @@ export interface ChaosRun {
   readonly instances: number;
   /** Nodes of the run's own RabbitMQ cluster (0: a vhost of the local node). */
   readonly rabbitmqNodes: number;
+  /** How long the cluster took to start and join, when the run had one. */
+  readonly clusterStartMs?: number | undefined;
   /** Who held each database's relay lock once quiet. */
   readonly relayHolds: RelayHolds;
   readonly backoff: BackoffCheck;
@@ -93,7 +95,7 @@ export const renderReport = (run: ChaosRun): string => {
       'system',
       `${run.instances} instance(s) each of orders, payments and the gateway (requests spread over the gateways); ` +
         (run.rabbitmqNodes > 0
-          ? `a RabbitMQ cluster of ${run.rabbitmqNodes} nodes of the run's own, quorum queues`
+          ? `a RabbitMQ cluster of ${run.rabbitmqNodes} nodes of the run's own (started in ${s(run.clusterStartMs ?? NaN)}), quorum queues`
           : 'a vhost of the local RabbitMQ node, classic queues'),
     ],
     ['faults', `${run.timeline.length} in all`],
@@ -178,6 +180,7 @@ export const toJson = (run: ChaosRun): unknown => ({
   quiet: run.quiet,
   instances: run.instances,
   rabbitmqNodes: run.rabbitmqNodes,
+  ...(run.clusterStartMs === undefined ? {} : { clusterStartSeconds: run.clusterStartMs / 1000 }),
   faultsByKind: faultsByKind(run),
   faults: run.timeline,
   requests: run.summary.requests,
