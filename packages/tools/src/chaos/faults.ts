@@ -210,11 +210,14 @@ export class FaultInjector {
 
   /** Undoes anything left broken (e.g. on Ctrl-C): Postgres and the broker running, every part running. */
   async ensureUp(): Promise<void> {
-    if (this.postgresRestarting || !(await postgresIsUp())) {
-      await startPostgres().catch(() => undefined);
-      this.postgresRestarting = false;
+    // Only a run that restarts the local server looks after it (Postgres may live elsewhere).
+    if (this.options.kinds.includes('restart Postgres')) {
+      if (this.postgresRestarting || !(await postgresIsUp())) {
+        await startPostgres().catch(() => undefined);
+        this.postgresRestarting = false;
+      }
+      this.postgresUpAtEnd = await postgresIsUp();
     }
-    this.postgresUpAtEnd = await postgresIsUp();
     if (this.brokerStopped) {
       await this.broker.ctl('start_app').catch(() => undefined);
       this.brokerStopped = false;
