@@ -174,6 +174,7 @@ const launch = (state: ClusterState, i: number): void => {
     },
   });
   child.unref();
+  launched.add(base);
 };
 
 /** Waits until node i's application runs; records its pid. */
@@ -191,9 +192,18 @@ const awaitNode = async (state: ClusterState, i: number, timeoutMs: number): Pro
   node.pid = readPid(state.dir, i);
 };
 
+/** Launched nodes, by folder: one stopped early may not have written its pid yet. */
+const launched = new Set<string>();
+
 const killNode = async (state: ClusterState, i: number): Promise<void> => {
   const node = state.nodes[i] as ClusterNode;
-  const pid = node.pid ?? readPid(state.dir, i);
+  let pid = node.pid ?? readPid(state.dir, i);
+  // Interrupted while booting: wait for the pid file rather than leave the node running.
+  for (let n = 0; pid === undefined && launched.has(nodeDir(state.dir, i)) && n < 150; n += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+    pid = readPid(state.dir, i);
+  }
+  launched.delete(nodeDir(state.dir, i));
   if (pid !== undefined && alive(pid)) {
     process.kill(pid, 'SIGKILL');
     for (let n = 0; n < 100 && alive(pid); n += 1) await new Promise((r) => setTimeout(r, 50));
@@ -281,9 +291,17 @@ const clusterOf = (state: ClusterState, startedInMs: number, unregister: () => v
     ctl: (i, ...args) => ctlAs(cookie, at(i).name, args),
     host: {
       url: urls.join(','),
-      ctl: (...args) => {
-        const running = nodes.find((n) => alive(n.pid)) ?? at(0);
-        return ctlAs(cookie, running.name, args);
+      // Any node that answers: one may be killed or have its application stopped by a fault.
+      ctl: async (...args) => {
+        let failure: unknown = new Error('no node of the cluster runs');
+        for (const node of nodes.filter((n) => alive(n.pid))) {
+          try {
+            return await ctlAs(cookie, node.name, args);
+          } catch (err) {
+            failure = err;
+          }
+        }
+        throw failure;
       },
     },
     stop: async () => {

@@ -253,6 +253,9 @@ export class Consumer implements Subscription {
         // Not parked: hand it back for another try now; if the channel is gone, the broker does.
         this.connection.report(`consumer ${this.queue}`, parkErr);
         settle(() => channel.nack(delivery, false, true));
+        // A channel whose publishes are nacked may stay so (a quorum retry queue's leader died
+        // mid-publish, as with the publisher): consume and park on a new one from now on.
+        if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
       }
     }
   }

@@ -39,18 +39,39 @@ export class RabbitPublisher implements MessagePublisher {
     if (messages.length === 0) return;
     const channel = await this.confirmChannel();
     const signed = this.userId === undefined ? {} : { userId: this.userId };
-    await publishConfirmed(
-      channel,
-      messages.map((m) => {
-        const wire = encodeMessage(m.envelope);
-        return {
-          exchange: this.exchange,
-          routingKey: m.routingKey,
-          content: contentOf(wire),
-          options: { ...publishOptions(wire), ...signed, mandatory: true },
-        };
-      }),
+    await this.confirmed(channel, () =>
+      publishConfirmed(
+        channel,
+        messages.map((m) => {
+          const wire = encodeMessage(m.envelope);
+          return {
+            exchange: this.exchange,
+            routingKey: m.routingKey,
+            content: contentOf(wire),
+            options: { ...publishOptions(wire), ...signed, mandatory: true },
+          };
+        }),
+      ),
     );
+  }
+
+  /**
+   * Runs one batch; when it fails, the next batch gets a channel of its own. A quorum queue's
+   * leader can die mid-batch: the channel that published to it may then keep nacking every later
+   * publish (seen on RabbitMQ 3.10 after a kill -9 of the leader's node), while a new channel is
+   * confirmed at once.
+   */
+  private async confirmed(channel: ConfirmChannel, publish: () => Promise<void>): Promise<void> {
+    try {
+      await publish();
+    } catch (err) {
+      const current = this.channel;
+      if (current && (await current.ready.catch(() => null)) === channel) {
+        this.channel = null;
+        await channel.close().catch(() => undefined);
+      }
+      throw err;
+    }
   }
 
   /** Closes the publisher's channel; the connection stays open. */

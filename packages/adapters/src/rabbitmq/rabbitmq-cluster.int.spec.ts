@@ -7,7 +7,7 @@ import { createRabbitTestBed, type RabbitTestBed } from '../testing/rabbitmq.js'
 import { RabbitDeadLetters } from './dead-letters.js';
 import { RabbitPublisher } from './publisher.js';
 import { RabbitSubscriber } from './subscriber.js';
-import { deadLetterQueueOf, type TopologyOptions } from './topology.js';
+import { deadLetterQueueOf, QUORUM_DELIVERY_LIMIT, type TopologyOptions } from './topology.js';
 
 const queues = [Routes.orderPayments, Routes.paymentStatus];
 
@@ -67,26 +67,62 @@ describe('RabbitMQ cluster: quorum queues on three nodes', function () {
     }
   });
 
+  it(`dead-letters a message returned more than ${QUORUM_DELIVERY_LIMIT} times (the backstop above the poison guard)`, async () => {
+    const bed = await bedOn();
+    try {
+      const message = aPaymentRequest();
+      await new RabbitPublisher(bed.connection).publish([message]);
+      const channel = await bed.connection.current().createChannel();
+      let returned = 0;
+      for (
+        let got = await channel.get(Routes.orderPayments);
+        got !== false;
+        got = await channel.get(Routes.orderPayments)
+      ) {
+        channel.nack(got, false, true); // back to the queue, as a consumer crash would
+        returned += 1;
+        if (returned > QUORUM_DELIVERY_LIMIT + 5) break;
+      }
+      await channel.close();
+      expect(returned).to.equal(QUORUM_DELIVERY_LIMIT + 1);
+      const letters = new RabbitDeadLetters(bed.connection, queues);
+      await eventually(async () => (await letters.list()).length === 1, 5_000, 'the dead letter');
+      expect((await letters.list())[0]).to.deep.include({ reason: 'delivery_limit' });
+    } finally {
+      await bed.close();
+    }
+  });
+
   it('moves to another node when its node is killed, and loses no confirmed message', async () => {
     const bed = await bedOn();
     const publisher = new RabbitPublisher(bed.connection);
     const received = new Map<string, number>();
+    const failedOnce = new Set<string>();
     const subscription = await new RabbitSubscriber(bed.connection, { prefetch: 20 }).subscribe(
       Routes.orderPayments,
       async (m: MessageEnvelope) => {
+        // About a quarter fail their first try, so retry copies cross the quorum retry queues too.
+        if (/[0-3]$/.test(m.id) && !failedOnce.has(m.id)) {
+          failedOnce.add(m.id);
+          throw new Error('failing once on purpose');
+        }
         received.set(m.id, (received.get(m.id) ?? 0) + 1);
       },
     );
     const confirmed: string[] = [];
     let failedPublishes = 0;
+    let lastError = '';
     /** Publishes batches of 10 until `count` more are confirmed; a failed batch is sent again, as the relay does. */
     const publish = async (count: number): Promise<void> => {
+      const deadline = Date.now() + 30_000;
       for (let target = confirmed.length + count; confirmed.length < target;) {
+        if (Date.now() > deadline) throw new Error(`no batch confirmed for 30 s; the last failure: ${lastError}`);
         const batch = Array.from({ length: 10 }, () => aPaymentRequest());
         try {
           await publisher.publish(batch);
           confirmed.push(...batch.map((m) => m.envelope.id));
-        } catch {
+        } catch (err) {
+          lastError = String(err);
           failedPublishes += 1;
           await sleep(50);
         }
@@ -106,11 +142,13 @@ describe('RabbitMQ cluster: quorum queues on three nodes', function () {
       const after = bed.connection.node;
       console.log(
         `      (node ${victim} killed: first confirmed publish ${failoverMs} ms later, on node ${after?.index}; ` +
-          `${failedPublishes} batch(es) failed meanwhile; ${[...received.values()].filter((n) => n > 1).length} redelivered)`,
+          `${failedPublishes} batch(es) failed meanwhile; ${failedOnce.size} retried once; ` +
+          `${[...received.values()].filter((n) => n > 1).length} handled twice)`,
       );
       expect(after?.index).to.be.a('number').and.not.equal(victim);
       expect(bed.events.some((e) => e.type === 'disconnected')).to.equal(true);
       expect(confirmed).to.have.length(400);
+      expect(failedOnce.size).to.be.greaterThan(0);
       for (const event of bed.events) expect(JSON.stringify(event)).to.not.include(':guest@');
       await cluster.restart(victim);
     } finally {
