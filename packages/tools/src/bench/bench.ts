@@ -7,7 +7,7 @@ import { cleanUpOnSignals } from '@gozon/testkit';
 import { ServerSystem } from '../e2e/system.js';
 import { commandLine } from '../support/command-line.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
-import { cpuPerOrder, cpuSnapshot, sample } from './process-stats.js';
+import { byPart, cpuPerOrder, cpuSnapshot as snapshotOf, sample } from './process-stats.js';
 import { proxyRatesTraced, rawOutboxTps, rawPublishRate, rawTopicPublishRate } from './raw-limits.js';
 import { BENCH_USAGE, parseBenchArgs } from './options.js';
 import { relayDrainRate } from './relay-drain.js';
@@ -22,7 +22,7 @@ import {
 } from './report.js';
 import { measureSteadyRelay } from './steady-relay-run.js';
 
-const { quick, outDir, pipeOutput, profDir } = commandLine(BENCH_USAGE, parseBenchArgs);
+const { quick, outDir, pipeOutput, profDir, instances } = commandLine(BENCH_USAGE, parseBenchArgs);
 // The services log at info, as they run; by default each writes to a file of its own, so reading
 // their output costs the load generator (which shares the cores) nothing. `--pipe-output` pipes
 // it into this process instead, as the end-to-end tests do. `--cpu-prof DIR`: every GoZon
@@ -35,6 +35,10 @@ const t = quick
   : { raw: 10, publish: 20_000, proxy: 5, steady: 20, closed: 20, open: 15, users: 200, concurrency: 32 };
 /** Messages per second of the steady-relay figure: a shop far below its maximum (issue 18). */
 const STEADY_RATE = 200;
+// With --instances the gateways share their request budgets in Redis, whose CPU then counts too.
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const cpuSnapshot = (pids: Readonly<Record<string, number>>) =>
+  snapshotOf(pids, instances === undefined ? {} : { redis: 'redis-server' });
 
 const tty = process.stderr.isTTY;
 let lastLine = 0;
@@ -74,10 +78,16 @@ const main = async (): Promise<void> => {
     logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
     logDir,
     nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    ...(instances === undefined ? {} : { instances, env: { REDIS_URL } }),
   });
   // An administrator's token: the bench acts for its many users as support tooling would.
   const client = new HttpClient({ authorization: `Bearer ${await system.token('bench-admin', true)}` });
+  // Orders go to each gateway in turn, as a load balancer in front of them would send them.
+  const gateways = system.gatewayUrls;
+  let turn = 0;
+  const nextGateway = (): string => gateways[(turn += 1) % gateways.length] as string;
   const gateway = system.gatewayUrl;
+  const perPart = (cpu: ReturnType<typeof cpuPerOrder>) => (instances === undefined ? cpu : byPart(cpu));
   try {
     const users = Array.from({ length: t.users }, (_, i) => `bench-${Date.now().toString(36)}-${i}`);
     for (const user of users) {
@@ -93,7 +103,12 @@ const main = async (): Promise<void> => {
     const direct = await closedLoop(t.concurrency, t.proxy, read(system.serviceUrls.payments));
     const viaGateway = await closedLoop(t.concurrency, t.proxy, read(gateway));
 
-    const pids = Object.fromEntries(Object.entries(system.parts).map(([name, part]) => [name, part.pid ?? 0]));
+    const pids = Object.fromEntries(
+      (instances === undefined ? Object.entries(system.parts) : system.processes()).map(([name, part]) => [
+        name,
+        part.pid ?? 0,
+      ]),
+    );
     const before = Object.fromEntries(
       await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await sample(pid)] as const)),
     );
@@ -106,7 +121,7 @@ const main = async (): Promise<void> => {
       t.concurrency,
       t.closed,
       async () => {
-        const res = await client.send(`${gateway}/orders`, 'POST', {
+        const res = await client.send(`${nextGateway()}/orders`, 'POST', {
           user_id: anyUser(),
           amount: 100,
           description: 'bench',
@@ -119,7 +134,7 @@ const main = async (): Promise<void> => {
         progress(`closed loop: ${done} accepted in ${elapsed.toFixed(1)} s (${(done / elapsed).toFixed(0)}/s)`),
     );
     await drained(system, closedIds);
-    const closedCpu = cpuPerOrder(closedCpuBefore, await cpuSnapshot(pids), closedIds.length);
+    const closedCpu = perPart(cpuPerOrder(closedCpuBefore, await cpuSnapshot(pids), closedIds.length));
     const orders = system.databases.orders.db;
     const span = await orders.query<{ n: string; seconds: string }>(
       `SELECT count(*) FILTER (WHERE status = 'FINISHED') AS n,
@@ -141,7 +156,7 @@ const main = async (): Promise<void> => {
         t.open,
         async (due) => {
           const res = await client
-            .send(`${gateway}/orders`, 'POST', { user_id: anyUser(), amount: 100, description: 'bench' })
+            .send(`${nextGateway()}/orders`, 'POST', { user_id: anyUser(), amount: 100, description: 'bench' })
             .catch(() => ({ status: 0, body: '' }));
           return {
             id: res.status === 201 ? (JSON.parse(res.body) as { id: string }).id : undefined,
@@ -153,7 +168,7 @@ const main = async (): Promise<void> => {
       const ids = results.flatMap((r) => (r.id ? [r.id] : []));
       const elapsed = (performance.now() - started) / 1000;
       await drained(system, ids);
-      const cpu = cpuPerOrder(cpuBefore, await cpuSnapshot(pids), ids.length);
+      const cpu = perPart(cpuPerOrder(cpuBefore, await cpuSnapshot(pids), ids.length));
       const finals = await orders.query<{ ms: string }>(
         `SELECT EXTRACT(EPOCH FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE id = ANY($1::uuid[])`,
         [ids],
@@ -191,6 +206,7 @@ const main = async (): Promise<void> => {
     const results: BenchResults = {
       when: new Date().toISOString(),
       mode: quick ? 'quick' : 'full',
+      ...(instances === undefined ? {} : { instances }),
       machine: machine(),
       raw: {
         outboxTps,
@@ -264,7 +280,7 @@ const report = async (r: BenchResults): Promise<void> => {
   const m = r.machine;
   await writeFile(
     join(outDir, 'README.md'),
-    `# Benchmark results\n\nLatest \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. CPU per order comes from \`/proc\`: each GoZon process, every local \`postgres\` and \`beam.smp\` (RabbitMQ) process and the load generator (this process), from the first order sent until the last one is final, divided by the orders; cores busy is the whole machine's share over the same span. The steady relay rows come from a fresh orders database and vhost of their own, before the services start: one payment request per transaction at a fixed rate (open loop), either appended by the bench with a NOTIFY per commit while the relay runs alone in a process of its own (\`HeldRelay\` as the services wire it on Postgres, woken by \`LISTEN\`), or appended and published on commit by a process of its own, the relay as its backstop; commit → consumer runs from each transaction's commit to the bench's consumer receiving the message, on the machine's monotonic clock; database commits and index entries read are differences of \`pg_stat_database.xact_commit\` and \`pg_stat_user_indexes.idx_tup_read\` for that database, read once every connection to it is closed and the counters have settled (so they include the relay's start and stop, a few commits); CPU per message is that process's, every \`postgres\` and \`beam.smp\` process's and the bench's, from the first append to the last message consumed. The targets are issue 18's, each computed from this run alone. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
+    `# Benchmark results\n\nLatest \`npm run bench${[r.mode === 'quick' ? ' --quick' : '', r.instances === undefined ? '' : ` --instances ${r.instances}`].join('').replace(/^ /, ' -- ')}\` (${r.when}), on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; Postgres and RabbitMQ on the same machine.\n\n![latency and throughput](chart.svg)\n\n${text}\n\nRaw figures come from the same run: an outbox-shaped transaction from Node \`pg\` (order row, outbox row, NOTIFY), \`amqplib\` publishing persistent messages with one confirm wait per 200, and a bare Koa app behind a bare keep-alive koa-proxies proxy. Accepted → final latency comes from the orders database's own timestamps (\`updated_at − created_at\`); send → 201 is measured from each request's scheduled send time (open loop, no coordinated omission). Load generator, services and servers share the machine's cores. CPU per order comes from \`/proc\`: each GoZon process, every local \`postgres\` and \`beam.smp\` (RabbitMQ) process and the load generator (this process), from the first order sent until the last one is final, divided by the orders; cores busy is the whole machine's share over the same span. The steady relay rows come from a fresh orders database and vhost of their own, before the services start: one payment request per transaction at a fixed rate (open loop), either appended by the bench with a NOTIFY per commit while the relay runs alone in a process of its own (\`HeldRelay\` as the services wire it on Postgres, woken by \`LISTEN\`), or appended and published on commit by a process of its own, the relay as its backstop; commit → consumer runs from each transaction's commit to the bench's consumer receiving the message, on the machine's monotonic clock; database commits and index entries read are differences of \`pg_stat_database.xact_commit\` and \`pg_stat_user_indexes.idx_tup_read\` for that database, read once every connection to it is closed and the counters have settled (so they include the relay's start and stop, a few commits); CPU per message is that process's, every \`postgres\` and \`beam.smp\` process's and the bench's, from the first append to the last message consumed. The targets are issue 18's, each computed from this run alone. The services log at \`info\`, as they run, each to a file of its own (\`--pipe-output\` pipes their output through the load generator instead).\n`,
   );
   console.log(`\nwritten: ${join(outDir, 'results.json')}, chart.svg, README.md`);
 };

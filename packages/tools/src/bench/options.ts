@@ -11,6 +11,10 @@ machine's raw limits measured in the same run. Writes results.json, chart.svg an
   --out DIR         where the results go (default docs/bench, or bench-results with --quick)
   --pipe-output     the services' output through the bench instead of a file per process
   --cpu-prof DIR    every GoZon process writes a V8 CPU profile into DIR when it stops
+  --instances N     run N instances each of orders, payments and the gateway (load spread over
+                    the gateways, rate limits shared through Redis) and give paid orders/s and CPU
+                    per order for that N; results go to bench-results/instances-N unless --out
+                    (docs/bench keeps the one-instance figures, compared over time)
   --help            this text`;
 
 export interface BenchOptions {
@@ -18,6 +22,8 @@ export interface BenchOptions {
   readonly outDir: string;
   readonly pipeOutput: boolean;
   readonly profDir: string | undefined;
+  /** Instances of orders, payments and the gateway, when asked for (`--instances`). */
+  readonly instances?: number;
 }
 
 /** Reads the bench's arguments: a typo must not start a full run that overwrites docs/bench. */
@@ -30,16 +36,24 @@ export const parseBenchArgs = (args: readonly string[]): BenchOptions | 'help' =
         out: { type: 'string' },
         'pipe-output': { type: 'boolean', default: false },
         'cpu-prof': { type: 'string' },
+        instances: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }),
   );
   if (values.help) return 'help';
+  const instances = values.instances === undefined ? undefined : positive('bench', 'instances', values.instances);
+  if (instances !== undefined && (!Number.isInteger(instances) || instances > 8)) {
+    throw new UsageError('bench: --instances must be a whole number from 1 to 8');
+  }
+  const defaultOut =
+    instances !== undefined ? `bench-results/instances-${instances}` : values.quick ? 'bench-results' : 'docs/bench';
   return {
     quick: values.quick,
-    outDir: nonEmpty('bench', 'out', values.out) ?? (values.quick ? 'bench-results' : 'docs/bench'),
+    outDir: nonEmpty('bench', 'out', values.out) ?? defaultOut,
     pipeOutput: values['pipe-output'],
     profDir: nonEmpty('bench', 'cpu-prof', values['cpu-prof']),
+    ...(instances === undefined ? {} : { instances }),
   };
 };
 

@@ -31,6 +31,19 @@ describe('bench, proxy-ratio and steady-relay command lines', () => {
     expect(parseBenchArgs(['--help'])).to.equal('help');
   });
 
+  it('runs N instances into a directory of their own, never over docs/bench', () => {
+    expect(parseBenchArgs(['--instances', '2'])).to.deep.equal({
+      quick: false,
+      outDir: 'bench-results/instances-2',
+      pipeOutput: false,
+      profDir: undefined,
+      instances: 2,
+    });
+    expect(parseBenchArgs(['--instances', '1', '--out', '/tmp/i'])).to.include({ instances: 1, outDir: '/tmp/i' });
+    expect(refusal(() => parseBenchArgs(['--instances', '0']))).to.match(/--instances must be a positive number/);
+    expect(refusal(() => parseBenchArgs(['--instances', '2.5']))).to.match(/--instances must be a whole number/);
+  });
+
   it('refuses a typo instead of starting a full run over docs/bench', () => {
     expect(refusal(() => parseBenchArgs(['--quik']))).to.equal("bench: Unknown option '--quik' (see --help)");
     expect(refusal(() => parseBenchArgs(['quick']))).to.match(/^bench: Unexpected argument 'quick'/);

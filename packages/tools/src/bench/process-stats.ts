@@ -49,11 +49,19 @@ export interface CpuSnapshot {
   readonly total: number;
 }
 
-/** Where the CPU time goes at one moment: `pids` are the GoZon processes by name. */
-export const cpuSnapshot = async (pids: Readonly<Record<string, number>>): Promise<CpuSnapshot> => {
+/**
+ * Where the CPU time goes at one moment: `pids` are the GoZon processes by name; `servers`, more
+ * servers to count by their command (e.g. Redis, when the gateways share their budgets there).
+ */
+export const cpuSnapshot = async (
+  pids: Readonly<Record<string, number>>,
+  servers: Readonly<Record<string, string>> = {},
+): Promise<CpuSnapshot> => {
   const parts: Record<string, number | undefined> = {};
   for (const [name, pid] of Object.entries(pids)) parts[name] = await cpuSecondsOf(pid);
-  for (const [name, command] of Object.entries(SERVERS)) parts[name] = await cpuSecondsOfCommand(command);
+  for (const [name, command] of Object.entries({ ...SERVERS, ...servers })) {
+    parts[name] = await cpuSecondsOfCommand(command);
+  }
   parts['load generator'] = await cpuSecondsOf(process.pid);
   // The first line of /proc/stat: user nice system idle iowait irq softirq steal (guest time is in user).
   const ticks = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
@@ -82,4 +90,14 @@ export const cpuPerOrder = (before: CpuSnapshot, after: CpuSnapshot, orders: num
   perOrderMs['all'] = all;
   const total = after.total - before.total;
   return { perOrderMs, busyPercent: total > 0 ? ((after.busy - before.busy) / total) * 100 : Number.NaN };
+};
+
+/** CPU per order with the instances of a part (`orders`, `orders-2`, …) added up under the part's name. */
+export const byPart = (cpu: CpuPerOrder): CpuPerOrder => {
+  const perOrderMs: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(cpu.perOrderMs)) {
+    const part = name.replace(/-\d+$/, '');
+    perOrderMs[part] = (perOrderMs[part] ?? 0) + ms;
+  }
+  return { ...cpu, perOrderMs };
 };

@@ -49,6 +49,8 @@ export interface SteadyRelayResult {
 export interface BenchResults {
   readonly when: string;
   readonly mode: 'quick' | 'full';
+  /** Instances of orders, payments and the gateway, when the run was asked for some (`--instances`). */
+  readonly instances?: number;
   readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; os: string; node: string };
   readonly raw: {
     outboxTps: number;
@@ -96,7 +98,7 @@ const n = (value: number, digits = 0): string =>
     : '–';
 
 /** The parts of the CPU-per-order table, in this order when they were measured. */
-const CPU_PARTS = ['gateway', 'orders', 'payments', 'web', 'postgres', 'rabbitmq', 'load generator', 'all'];
+const CPU_PARTS = ['gateway', 'orders', 'payments', 'web', 'postgres', 'rabbitmq', 'redis', 'load generator', 'all'];
 
 /** CPU per order at the sustained maximum and at each open-loop rate, by part, with the cores' busy share. */
 const cpuTable = (r: BenchResults): string[] => {
@@ -258,6 +260,11 @@ export const table = (r: BenchResults): string => {
   const lines = [
     '| measure | value |',
     '| --- | --- |',
+    ...(r.instances === undefined
+      ? []
+      : [
+          `| instances of orders, payments and the gateway (each gateway → its own orders and payments; load round robin over the gateways; rate limits shared through Redis) | ${r.instances} |`,
+        ]),
     `| raw outbox-shaped transactions (pg) | ${n(r.raw.outboxTps)} tps |`,
     `| raw amqplib publish, batched confirms | ${n(r.raw.publishPerSecond)} msg/s |`,
     `| (diagnostic) the same through the contract's topic exchange, relay's properties, mandatory | ${n(r.raw.topicPublishPerSecond ?? NaN)} msg/s |`,

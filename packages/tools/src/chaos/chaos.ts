@@ -4,9 +4,11 @@ import { dirname } from 'node:path';
 import { cleanUpOnSignals, onCleanup } from '@gozon/testkit';
 import { ServerSystem } from '../e2e/system.js';
 import { commandLine } from '../support/command-line.js';
-import { backlog, checkLedger, readLedger, type Backlog } from './check.js';
+import { clusterBroker, localBroker, startCluster, type ChaosBroker } from './broker.js';
+import { backlog, checkLedger, readLedger, type Backlog, type Violation } from './check.js';
 import { FaultInjector, MessageTally } from './faults.js';
 import { ChaosHttp } from './http.js';
+import { checkBackoff, relayHolds } from './instances.js';
 import { CHAOS_USAGE, parseChaosArgs } from './options.js';
 import { Random, sleep } from './random.js';
 import { renderReport, toJson, type ChaosRun } from './report.js';
@@ -32,6 +34,7 @@ const progress = (line: string): void => {
 
 const waitQuiet = async (
   system: ServerSystem,
+  broker: ChaosBroker,
   timeoutMs: number,
   t0: number,
 ): Promise<{ quiet: boolean; last: Backlog | null }> => {
@@ -41,7 +44,7 @@ const waitQuiet = async (
   let last: Backlog | null = null;
   while (Date.now() < deadline) {
     try {
-      last = await backlog(urls, system.vhost.name);
+      last = await backlog(urls, system.vhost.name, broker.ctl);
       progress(
         `${((Date.now() - t0) / 1000).toFixed(0)} s · settling: ${last.newOrders} orders NEW, ${last.outbox} outbox rows, ${last.queued} messages queued`,
       );
@@ -72,24 +75,62 @@ const main = async (): Promise<number> => {
     `GoZon chaos run ${runId} · seed ${options.seed} · up to ${options.durationMs / 1000} s of load` +
       (Number.isFinite(options.maxOrders) ? ` or ${options.maxOrders} orders` : '') +
       ` · a fault every ~${options.faultEveryMs / 1000} s: ${options.kinds.join(', ')}` +
-      ` · orders asked again after ${options.reconcileAfterMs / 1000} s NEW`,
+      ` · orders asked again after ${options.reconcileAfterMs / 1000} s NEW` +
+      ` · ${options.instances} instance(s) of orders, payments and the gateway` +
+      (options.rabbitmqNodes ? ` · a RabbitMQ cluster of ${options.rabbitmqNodes} nodes, quorum queues` : ''),
   );
+  let cluster: Awaited<ReturnType<typeof startCluster>> | undefined;
+  let broker: ChaosBroker | undefined;
+  let clusterStartMs: number | undefined;
+  if (options.rabbitmqNodes > 0) {
+    const started = Date.now();
+    cluster = await startCluster(options.rabbitmqNodes);
+    clusterStartMs = Date.now() - started;
+    broker = await clusterBroker(cluster).catch(async (err: unknown) => {
+      await cluster?.stop().catch(() => undefined);
+      throw err;
+    });
+    say(
+      `cluster of ${cluster.nodes.length} nodes up in ${(clusterStartMs / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => `${n.name} :${n.amqpPort}`).join(', ')}`,
+    );
+  }
   const system = await ServerSystem.start({
     logLevel: 'warn',
-    // Short, so that orders whose messages were lost settle within the quiet phase.
-    env: { GOZON_RECONCILE_AFTER_SECONDS: String(options.reconcileAfterMs / 1000) },
+    instances: options.instances,
+    ...(broker ? { broker: broker.vhost } : {}),
+    env: {
+      // Short, so that orders whose messages were lost settle within the quiet phase.
+      GOZON_RECONCILE_AFTER_SECONDS: String(options.reconcileAfterMs / 1000),
+      // Gateways behind one address share their request budgets, as a deployment would.
+      ...(options.instances > 1 ? { REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' } : {}),
+      ...(broker ? { AMQP_QUEUE_TYPE: 'quorum' } : {}),
+    },
+  }).catch(async (err: unknown) => {
+    await broker?.vhost.delete().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
+    throw err;
   });
-  // An administrator's token (kept valid across gateway restarts: the keys stay in the data directory).
-  const http = new ChaosHttp(system.gatewayUrl, 5_000, {
+  broker ??= localBroker(system.vhost);
+  const theBroker = broker;
+  // An administrator's token (kept valid across gateway restarts: the keys stay in the data
+  // directory, which every gateway shares, as it shares the issuer's address).
+  const http = new ChaosHttp(system.gatewayUrls, 5_000, {
     authorization: `Bearer ${await system.token('chaos-admin', true)}`,
   });
   const tally = new MessageTally(system);
   const injector = new FaultInjector(
     system,
+    theBroker,
     rng,
     t0,
     tally,
-    { meanIntervalMs: options.faultEveryMs, kinds: options.kinds, downMs: [500, 3_000], brokerDownMs: 3_000 },
+    {
+      meanIntervalMs: options.faultEveryMs,
+      kinds: options.kinds,
+      downMs: [500, 3_000],
+      brokerDownMs: 3_000,
+      nodeDownMs: [2_000, 5_000],
+    },
     (line) => say(`  ${line}`),
   );
   // Interrupted, the fault in progress is undone before the parts stop and what the run made is
@@ -143,7 +184,7 @@ const main = async (): Promise<number> => {
       await sleep(1_000);
     }
     const quietMs = quietTimeoutMs(loadMs, options.reconcileAfterMs);
-    const settled = await waitQuiet(system, quietMs, t0);
+    const settled = await waitQuiet(system, theBroker, quietMs, t0);
     clearInterval(scraper);
     await Promise.all([tally.observe('orders'), tally.observe('payments')]);
     if (!settled.quiet) say(`not quiet after ${quietMs / 1000} s: ${JSON.stringify(settled.last)}`);
@@ -151,9 +192,29 @@ const main = async (): Promise<number> => {
     const ledger = await readLedger(
       { orders: system.databases.orders.url, payments: system.databases.payments.url },
       system.vhost.name,
+      theBroker.ctl,
     );
     const unexpected = injector.timeline.filter((e) => e.kind === 'unexpected exit').map((e) => e.detail);
-    const summary = checkLedger(ledger, workload.requests, population, unexpected);
+    const checked = checkLedger(ledger, workload.requests, population, unexpected);
+    // Many instances: one relay hold per database, re-requests no sooner than the backoff, Postgres up.
+    const holds = await relayHolds(system);
+    const backoff = await checkBackoff(system.databases.orders.url, options.reconcileAfterMs);
+    const more: Violation[] = [
+      ...(['orders', 'payments'] as const)
+        .filter((db) => holds[db].length !== 1)
+        .map((db) => ({
+          rule: 'one relay holds each outbox',
+          detail: `${db} database: ${holds[db].length} session(s) hold the relay lock (${holds[db].join(', ') || 'none'})`,
+        })),
+      ...backoff.tooSoon.map((detail) => ({
+        rule: 'an order is asked again no sooner than its backoff allows',
+        detail,
+      })),
+      ...(injector.postgresUpAtEnd
+        ? []
+        : [{ rule: 'Postgres is up at the end', detail: 'Postgres did not answer after the faults were undone' }]),
+    ];
+    const summary = { ...checked, violations: [...checked.violations, ...more] };
     const run: ChaosRun = {
       runId,
       seed: options.seed,
@@ -167,6 +228,12 @@ const main = async (): Promise<number> => {
       ledger,
       summary,
       quiet: settled.quiet,
+      instances: options.instances,
+      rabbitmqNodes: options.rabbitmqNodes,
+      clusterStartMs,
+      relayHolds: holds,
+      backoff,
+      postgresUpAtEnd: injector.postgresUpAtEnd,
     };
     say('');
     console.log(renderReport(run));
@@ -178,7 +245,10 @@ const main = async (): Promise<number> => {
     if (summary.violations.length > 0) {
       keep = true;
       console.log(
-        `databases ${system.databases.orders.name}, ${system.databases.payments.name} and vhost ${system.vhost.name} are kept for inspection`,
+        `databases ${system.databases.orders.name}, ${system.databases.payments.name}` +
+          (cluster
+            ? ' are kept for inspection (the cluster is not: the report has its queues)'
+            : ` and vhost ${system.vhost.name} are kept for inspection`),
       );
     }
     return summary.violations.length > 0 ? 1 : 0;
@@ -186,8 +256,13 @@ const main = async (): Promise<number> => {
     stopFaults();
     await injector.stop().catch(() => undefined);
     http.close();
-    if (keep) await Promise.all(Object.values(system.parts).map((p) => p.kill('SIGTERM').catch(() => undefined)));
+    if (keep) await Promise.all(system.processes().map(([, p]) => p.kill('SIGTERM').catch(() => undefined)));
     else await system.stop();
+    // Three nodes cost half a gigabyte and some CPU: the cluster goes whatever the result.
+    if (cluster) {
+      await theBroker.vhost.delete().catch(() => undefined);
+      await cluster.stop();
+    }
   }
 };
 

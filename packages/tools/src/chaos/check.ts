@@ -46,9 +46,12 @@ const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T
 const count = async (client: pg.Client, sql: string): Promise<number> =>
   Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
 
+/** `rabbitmqctl` against the broker the run uses. */
+export type Ctl = (...args: string[]) => Promise<string>;
+
 /** Messages per queue of `vhost`, from the broker itself (what waits and what is handed out). */
-export const queueDepths = async (vhost: string): Promise<Map<string, number>> => {
-  const out = await rabbitmqctl('list_queues', '-p', vhost, '--no-table-headers', 'name', 'messages');
+export const queueDepths = async (vhost: string, ctl: Ctl = rabbitmqctl): Promise<Map<string, number>> => {
+  const out = await ctl('list_queues', '-p', vhost, '--no-table-headers', 'name', 'messages');
   const depths = new Map<string, number>();
   for (const line of out.split('\n')) {
     const [name, messages] = line.trim().split(/\s+/);
@@ -66,19 +69,27 @@ export interface Backlog {
   readonly queued: number;
 }
 
-export const backlog = async (urls: { orders: string; payments: string }, vhost: string): Promise<Backlog> => {
+export const backlog = async (
+  urls: { orders: string; payments: string },
+  vhost: string,
+  ctl: Ctl = rabbitmqctl,
+): Promise<Backlog> => {
   const [newOrders, ordersOutbox, paymentsOutbox, queues] = await Promise.all([
     withClient(urls.orders, (c) => count(c, `SELECT count(*) AS n FROM orders WHERE status = 'NEW'`)),
     withClient(urls.orders, (c) => count(c, `SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`)),
     withClient(urls.payments, (c) => count(c, `SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`)),
-    queueDepths(vhost),
+    queueDepths(vhost, ctl),
   ]);
   let queued = 0;
   for (const [name, n] of queues) if (!isDeadLetterQueue(name)) queued += n;
   return { newOrders, outbox: ordersOutbox + paymentsOutbox, queued };
 };
 
-export const readLedger = async (urls: { orders: string; payments: string }, vhost: string): Promise<Ledger> => {
+export const readLedger = async (
+  urls: { orders: string; payments: string },
+  vhost: string,
+  ctl: Ctl = rabbitmqctl,
+): Promise<Ledger> => {
   const [ordersSide, paymentsSide, queues] = await Promise.all([
     withClient(urls.orders, async (c) => ({
       orders: (
@@ -101,7 +112,7 @@ export const readLedger = async (urls: { orders: string; payments: string }, vho
       outbox: await count(c, `SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`),
       inbox: await count(c, `SELECT count(*) AS n FROM inbox`),
     })),
-    queueDepths(vhost),
+    queueDepths(vhost, ctl),
   ]);
   return {
     orders: ordersSide.orders,

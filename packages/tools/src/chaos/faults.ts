@@ -1,8 +1,10 @@
 import pg from 'pg';
 import { Routes } from '@gozon/core';
-import { rabbitmqctl } from '../support/scratch.js';
 import { scrape, total } from '../e2e/scrape.js';
-import type { ServerSystem } from '../e2e/system.js';
+import type { GozonProcess } from '../e2e/processes.js';
+import type { ScaledPart, ServerSystem } from '../e2e/system.js';
+import type { ChaosBroker } from './broker.js';
+import { postgresIsUp, restartPostgres, startPostgres } from './postgres-server.js';
 import { DEAD_LETTER_BATCH, deadLetterBatch, LOSABLE_QUEUES, LostMessages, purgeQueue } from './lost-messages.js';
 import { type Random, sleep } from './random.js';
 
@@ -15,7 +17,10 @@ export type FaultKind =
   | 'republish outbox rows'
   | 'broker stop_app/start_app'
   | 'purge a queue'
-  | 'dead-letter a batch';
+  | 'dead-letter a batch'
+  | 'kill -9 a broker node'
+  | 'broker node stop_app/start_app'
+  | 'restart Postgres';
 
 /** Outbox rows of each service a `republish outbox rows` fault sends again. */
 const REPUBLISHED = 50;
@@ -32,6 +37,13 @@ export const ALL_FAULTS: readonly FaultKind[] = [
   'dead-letter a batch',
 ];
 
+/** The faults of a run on a scratch RabbitMQ cluster, added to the others (`--rabbitmq-nodes`). */
+export const CLUSTER_FAULTS: readonly FaultKind[] = [
+  'kill -9 a broker node',
+  'broker node stop_app/start_app',
+  'restart Postgres',
+];
+
 /** One entry of the fault timeline (times in ms since the run started). */
 export interface FaultEvent {
   readonly kind: FaultKind | 'unexpected exit';
@@ -44,11 +56,13 @@ export interface FaultEvent {
   readonly failed?: boolean;
 }
 
-/** Counters of the services' /metrics, summed over every life of each process. */
+type Service = 'orders' | 'payments';
+
+/** Counters of the services' /metrics, summed over every life of every instance. */
 export class MessageTally {
-  /** What each process had counted when last seen, by service; added up at each restart. */
-  private readonly banked = { orders: new Map<string, number>(), payments: new Map<string, number>() };
-  private readonly last = { orders: new Map<string, number>(), payments: new Map<string, number>() };
+  /** What each process had counted when last seen, by instance name; added up at each restart. */
+  private readonly banked = new Map<string, Map<string, number>>();
+  private readonly last = new Map<string, Map<string, number>>();
   static readonly COUNTERS = [
     'gozon_inbox_duplicates_total',
     'gozon_message_retries_total',
@@ -56,42 +70,60 @@ export class MessageTally {
     // The orders service's reconciliation: payment requests sent again, orders asked more than once.
     'gozon_reconcile_requests_total',
     'gozon_reconcile_orders_repeated_total',
+    // What each instance's relay and publish-on-commit sent, to show every instance publishes.
+    'gozon_messages_published_total',
   ] as const;
   scrapes = 0;
   misses = 0;
 
   constructor(private readonly system: ServerSystem) {}
 
-  /** Reads the service's counters now (the value it reached before a restart is kept). */
-  async observe(service: 'orders' | 'payments'): Promise<void> {
+  /** Reads every instance's counters now (what an instance reached before a restart is kept). */
+  async observe(service: Service): Promise<void> {
+    await Promise.all(this.system.serviceInstances(service).map(({ name, url }) => this.observeInstance(name, url)));
+  }
+
+  /** Reads one instance's counters. */
+  async observeInstance(name: string, url: string): Promise<void> {
     try {
       const samples = await Promise.race([
-        scrape(this.system.serviceUrls[service]),
+        scrape(url),
         sleep(2_000).then(() => Promise.reject(new Error('metrics timeout'))),
       ]);
-      for (const name of MessageTally.COUNTERS) this.last[service].set(name, total(samples, name));
+      const last = new Map<string, number>();
+      for (const counter of MessageTally.COUNTERS) last.set(counter, total(samples, counter));
       // Deliveries the inbox did not catch but the use case absorbed: a payment request for an order
       // already decided (payments), an outcome for an order already final (orders).
       for (const outcome of ['repeated', 'unchanged']) {
-        this.last[service].set(outcome, total(samples, 'gozon_message_handling_duration_seconds_count', { outcome }));
+        last.set(outcome, total(samples, 'gozon_message_handling_duration_seconds_count', { outcome }));
       }
+      this.last.set(name, last);
       this.scrapes += 1;
     } catch {
       this.misses += 1;
     }
   }
 
-  /** The process is about to go: what it counted becomes part of the total. */
-  bank(service: 'orders' | 'payments'): void {
-    for (const [name, value] of this.last[service]) {
-      this.banked[service].set(name, (this.banked[service].get(name) ?? 0) + value);
-    }
-    this.last[service].clear();
+  /** The instance is about to go: what it counted becomes part of the total. */
+  bank(name: string): void {
+    const banked = this.banked.get(name) ?? new Map<string, number>();
+    for (const [counter, value] of this.last.get(name) ?? []) banked.set(counter, (banked.get(counter) ?? 0) + value);
+    this.banked.set(name, banked);
+    this.last.delete(name);
   }
 
-  /** Counted so far (at least: what a process counted after its last scrape before a kill is gone). */
-  value(service: 'orders' | 'payments', name: string): number {
-    return (this.banked[service].get(name) ?? 0) + (this.last[service].get(name) ?? 0);
+  /** Counted by one instance so far, over its lives (at least: a kill takes what came after the last scrape). */
+  valueOf(name: string, counter: string): number {
+    return (this.banked.get(name)?.get(counter) ?? 0) + (this.last.get(name)?.get(counter) ?? 0);
+  }
+
+  /** Counted by every instance of `service` so far. */
+  value(service: Service, counter: string): number {
+    return this.instanceNames(service).reduce((sum, name) => sum + this.valueOf(name, counter), 0);
+  }
+
+  instanceNames(service: Service): string[] {
+    return this.system.serviceInstances(service).map((i) => i.name);
   }
 }
 
@@ -101,8 +133,10 @@ export interface FaultOptions {
   readonly kinds: readonly FaultKind[];
   /** How long a killed process stays down, in ms. */
   readonly downMs: readonly [number, number];
-  /** How long the broker stays stopped, in ms. */
+  /** How long the broker (or a broker node's app) stays stopped, in ms. */
   readonly brokerDownMs: number;
+  /** How long a killed broker node stays down, in ms. */
+  readonly nodeDownMs: readonly [number, number];
 }
 
 /** Breaks the running system at random moments, one fault at a time, and undoes each fault. */
@@ -110,29 +144,38 @@ export class FaultInjector {
   readonly timeline: FaultEvent[] = [];
   /** Messages the lost-message faults purged or dead-lettered, by queue. */
   readonly lost = new LostMessages();
+  /** Whether Postgres answered once the faults were undone (false: a violation, said by the run). */
+  postgresUpAtEnd = true;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private watcher: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
-  /** Parts the injector itself took down (so their exit is not a crash). */
+  /** Processes the injector itself took down (so their exit is not a crash), by instance name. */
   private readonly downOnPurpose = new Set<string>();
   private brokerStopped = false;
+  /** Broker nodes killed or stopped and not yet back, by index. */
+  private readonly nodesDown = new Map<number, 'killed' | 'stopped'>();
+  private postgresRestarting = false;
   private restarting: Promise<void> = Promise.resolve();
+  private readonly byName: Map<string, GozonProcess>;
 
   constructor(
     private readonly system: ServerSystem,
+    private readonly broker: ChaosBroker,
     private readonly rng: Random,
     private readonly t0: number,
     private readonly tally: MessageTally,
     private readonly options: FaultOptions,
     private readonly say: (line: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.byName = new Map(system.processes());
+  }
 
   start(): void {
     this.loop = this.run();
     // A part that exits while nobody killed it is a finding; it is restarted so the run goes on.
     this.watcher = setInterval(() => {
-      for (const [name, part] of Object.entries(this.system.parts)) {
+      for (const [name, part] of this.byName) {
         if (this.downOnPurpose.has(name) || part.exitCode === undefined) continue;
         const at = this.now();
         const code = part.exitCode;
@@ -140,7 +183,7 @@ export class FaultInjector {
         this.restarting = this.restarting.then(async () => {
           const detail = `${name} exited by itself (code ${String(code)}): ${part.output.slice(-300).replace(/\s+/g, ' ')}`;
           this.say(`! ${detail}`);
-          await this.restart(name as keyof ServerSystem['parts']);
+          await this.restart(name);
           this.downOnPurpose.delete(name);
           this.timeline.push({
             kind: 'unexpected exit',
@@ -165,14 +208,28 @@ export class FaultInjector {
     await this.ensureUp();
   }
 
-  /** Undoes anything left broken (e.g. on Ctrl-C): broker started, every part running. */
+  /** Undoes anything left broken (e.g. on Ctrl-C): Postgres and the broker running, every part running. */
   async ensureUp(): Promise<void> {
+    // Only a run that restarts the local server looks after it (Postgres may live elsewhere).
+    if (this.options.kinds.includes('restart Postgres')) {
+      if (this.postgresRestarting || !(await postgresIsUp())) {
+        await startPostgres().catch(() => undefined);
+        this.postgresRestarting = false;
+      }
+      this.postgresUpAtEnd = await postgresIsUp();
+    }
     if (this.brokerStopped) {
-      await rabbitmqctl('start_app').catch(() => undefined);
+      await this.broker.ctl('start_app').catch(() => undefined);
       this.brokerStopped = false;
     }
-    for (const [name, part] of Object.entries(this.system.parts)) {
-      if (part.pid === undefined) await this.restart(name as keyof ServerSystem['parts']);
+    for (const [index, how] of [...this.nodesDown]) {
+      const cluster = this.broker.cluster;
+      if (!cluster) break;
+      await (how === 'killed' ? cluster.restart(index) : cluster.startApp(index)).catch(() => undefined);
+      this.nodesDown.delete(index);
+    }
+    for (const [name, part] of this.byName) {
+      if (part.pid === undefined) await this.restart(name);
     }
   }
 
@@ -218,14 +275,27 @@ export class FaultInjector {
   private async inject(kind: FaultKind): Promise<string> {
     switch (kind) {
       case 'kill -9 orders':
-        return this.kill('orders');
+        return this.kill([this.pickInstance('orders')]);
       case 'kill -9 payments':
-        return this.kill('payments');
+        return this.kill([this.pickInstance('payments')]);
       case 'kill -9 gateway':
-        return this.kill('gateway');
+        return this.kill([this.pickInstance('gateway')]);
       case 'close AMQP connections': {
-        const out = await rabbitmqctl('close_all_connections', '-p', this.system.vhost.name, 'chaos');
-        return `closed ${out.split('\n').filter((l) => l.trim()).length || 'all'} connection(s) of vhost ${this.system.vhost.name}`;
+        const vhost = this.system.vhost.name;
+        const cluster = this.broker.cluster;
+        // On a cluster, each node is asked for the connections it holds.
+        const outs = cluster
+          ? await Promise.all(
+              cluster.nodes.map((_, i) =>
+                cluster.ctl(i, 'close_all_connections', '-p', vhost, 'chaos').catch(() => ''),
+              ),
+            )
+          : [await this.broker.ctl('close_all_connections', '-p', vhost, 'chaos')];
+        const closed = outs
+          .join('\n')
+          .split('\n')
+          .filter((l) => l.trim()).length;
+        return `closed ${closed || 'all'} connection(s) of vhost ${vhost}`;
       }
       case 'terminate Postgres backends':
         return this.terminateBackends();
@@ -233,11 +303,11 @@ export class FaultInjector {
         return this.republish(REPUBLISHED);
       case 'broker stop_app/start_app': {
         this.brokerStopped = true;
-        await rabbitmqctl('stop_app');
+        await this.broker.ctl('stop_app');
         try {
           await sleep(this.options.brokerDownMs);
         } finally {
-          await rabbitmqctl('start_app');
+          await this.broker.ctl('start_app');
           this.brokerStopped = false;
         }
         return `broker stopped for ${(this.options.brokerDownMs / 1000).toFixed(1)} s (shared broker)`;
@@ -246,20 +316,67 @@ export class FaultInjector {
         return this.loseMessages('purged');
       case 'dead-letter a batch':
         return this.loseMessages('deadLettered');
+      case 'kill -9 a broker node':
+        return this.brokerNode('killed');
+      case 'broker node stop_app/start_app':
+        return this.brokerNode('stopped');
+      case 'restart Postgres':
+        return this.restartPostgres();
     }
+  }
+
+  /** One instance of `part`, at random. */
+  private pickInstance(part: ScaledPart): string {
+    const names = this.system.processes().map(([name]) => name);
+    return this.rng.pick(names.filter((name) => name === part || name.startsWith(`${part}-`)));
+  }
+
+  /** Every instance of a service: messages pile up in its queue only while none consumes it. */
+  private everyInstance(service: 'orders' | 'payments'): string[] {
+    return this.tally.instanceNames(service);
+  }
+
+  /**
+   * Kills a node of the cluster with SIGKILL, or stops its app (the Erlang VM stays up, clients are
+   * cut off), keeps it so a few seconds, and brings it back. Quorum queues keep a majority meanwhile.
+   */
+  private async brokerNode(how: 'killed' | 'stopped'): Promise<string> {
+    const cluster = this.broker.cluster;
+    if (!cluster) throw new Error('no cluster: run with --rabbitmq-nodes');
+    const index = this.rng.int(0, cluster.nodes.length - 1);
+    const node = cluster.nodes[index]?.name ?? String(index);
+    const down = how === 'killed' ? this.rng.int(...this.options.nodeDownMs) : this.options.brokerDownMs;
+    this.nodesDown.set(index, how);
+    await (how === 'killed' ? cluster.kill(index) : cluster.stopApp(index));
+    await sleep(down);
+    const started = Date.now();
+    await (how === 'killed' ? cluster.restart(index) : cluster.startApp(index));
+    this.nodesDown.delete(index);
+    const verb = how === 'killed' ? 'killed (-9)' : 'app stopped';
+    return `node ${node} ${verb} for ${(down / 1000).toFixed(1)} s, back in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  }
+
+  /** Restarts the Postgres server itself (fast shutdown: every session cut, then a new start). */
+  private async restartPostgres(): Promise<string> {
+    this.postgresRestarting = true;
+    const started = Date.now();
+    await restartPostgres();
+    this.postgresRestarting = false;
+    return `Postgres restarted (fast) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
   }
 
   /**
    * Purges `order.payments` or `payment.status` (one at random), or dead-letters a batch of its
-   * messages. A queue whose consumer runs is nearly always empty, so messages are piled up first:
-   * `order.payments` by killing payments for 1–2 s; `payment.status` (stopping orders stops new
-   * orders too) by killing payments for 1–2 s while requests pile up, then orders, and starting
-   * payments again for 1.5 s to answer them. Whatever was killed is restarted once they are gone.
+   * messages. A queue whose consumers run is nearly always empty, so messages are piled up first:
+   * `order.payments` by killing every payments instance for 1–2 s; `payment.status` (stopping
+   * orders stops new orders too) by killing payments for 1–2 s while requests pile up, then every
+   * orders instance, and starting payments again for 1.5 s to answer them. Whatever was killed is
+   * restarted once they are gone.
    */
   private async loseMessages(how: 'purged' | 'deadLettered'): Promise<string> {
     const queue = this.rng.pick(LOSABLE_QUEUES);
-    const url = this.system.vhost.url;
     const take = async (): Promise<string> => {
+      const url = await this.broker.url();
       const count =
         how === 'purged' ? await purgeQueue(url, queue) : await deadLetterBatch(url, queue, DEAD_LETTER_BATCH);
       this.lost.add(how, queue, count);
@@ -267,50 +384,60 @@ export class FaultInjector {
         ? `purged ${count} message(s) of ${queue}`
         : `moved ${count} message(s) of ${queue} to its dead-letter queue`;
     };
-    return queue === Routes.orderPayments ? this.kill('payments', [1_000, 2_000], take) : this.pileUpOutcomes(take);
+    return queue === Routes.orderPayments
+      ? this.kill(this.everyInstance('payments'), [1_000, 2_000], take)
+      : this.pileUpOutcomes(take);
   }
 
   /** Payment requests piled up with payments down, answered with orders down; then `take`, and both back. */
   private async pileUpOutcomes(take: () => Promise<string>): Promise<string> {
-    const { payments, orders } = this.system.parts;
-    this.downOnPurpose.add('payments').add('orders');
+    const payments = this.everyInstance('payments');
+    const orders = this.everyInstance('orders');
+    for (const name of [...payments, ...orders]) this.downOnPurpose.add(name);
     try {
-      await this.tally.observe('payments');
-      await payments.kill('SIGKILL');
-      this.tally.bank('payments');
+      await this.killNow(payments);
       const down = this.rng.int(1_000, 2_000);
       await sleep(down);
-      await this.tally.observe('orders');
-      await orders.kill('SIGKILL');
-      this.tally.bank('orders');
+      await this.killNow(orders);
       let done = '';
       try {
-        await this.restart('payments');
+        await Promise.all(payments.map((name) => this.restart(name)));
         await sleep(1_500);
         done = await take();
       } finally {
-        if (payments.pid === undefined) await this.restart('payments');
-        await this.restart('orders');
+        await Promise.all([
+          ...payments.filter((name) => this.byName.get(name)?.pid === undefined).map((name) => this.restart(name)),
+          ...orders.map((name) => this.restart(name)),
+        ]);
       }
       return `${done}; payments down ${(down / 1000).toFixed(1)} s, then orders while payments answered`;
     } finally {
-      this.downOnPurpose.delete('payments');
-      this.downOnPurpose.delete('orders');
+      for (const name of [...payments, ...orders]) this.downOnPurpose.delete(name);
     }
   }
 
-  /** Kills `name` with SIGKILL, keeps it down a while (doing `whileDown`, if given), and restarts it. */
+  /** SIGKILLs the processes named, after a last look at their counters. */
+  private async killNow(names: readonly string[]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        const part = this.byName.get(name) as GozonProcess;
+        const service = part.part === 'orders' || part.part === 'payments';
+        if (service) await this.tally.observeInstance(name, new URL(part.healthUrl ?? '').origin);
+        await part.kill('SIGKILL');
+        if (service) this.tally.bank(name);
+      }),
+    );
+  }
+
+  /** Kills the processes named with SIGKILL, keeps them down a while (doing `whileDown`, if given), and restarts them. */
   private async kill(
-    name: 'orders' | 'payments' | 'gateway',
+    names: readonly string[],
     downMs: readonly [number, number] = this.options.downMs,
     whileDown?: () => Promise<string>,
   ): Promise<string> {
-    const part = this.system.parts[name];
-    if (name !== 'gateway') await this.tally.observe(name);
-    this.downOnPurpose.add(name);
+    for (const name of names) this.downOnPurpose.add(name);
     try {
-      await part.kill('SIGKILL');
-      if (name !== 'gateway') this.tally.bank(name);
+      await this.killNow(names);
       const down = this.rng.int(downMs[0], downMs[1]);
       await sleep(down);
       let done = '';
@@ -319,21 +446,23 @@ export class FaultInjector {
         if (whileDown) done = `${await whileDown()}; `;
       } finally {
         started = Date.now();
-        await this.restart(name);
+        await Promise.all(names.map((name) => this.restart(name)));
       }
-      return `${done}${whileDown ? `${name} ` : ''}down ${(down / 1000).toFixed(1)} s, back (ready) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      return `${done}${names.join(', ')} down ${(down / 1000).toFixed(1)} s, back (ready) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     } finally {
-      this.downOnPurpose.delete(name);
+      for (const name of names) this.downOnPurpose.delete(name);
     }
   }
 
-  private async restart(name: keyof ServerSystem['parts']): Promise<void> {
+  private async restart(name: string): Promise<void> {
+    const part = this.byName.get(name);
+    if (!part) throw new Error(`no process ${name}`);
     for (let tries = 1; ; tries += 1) {
       try {
-        await this.system.parts[name].start(60_000);
+        await part.start(60_000);
         return;
       } catch (err) {
-        await this.system.parts[name].kill('SIGKILL').catch(() => undefined);
+        await part.kill('SIGKILL').catch(() => undefined);
         if (tries >= 3) throw err;
       }
     }
@@ -383,16 +512,18 @@ export class FaultInjector {
     return `${counts[0] ?? 0} orders + ${counts[1] ?? 0} payments messages sent again under their ids`;
   }
 
-  /** Waits until both services answer /readyz 200; the time, or null if they did not in time. */
+  /** Waits until every service instance answers /readyz 200; the time, or null if they did not in time. */
   private async waitReady(timeoutMs: number): Promise<number | null> {
     const deadline = Date.now() + timeoutMs;
     const ready = async (url: string) =>
       fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })
         .then((res) => res.ok)
         .catch(() => false);
+    const urls = [...this.system.serviceInstances('orders'), ...this.system.serviceInstances('payments')].map(
+      (i) => i.url,
+    );
     while (Date.now() < deadline) {
-      const { orders, payments } = this.system.serviceUrls;
-      if ((await ready(orders)) && (await ready(payments))) return this.now();
+      if ((await Promise.all(urls.map(ready))).every(Boolean)) return this.now();
       await sleep(100);
     }
     return null;

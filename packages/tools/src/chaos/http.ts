@@ -9,17 +9,30 @@ export interface Answer {
 
 /**
  * A keep-alive JSON client that never throws: a refused connection, a reset or a timeout comes
- * back as status 0 with the reason, which is what a client in a chaotic network sees.
+ * back as status 0 with the reason, which is what a client in a chaotic network sees. Given several
+ * gateways it sends to each in turn (round robin), as a load balancer in front of them would; a
+ * retry may so reach another gateway than the first attempt.
  */
 export class ChaosHttp {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly bases: readonly string[];
+  private next = 0;
 
   constructor(
-    readonly base: string,
+    base: string | readonly string[],
     readonly timeoutMs = 5_000,
     /** Headers every request carries (an access token). */
     private readonly always: Readonly<Record<string, string>> = {},
-  ) {}
+  ) {
+    this.bases = typeof base === 'string' ? [base] : base;
+    if (this.bases.length === 0) throw new Error('ChaosHttp: no gateway');
+  }
+
+  private base(): string {
+    const base = this.bases[this.next % this.bases.length] as string;
+    this.next += 1;
+    return base;
+  }
 
   send(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -32,7 +45,7 @@ export class ChaosHttp {
         resolve(answer);
       };
       const req = request(
-        `${this.base}${path}`,
+        `${this.base()}${path}`,
         {
           method,
           agent: this.agent,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { strictly, UsageError } from '@gozon/apps/internals';
 import { nonEmpty, positive } from '../support/command-line.js';
-import { ALL_FAULTS, type FaultKind } from './faults.js';
+import { ALL_FAULTS, CLUSTER_FAULTS, type FaultKind } from './faults.js';
 
 export const CHAOS_USAGE = `npm run chaos -- [options]
 
@@ -14,7 +14,14 @@ system go quiet and checks the ledger from outside. Exits 1 on any violation.
   --orders N          stop the load once N orders were requested (default: no cap)
   --fault-every S     mean seconds between faults (default 5)
   --faults a,b        fault kinds (default all): orders,payments,gateway,connections,backends,
-                      republish,broker,purge,dead-letter
+                      republish,broker,purge,dead-letter; with --rabbitmq-nodes also node-kill,
+                      node-stop and postgres (postgres may be named without a cluster too)
+  --instances N       instances of orders, payments and the gateway (default 1), on the same
+                      databases and vhost; the load is spread over the gateways, a kill picks one
+  --rabbitmq-nodes N  run on a scratch RabbitMQ cluster of N nodes started (and deleted) by the run,
+                      with quorum queues, instead of a vhost of the local node; adds the faults
+                      kill -9 of a node, a node's stop_app/start_app and a fast Postgres restart,
+                      and leaves out the whole-broker stop_app/start_app
   --reconcile-after S the services' GOZON_RECONCILE_AFTER_SECONDS (default 5): how long an order
                       stays NEW before its payment is asked for again
   --no-broker-restart leave out RabbitMQ stop_app/start_app (it restarts the whole shared broker)
@@ -37,7 +44,13 @@ const FAULT_NAMES: Record<string, FaultKind> = {
   broker: 'broker stop_app/start_app',
   purge: 'purge a queue',
   'dead-letter': 'dead-letter a batch',
+  'node-kill': 'kill -9 a broker node',
+  'node-stop': 'broker node stop_app/start_app',
+  postgres: 'restart Postgres',
 };
+
+/** Faults that need a cluster of the run's own. */
+const NEEDS_CLUSTER: readonly FaultKind[] = ['kill -9 a broker node', 'broker node stop_app/start_app'];
 
 export interface ChaosOptions {
   readonly durationMs: number;
@@ -51,17 +64,26 @@ export interface ChaosOptions {
   readonly seed: number;
   readonly out: string | undefined;
   readonly keep: boolean;
+  /** Instances of orders, payments and the gateway. */
+  readonly instances: number;
+  /** Nodes of the scratch RabbitMQ cluster the run starts; 0: a vhost of the local node. */
+  readonly rabbitmqNodes: number;
 }
 
-const faultKinds = (list: string | undefined, brokerRestart: boolean): FaultKind[] => {
+const faultKinds = (list: string | undefined, brokerRestart: boolean, cluster: boolean): FaultKind[] => {
   const kinds = list
     ? list.split(',').map((name) => {
         const kind = FAULT_NAMES[name.trim()];
         if (!kind) throw new UsageError(`chaos: unknown fault ${name}; known: ${Object.keys(FAULT_NAMES).join(', ')}`);
+        if (!cluster && NEEDS_CLUSTER.includes(kind))
+          throw new UsageError(`chaos: fault ${name} needs --rabbitmq-nodes`);
         return kind;
       })
-    : [...ALL_FAULTS];
-  return brokerRestart ? kinds : kinds.filter((k) => k !== 'broker stop_app/start_app');
+    : cluster
+      ? [...ALL_FAULTS, ...CLUSTER_FAULTS]
+      : [...ALL_FAULTS];
+  // On a cluster, stopping one node's app is the broker stop; the local node is not the run's.
+  return brokerRestart && !cluster ? kinds : kinds.filter((k) => k !== 'broker stop_app/start_app');
 };
 
 /** Reads the chaos run's arguments; throws a UsageError for anything it does not know. */
@@ -81,6 +103,8 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
         seed: { type: 'string' },
         out: { type: 'string' },
         keep: { type: 'boolean', default: false },
+        instances: { type: 'string', default: '1' },
+        'rabbitmq-nodes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }),
@@ -89,16 +113,26 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
   const number = (name: string, text: string | undefined): number => positive('chaos', name, text);
   const seed = values.seed === undefined ? randomBytes(4).readUInt32BE(0) : Number(values.seed);
   if (!Number.isInteger(seed)) throw new UsageError(`chaos: --seed must be a whole number (got ${values.seed})`);
+  const whole = (name: string, text: string | undefined, max: number): number => {
+    const n = number(name, text);
+    if (!Number.isInteger(n) || n > max)
+      throw new UsageError(`chaos: --${name} must be a whole number from 1 to ${max}`);
+    return n;
+  };
+  const rabbitmqNodes =
+    values['rabbitmq-nodes'] === undefined ? 0 : whole('rabbitmq-nodes', values['rabbitmq-nodes'], 7);
   return {
     durationMs: number('duration', values.duration) * 1000,
     maxOrders: values.orders === undefined ? Number.POSITIVE_INFINITY : number('orders', values.orders),
     faultEveryMs: number('fault-every', values['fault-every']) * 1000,
-    kinds: faultKinds(values.faults, !values['no-broker-restart']),
+    kinds: faultKinds(values.faults, !values['no-broker-restart'], rabbitmqNodes > 0),
     reconcileAfterMs: number('reconcile-after', values['reconcile-after']) * 1000,
     users: Math.round(number('users', values.users)),
     concurrency: Math.round(number('concurrency', values.concurrency)),
     seed,
     out: nonEmpty('chaos', 'out', values.out),
     keep: values.keep,
+    instances: whole('instances', values.instances, 8),
+    rabbitmqNodes,
   };
 };

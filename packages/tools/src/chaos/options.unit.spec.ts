@@ -28,6 +28,8 @@ describe('chaos command line', () => {
       seed: 7,
       out: undefined,
       keep: false,
+      instances: 1,
+      rabbitmqNodes: 0,
     });
     const custom = parseChaosArgs([
       '--duration',
@@ -52,6 +54,27 @@ describe('chaos command line', () => {
     expect(parseChaosArgs(['--help'])).to.equal('help');
   });
 
+  it('runs several instances, on a cluster of its own with the cluster faults added', () => {
+    expect(parseChaosArgs(['--instances', '2'])).to.deep.include({
+      instances: 2,
+      rabbitmqNodes: 0,
+      kinds: [...ALL_FAULTS],
+    });
+    const cluster = parseChaosArgs(['--rabbitmq-nodes', '3', '--instances', '2']) as ChaosOptions;
+    expect(cluster).to.deep.include({ instances: 2, rabbitmqNodes: 3 });
+    // The whole-broker stop is the local node's, not the run's: a node's stop_app takes its place.
+    expect(cluster.kinds).to.deep.equal([
+      ...ALL_FAULTS.filter((k) => k !== 'broker stop_app/start_app'),
+      'kill -9 a broker node',
+      'broker node stop_app/start_app',
+      'restart Postgres',
+    ]);
+    expect(parseChaosArgs(['--rabbitmq-nodes', '3', '--faults', 'node-kill,node-stop,postgres'])).to.deep.include({
+      kinds: ['kill -9 a broker node', 'broker node stop_app/start_app', 'restart Postgres'],
+    });
+    expect(parseChaosArgs(['--faults', 'postgres'])).to.deep.include({ kinds: ['restart Postgres'] });
+  });
+
   it('refuses unknown flags, missing values and values out of range', () => {
     expect(refusal(['--duratoin', '5'])).to.equal("chaos: Unknown option '--duratoin' (see --help)");
     expect(refusal(['--out'])).to.equal("chaos: Option '--out <value>' argument missing (see --help)");
@@ -60,5 +83,9 @@ describe('chaos command line', () => {
     expect(refusal(['--faults', 'orders,meteor'])).to.match(/^chaos: unknown fault meteor/);
     expect(refusal(['--seed', 'x'])).to.match(/--seed must be a whole number/);
     expect(refusal(['now'])).to.match(/^chaos: Unexpected argument 'now'/);
+    expect(refusal(['--faults', 'node-kill'])).to.equal('chaos: fault node-kill needs --rabbitmq-nodes');
+    expect(refusal(['--instances', '1.5'])).to.match(/--instances must be a whole number from 1 to 8/);
+    expect(refusal(['--instances', '0'])).to.match(/--instances must be a positive number/);
+    expect(refusal(['--rabbitmq-nodes', '9'])).to.match(/--rabbitmq-nodes must be a whole number from 1 to 7/);
   });
 });

@@ -1,5 +1,6 @@
 import type { CheckSummary, Ledger } from './check.js';
 import type { FaultEvent, FaultKind, MessageTally } from './faults.js';
+import type { BackoffCheck, RelayHolds } from './instances.js';
 import type { LostMessages } from './lost-messages.js';
 
 export interface ChaosRun {
@@ -18,7 +19,23 @@ export interface ChaosRun {
   readonly summary: CheckSummary;
   /** Whether the system went quiet (nothing NEW, nothing queued) before the checks. */
   readonly quiet: boolean;
+  /** Instances of orders, payments and the gateway. */
+  readonly instances: number;
+  /** Nodes of the run's own RabbitMQ cluster (0: a vhost of the local node). */
+  readonly rabbitmqNodes: number;
+  /** How long the cluster took to start and join, when the run had one. */
+  readonly clusterStartMs?: number | undefined;
+  /** Who held each database's relay lock once quiet. */
+  readonly relayHolds: RelayHolds;
+  readonly backoff: BackoffCheck;
+  readonly postgresUpAtEnd: boolean;
 }
+
+const published = (run: ChaosRun, service: 'orders' | 'payments'): string =>
+  run.tally
+    .instanceNames(service)
+    .map((name) => `${name} ${n(run.tally.valueOf(name, 'gozon_messages_published_total'))}`)
+    .join(', ');
 
 const n = (value: number): string => value.toLocaleString('en-US');
 const byQueue = (counts: ReadonlyMap<string, number>): string =>
@@ -74,6 +91,13 @@ export const renderReport = (run: ChaosRun): string => {
       `${n(deposits.acknowledged + deposits.rejected + deposits.indeterminate)}: ${n(deposits.acknowledged)} acknowledged, ` +
         `${n(deposits.rejected)} refused, ${n(deposits.indeterminate)} without an answer`,
     ],
+    [
+      'system',
+      `${run.instances} instance(s) each of orders, payments and the gateway (requests spread over the gateways); ` +
+        (run.rabbitmqNodes > 0
+          ? `a RabbitMQ cluster of ${run.rabbitmqNodes} nodes of the run's own (started in ${s(run.clusterStartMs ?? NaN)}), quorum queues`
+          : 'a vhost of the local RabbitMQ node, classic queues'),
+    ],
     ['faults', `${run.timeline.length} in all`],
     ...faultLines(run).map((line): [string, string] => ['', line]),
     [
@@ -100,6 +124,14 @@ export const renderReport = (run: ChaosRun): string => {
         `payment requests sent again by reconciliation (after ${run.reconcileAfterMs / 1000} s NEW): ` +
         `${n(tally.value('orders', 'gozon_reconcile_requests_total'))}, orders asked more than once ` +
         `${n(tally.value('orders', 'gozon_reconcile_orders_repeated_total'))} (counted by the service, at least)`,
+    ],
+    [
+      'instances',
+      `messages published (relay and on commit): ${published(run, 'orders')}; ${published(run, 'payments')}; ` +
+        `relay hold once quiet: orders database ${run.relayHolds.orders.join(', ') || 'nobody'}, ` +
+        `payments database ${run.relayHolds.payments.join(', ') || 'nobody'}; ` +
+        `${n(run.backoff.ordersAskedAgain)} orders asked again (${n(run.backoff.asksAgain)} asks), ` +
+        `${n(run.backoff.tooSoon.length)} sooner than the backoff allows`,
     ],
     [
       'queues',
@@ -129,9 +161,16 @@ const MessageTallyNames = [
   'gozon_messages_dead_lettered_total',
   'gozon_reconcile_requests_total',
   'gozon_reconcile_orders_repeated_total',
+  'gozon_messages_published_total',
   'repeated',
   'unchanged',
 ] as const;
+
+const faultsByKind = (run: ChaosRun): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const event of run.timeline) counts[event.kind] = (counts[event.kind] ?? 0) + 1;
+  return counts;
+};
 
 export const toJson = (run: ChaosRun): unknown => ({
   runId: run.runId,
@@ -139,6 +178,10 @@ export const toJson = (run: ChaosRun): unknown => ({
   loadSeconds: run.loadMs / 1000,
   totalSeconds: run.totalMs / 1000,
   quiet: run.quiet,
+  instances: run.instances,
+  rabbitmqNodes: run.rabbitmqNodes,
+  ...(run.clusterStartMs === undefined ? {} : { clusterStartSeconds: run.clusterStartMs / 1000 }),
+  faultsByKind: faultsByKind(run),
   faults: run.timeline,
   requests: run.summary.requests,
   orders: run.summary.orders,
@@ -150,6 +193,21 @@ export const toJson = (run: ChaosRun): unknown => ({
       Object.fromEntries(MessageTallyNames.map((name) => [name, run.tally.value(service, name)])),
     ]),
   ),
+  duplicatesAbsorbed:
+    run.tally.value('orders', 'gozon_inbox_duplicates_total') +
+    run.tally.value('payments', 'gozon_inbox_duplicates_total') +
+    run.tally.value('payments', 'repeated') +
+    run.tally.value('orders', 'unchanged'),
+  byInstance: Object.fromEntries(
+    (['orders', 'payments'] as const).flatMap((service) =>
+      run.tally
+        .instanceNames(service)
+        .map((name) => [name, Object.fromEntries(MessageTallyNames.map((c) => [c, run.tally.valueOf(name, c)]))]),
+    ),
+  ),
+  relayHolds: run.relayHolds,
+  backoff: run.backoff,
+  postgresUpAtEnd: run.postgresUpAtEnd,
   lostMessages: {
     purged: Object.fromEntries(run.lost.purged),
     deadLettered: Object.fromEntries(run.lost.deadLettered),

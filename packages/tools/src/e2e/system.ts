@@ -40,7 +40,26 @@ export interface ServerSystemOptions {
   readonly nodeArgs?: readonly string[];
   /** Variables for every process on top of the system's own (e.g. `GOZON_AUTH`). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Instances of orders, payments and the gateway (default 1; web runs once), each on a port of its
+   * own, on the same databases and vhost. Gateway i forwards to orders i and payments i; every
+   * gateway has the first one's public address and the same data directory, so they are one issuer
+   * with one set of keys, as gateways behind a load balancer are.
+   */
+  readonly instances?: number;
+  /**
+   * The broker to run on, made and deleted by the caller (e.g. a scratch cluster, `url` listing its
+   * nodes); by default a fresh vhost of the local broker.
+   */
+  readonly broker?: TestVhost;
 }
+
+/** The parts that run as several instances. */
+export type ScaledPart = 'orders' | 'payments' | 'gateway';
+export const SCALED_PARTS: readonly ScaledPart[] = ['orders', 'payments', 'gateway'];
+
+/** A process's name in reports: the part for the first instance, `part-2`, `part-3`… for the others. */
+export const instanceName = (part: PartName, index: number): string => (index === 0 ? part : `${part}-${index + 1}`);
 
 /** The links between the services and the servers they use, as the options asked for. */
 export interface ServerLinks {
@@ -63,13 +82,18 @@ const throughLink = async (url: string, defaultPort: number): Promise<{ link: Tc
 export class ServerSystem {
   private constructor(
     readonly gatewayUrl: string,
+    /** The first instance of each part. */
     readonly parts: Record<PartName, GozonProcess>,
+    /** Every instance of the parts that run several. */
+    readonly instances: Record<ScaledPart, GozonProcess[]>,
     /** Each part's own address (services answer /metrics, /healthz and /readyz there). */
     readonly urls: Record<PartName, string>,
     private readonly resources: {
       orders: TestDatabase;
       payments: TestDatabase;
       vhost: TestVhost;
+      /** Whether the vhost is the system's own, deleted when it stops. */
+      ownVhost: boolean;
       dataDir: string;
       users?: ServiceUsers | undefined;
     },
@@ -95,25 +119,28 @@ export class ServerSystem {
   }
 
   static async start(options: ServerSystemOptions = {}): Promise<ServerSystem> {
+    const count = options.instances ?? 1;
     const [orders, payments, vhost, dataDir] = await Promise.all([
       createTestDatabase(null),
       createTestDatabase(null),
-      createTestVhost(),
+      options.broker ?? createTestVhost(),
       // The built-in provider keeps its keys here; the test mints tokens from the same keys.
       mkdtemp(join(tmpdir(), 'gozon-system-')),
     ]);
-    const [gatewayPort, ordersPort, paymentsPort, webPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
+    const ports = async () => Promise.all(Array.from({ length: count }, () => freePort()));
+    const [gatewayPorts, ordersPorts, paymentsPorts, webPort] = await Promise.all([
+      ports(),
+      ports(),
+      ports(),
       freePort(),
     ]);
+    const gatewayPort = gatewayPorts[0] as number;
     const env = {
       GATEWAY_PORT: String(gatewayPort),
       // The address tests and browsers use: the built-in provider sends a browser back to it.
       GOZON_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
-      ORDERS_PORT: String(ordersPort),
-      PAYMENTS_PORT: String(paymentsPort),
+      ORDERS_PORT: String(ordersPorts[0]),
+      PAYMENTS_PORT: String(paymentsPorts[0]),
       WEB_PORT: String(webPort),
       ORDERS_DATABASE_URL: orders.url,
       PAYMENTS_DATABASE_URL: payments.url,
@@ -150,23 +177,52 @@ export class ServerSystem {
       paymentsEnv.PAYMENTS_DATABASE_URL = paymentsRoute.url;
     }
     const urls = {
-      payments: local(paymentsPort),
-      orders: local(ordersPort),
+      payments: local(paymentsPorts[0] as number),
+      orders: local(ordersPorts[0] as number),
       web: local(webPort),
       gateway: local(gatewayPort),
     };
-    const logFile = (part: PartName) => (options.logDir ? join(options.logDir, `${part}.log`) : undefined);
-    const spawnPart = (part: PartName, partEnv: NodeJS.ProcessEnv, health: string) =>
-      new GozonProcess(part, partEnv, health, undefined, [], logFile(part), options.nodeArgs);
-    const parts = {
-      payments: spawnPart('payments', paymentsEnv, `${urls.payments}/readyz`),
-      orders: spawnPart('orders', ordersEnv, `${urls.orders}/readyz`),
-      web: spawnPart('web', env, `${urls.web}/healthz`),
-      gateway: spawnPart('gateway', env, `${urls.gateway}/healthz`),
+    const logFile = (name: string) => (options.logDir ? join(options.logDir, `${name}.log`) : undefined);
+    const spawnPart = (part: PartName, index: number, partEnv: NodeJS.ProcessEnv, health: string) =>
+      new GozonProcess(part, partEnv, health, undefined, [], logFile(instanceName(part, index)), options.nodeArgs);
+    // Instance i: its own ports; its services know its gateway (whose keys they fetch), its gateway them.
+    const ofInstance = (i: number, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+      ...base,
+      GATEWAY_PORT: String(gatewayPorts[i]),
+      ORDERS_PORT: String(ordersPorts[i]),
+      PAYMENTS_PORT: String(paymentsPorts[i]),
+      ...(i === 0
+        ? {}
+        : { ORDERS_URL: local(ordersPorts[i] as number), PAYMENTS_URL: local(paymentsPorts[i] as number) }),
+    });
+    const each = (make: (i: number) => GozonProcess): GozonProcess[] =>
+      Array.from({ length: count }, (_, i) => make(i));
+    const instances = {
+      payments: each((i) =>
+        spawnPart('payments', i, ofInstance(i, paymentsEnv), `${local(paymentsPorts[i] as number)}/readyz`),
+      ),
+      orders: each((i) =>
+        spawnPart('orders', i, ofInstance(i, ordersEnv), `${local(ordersPorts[i] as number)}/readyz`),
+      ),
+      gateway: each((i) => spawnPart('gateway', i, ofInstance(i, env), `${local(gatewayPorts[i] as number)}/healthz`)),
     };
-    const system = new ServerSystem(urls.gateway, parts, urls, { orders, payments, vhost, dataDir, users }, links, env);
+    const parts = {
+      payments: instances.payments[0] as GozonProcess,
+      orders: instances.orders[0] as GozonProcess,
+      web: spawnPart('web', 0, env, `${urls.web}/healthz`),
+      gateway: instances.gateway[0] as GozonProcess,
+    };
+    const system = new ServerSystem(
+      urls.gateway,
+      parts,
+      instances,
+      urls,
+      { orders, payments, vhost, ownVhost: options.broker === undefined, dataDir, users },
+      links,
+      env,
+    );
     try {
-      await Promise.all(Object.values(parts).map((p) => p.start()));
+      await Promise.all(system.processes().map(([, p]) => p.start()));
     } catch (err) {
       await system.stop();
       throw err;
@@ -174,12 +230,34 @@ export class ServerSystem {
     return system;
   }
 
+  /** Every process with its name (`orders`, `orders-2`, …, `web`), first instances first. */
+  processes(): [string, GozonProcess][] {
+    const all: [string, GozonProcess][] = [];
+    for (const part of SCALED_PARTS) this.instances[part].forEach((p, i) => all.push([instanceName(part, i), p]));
+    all.push(['web', this.parts.web]);
+    return all;
+  }
+
+  /** Every gateway's address, in instance order. */
+  get gatewayUrls(): string[] {
+    return this.instances.gateway.map((part) => new URL(part.healthUrl ?? '').origin);
+  }
+
+  /** Every instance of a service, with its name and address (where /metrics and /readyz answer). */
+  serviceInstances(service: 'orders' | 'payments'): { name: string; url: string; process: GozonProcess }[] {
+    return this.instances[service].map((process, i) => ({
+      name: instanceName(service, i),
+      url: new URL(process.healthUrl ?? '').origin,
+      process,
+    }));
+  }
+
   async stop(): Promise<void> {
-    await Promise.all(Object.values(this.parts).map((p) => p.kill('SIGTERM').catch(() => undefined)));
+    await Promise.all(this.processes().map(([, p]) => p.kill('SIGTERM').catch(() => undefined)));
     await Promise.all(Object.values(this.links).map((link) => link?.cut()));
     await this.resources.orders.drop();
     await this.resources.payments.drop();
-    await this.resources.vhost.delete();
+    if (this.resources.ownVhost) await this.resources.vhost.delete();
     await rm(this.resources.dataDir, { recursive: true, force: true });
     await this.resources.users?.delete();
   }
