@@ -25,30 +25,44 @@ export const onCleanup = (what: string, cleanup: Cleanup): (() => void) => {
 /** What is still registered, oldest first (for messages and tests). */
 export const pendingCleanups = (): string[] => [...pending.values()].map((entry) => entry.what);
 
+/** The one pass under way over what is registered, if any. */
+let draining: Promise<void> | undefined;
+
 /**
  * Runs every registered cleanup, newest first (processes made last use resources made first),
  * each once, one at a time, until none is left (what is registered meanwhile included); a failing
- * one is reported and does not stop the others.
+ * one is reported and does not stop the others. A call while a pass is under way joins that pass,
+ * so whoever waits for it waits for every cleanup, not just those it started itself.
  */
-export const cleanUpAll = async (report: (line: string) => void = () => undefined): Promise<void> => {
-  for (let newest = [...pending.entries()].at(-1); newest; newest = [...pending.entries()].at(-1)) {
-    const [key, { what, cleanup }] = newest;
-    pending.delete(key);
-    try {
-      await cleanup();
-    } catch (err) {
-      report(`could not clean up ${what}: ${err instanceof Error ? err.message : String(err)}`);
+export const cleanUpAll = (report: (line: string) => void = () => undefined): Promise<void> => {
+  if (draining) return draining;
+  const pass = (async () => {
+    for (let newest = [...pending.entries()].at(-1); newest; newest = [...pending.entries()].at(-1)) {
+      const [key, { what, cleanup }] = newest;
+      pending.delete(key);
+      try {
+        await cleanup();
+      } catch (err) {
+        report(`could not clean up ${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
-  }
+  })();
+  draining = pass;
+  // Cleared after it is set: a pass with nothing to do has already ended by now.
+  void pass.finally(() => {
+    if (draining === pass) draining = undefined;
+  });
+  return pass;
 };
 
 /**
  * Ends the run: cleans up everything registered, and from now on whatever is registered later
- * (a process a start-up still under way spawns) is cleaned up as soon as it is.
+ * (a process a start-up still under way spawns) is cleaned up as soon as it is. Resolves only
+ * once nothing is registered and no cleanup is under way, so that exiting then leaves nothing.
  */
-export const endRun = (report: (line: string) => void = () => undefined): Promise<void> => {
+export const endRun = async (report: (line: string) => void = () => undefined): Promise<void> => {
   ending = true;
-  return cleanUpAll(report);
+  while (pending.size > 0 || draining) await (draining ?? cleanUpAll(report));
 };
 
 const EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };

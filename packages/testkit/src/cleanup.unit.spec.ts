@@ -45,6 +45,24 @@ describe('testkit: the cleanup registry and scratch names', () => {
     expect(pendingCleanups()).to.deep.equal([]);
   });
 
+  it('ends the run only once a cleanup registered meanwhile is done, not when its own are', async () => {
+    const ran: string[] = [];
+    onCleanup('database a', async () => {
+      // A start-up under way is failing: it deletes its vhost itself, which registers it anew.
+      setTimeout(() => {
+        onCleanup('vhost slow', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          ran.push('slow');
+        });
+      }, 0);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      ran.push('a');
+    });
+    await endRun();
+    expect(ran).to.deep.equal(['a', 'slow']);
+    expect(pendingCleanups()).to.deep.equal([]);
+  });
+
   it('names scratch resources under gozon_test, or GOZON_TEST_PREFIX when it is a lowercase SQL name', () => {
     const saved = process.env['GOZON_TEST_PREFIX'];
     try {

@@ -67,11 +67,11 @@ export const createScratchDatabase = async (service: ServiceName | null = null):
   const created = adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   let dropping: Promise<void> | undefined;
   const drop = (): Promise<void> => {
+    // Registered until dropped: a run that is ending waits for a drop someone else began.
     dropping ??= (async () => {
-      unregister();
       await created.catch(() => undefined);
       await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    })();
+    })().finally(() => unregister());
     return dropping;
   };
   const unregister = onCleanup(`database ${name}`, drop);

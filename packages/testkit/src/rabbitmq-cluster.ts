@@ -242,7 +242,10 @@ export const startRabbitCluster = async (options: ClusterOptions = {}): Promise<
   if (existsSync(dir)) throw new Error(`${dir} exists: stop the cluster there first (stop --dir ${dir})`);
   const state: ClusterState = { dir, cookie: randomBytes(16).toString('hex').toUpperCase(), nodes };
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const unregister = onCleanup(`rabbitmq cluster in ${dir}`, () => stopState(state));
+  // One stop, whoever asks first, registered until done: a run that is ending waits for it.
+  let stopping: Promise<void> | undefined;
+  const stopOnce = (): Promise<void> => (stopping ??= stopState(state).finally(() => unregister()));
+  const unregister = onCleanup(`rabbitmq cluster in ${dir}`, stopOnce);
   try {
     saveState(state);
     nodes.forEach((node, i) => prepareNode(dir, node, i));
@@ -258,14 +261,18 @@ export const startRabbitCluster = async (options: ClusterOptions = {}): Promise<
       }),
     );
   } catch (err) {
-    unregister();
-    await stopState(state).catch(() => undefined);
+    await stopOnce().catch(() => undefined);
     throw err;
   }
-  return clusterOf(state, Date.now() - began, unregister);
+  return clusterOf(state, Date.now() - began, stopOnce, unregister);
 };
 
-const clusterOf = (state: ClusterState, startedInMs: number, unregister: () => void): RabbitCluster => {
+const clusterOf = (
+  state: ClusterState,
+  startedInMs: number,
+  stopOnce: () => Promise<void>,
+  unregister: () => void,
+): RabbitCluster => {
   const { nodes, cookie } = state;
   const at = (i: number): ClusterNode => {
     const node = nodes[i];
@@ -304,10 +311,7 @@ const clusterOf = (state: ClusterState, startedInMs: number, unregister: () => v
         throw failure;
       },
     },
-    stop: async () => {
-      unregister();
-      await stopState(state);
-    },
+    stop: () => stopOnce(),
   };
   unregisters.set(cluster, unregister);
   return cluster;
@@ -331,7 +335,13 @@ export const stopRabbitClusterIn = async (dir: string): Promise<boolean> => {
 /** The cluster a `start` in another process left in `dir`, to drive from here. */
 export const attachRabbitCluster = (dir: string): RabbitCluster => {
   const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as ClusterState;
-  return clusterOf(state, 0, () => undefined);
+  let stopping: Promise<void> | undefined;
+  return clusterOf(
+    state,
+    0,
+    () => (stopping ??= stopState(state)),
+    () => undefined,
+  );
 };
 
 const USAGE = `usage: node packages/testkit/dist/rabbitmq-cluster.js start|stop [--base-port N] [--nodes 3] [--dir D]

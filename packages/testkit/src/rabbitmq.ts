@@ -91,12 +91,13 @@ export const createTestVhost = async (host?: VhostHost): Promise<TestVhost> => {
   // Registered before it is asked for: a run interrupted meanwhile deletes it once it exists.
   const added = ctl('add_vhost', name);
   let deleting: Promise<void> | undefined;
+  // One deletion, whoever asks first; it stays registered until done, so that a run that is
+  // ending waits for it rather than exiting with `rabbitmqctl` still running.
   const remove = (): Promise<void> => {
     deleting ??= (async () => {
-      unregister();
       await added.catch(() => undefined);
       await ctl('delete_vhost', name);
-    })();
+    })().finally(() => unregister());
     return deleting;
   };
   const unregister = onCleanup(`vhost ${name}`, remove);
@@ -133,8 +134,8 @@ export interface BrokerPermissions {
   readonly topic?: { readonly write: string; readonly read: string } | undefined;
 }
 
-/** Users made and not yet deleted, each with the function that unregisters its cleanup. */
-const users = new Map<string, () => void>();
+/** Users made and not yet deleted, each with the function that deletes it (once). */
+const users = new Map<string, () => Promise<void>>();
 
 /** Adds a user with `permissions` on the vhost; `delete()` removes every user made this way. */
 export const addBrokerUser = async (
@@ -146,11 +147,19 @@ export const addBrokerUser = async (
   const name = scratchName(role);
   const password = randomBytes(12).toString('hex');
   const added = rabbitmqctl('add_user', name, password);
-  const unregister = onCleanup(`broker user ${name}`, async () => {
-    await added.catch(() => undefined);
-    await rabbitmqctl('delete_user', name);
-  });
-  users.set(name, unregister);
+  let deleting: Promise<void> | undefined;
+  const remove = (): Promise<void> => {
+    deleting ??= (async () => {
+      await added.catch(() => undefined);
+      await rabbitmqctl('delete_user', name);
+    })().finally(() => {
+      unregister();
+      users.delete(name);
+    });
+    return deleting;
+  };
+  const unregister = onCleanup(`broker user ${name}`, remove);
+  users.set(name, remove);
   try {
     await added;
   } catch (err) {
@@ -168,9 +177,8 @@ export const addBrokerUser = async (
 };
 
 export const deleteBrokerUser = async (user: BrokerUser): Promise<void> => {
-  users.get(user.name)?.();
-  users.delete(user.name);
-  await rabbitmqctl('delete_user', user.name);
+  const remove = users.get(user.name);
+  await (remove ? remove() : rabbitmqctl('delete_user', user.name));
 };
 
 const literal = (name: string): string => name.replace(/[.]/g, '\\.');

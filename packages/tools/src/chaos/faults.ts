@@ -172,11 +172,13 @@ export class FaultInjector {
   }
 
   start(): void {
+    // Stopped before it started (a run interrupted while it set up): nothing may come back up.
+    if (this.stopping) return;
     this.loop = this.run();
     // A part that exits while nobody killed it is a finding; it is restarted so the run goes on.
     this.watcher = setInterval(() => {
       for (const [name, part] of this.byName) {
-        if (this.downOnPurpose.has(name) || part.exitCode === undefined) continue;
+        if (this.stopping || this.downOnPurpose.has(name) || part.exitCode === undefined) continue;
         const at = this.now();
         const code = part.exitCode;
         this.downOnPurpose.add(name);
