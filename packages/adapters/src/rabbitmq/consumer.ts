@@ -47,6 +47,13 @@ const REATTACH_MS = 250;
  * One queue's consumer. Its channel both consumes and publishes retries, so a retry copy is
  * confirmed before the original is acknowledged on the same channel. Reattaches by itself after
  * its channel or the connection went away: whatever it held unacknowledged is redelivered.
+ *
+ * Where a retry waits depends on the queue type. On classic queues, in a retry queue whose TTL
+ * hands it back to the queue. On quorum queues, here: the original is held unacknowledged (in
+ * the replicated queue) for the delay, then its copy is published straight back to the queue.
+ * A quorum retry queue would hand messages back through the broker's at-least-once
+ * dead-lettering, whose worker on RabbitMQ 3.10 can be left sending to a killed node for as long
+ * as that node is down (docs/operations.md, "Retries on quorum queues").
  */
 export class Consumer implements Subscription {
   private attached: Attached | null = null;
@@ -57,6 +64,8 @@ export class Consumer implements Subscription {
   private closed = false;
   private readonly stopReconnect: () => void;
   private readonly batcher: Batcher<Held> | undefined;
+  /** Retries waiting out their delay here (quorum queues); `close` cuts the waits short. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -86,6 +95,8 @@ export class Consumer implements Subscription {
     await this.attaching?.catch(() => undefined);
     const attached = this.attached;
     if (attached) await attached.channel.cancel(attached.consumerTag).catch(() => undefined);
+    // A retry waiting here is sent back to the queue at once rather than holding up the close.
+    for (const wake of [...this.waiting]) wake();
     await Promise.all(this.inFlight);
     this.attached = null;
     if (attached) await attached.channel.close().catch(() => undefined);
@@ -105,8 +116,9 @@ export class Consumer implements Subscription {
     channel.on('close', () => this.channelClosed(channel));
     try {
       const retryQueues = new Map<number, string>();
-      for (const delay of retryDelays(this.options.retry))
-        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay, this.connection.queueType));
+      if (this.connection.queueType === 'classic')
+        for (const delay of retryDelays(this.options.retry))
+          retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay));
       await channel.prefetch(this.options.prefetch);
       // Set before consuming: the first delivery may arrive before `consume` resolves.
       const attached = { model, channel, consumerTag: '', retryQueues };
@@ -237,13 +249,13 @@ export class Consumer implements Subscription {
         return;
       }
       try {
-        const retryQueue =
-          attached.retryQueues.get(decision.delayMs) ?? (await this.declareRetry(attached, decision.delayMs));
+        const target = await this.retryTarget(attached, decision.delayMs);
+        if (target === null) return; // its channel closed while it waited: the broker gives it back
         const copy = retryCopy(wire, decision);
         await publishConfirmed(channel, [
           {
             exchange: '',
-            routingKey: retryQueue,
+            routingKey: target,
             content: contentOf(copy),
             options: { ...publishOptions(copy), mandatory: true },
           },
@@ -253,8 +265,8 @@ export class Consumer implements Subscription {
         // Not parked: hand it back for another try now; if the channel is gone, the broker does.
         this.connection.report(`consumer ${this.queue}`, parkErr);
         settle(() => channel.nack(delivery, false, true));
-        // A channel whose publishes are nacked may stay so (a quorum retry queue's leader died
-        // mid-publish, as with the publisher): consume and park on a new one from now on.
+        // A channel whose publishes are nacked may stay so (a quorum queue's leader died
+        // mid-publish, as with the publisher): consume and retry on a new one from now on.
         if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
       }
     }
@@ -290,8 +302,34 @@ export class Consumer implements Subscription {
     await Promise.all(alone.map((h) => this.handle(h.attached, h.delivery)));
   }
 
+  /**
+   * Where a retry copy goes, once it may: on classic queues at once, to the retry queue of its
+   * delay; on quorum queues after waiting out the delay here, straight back to the queue — or
+   * nowhere (null) when the channel holding the original closed meanwhile.
+   */
+  private async retryTarget(attached: Attached, delayMs: number): Promise<string | null> {
+    if (this.connection.queueType === 'classic')
+      return attached.retryQueues.get(delayMs) ?? (await this.declareRetry(attached, delayMs));
+    await this.wait(delayMs);
+    return this.attached?.channel === attached.channel ? this.queue : null;
+  }
+
+  /** Resolves after `ms`, or as soon as the consumer closes. */
+  private wait(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiting.add(wake);
+    });
+  }
+
   private async declareRetry(attached: Attached, delayMs: number): Promise<string> {
-    const name = await declareRetryQueue(attached.channel, this.queue, delayMs, this.connection.queueType);
+    const name = await declareRetryQueue(attached.channel, this.queue, delayMs);
     attached.retryQueues.set(delayMs, name);
     return name;
   }
