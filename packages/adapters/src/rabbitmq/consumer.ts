@@ -6,6 +6,8 @@ import {
   decodeMessage,
   screenRedelivery,
   type BatchHandler,
+  type FailureDecision,
+  type WireMessage,
   type MessageHandler,
   type PoisonGuard,
   type RetryPolicy,
@@ -97,7 +99,8 @@ export class Consumer implements Subscription {
     if (attached) await attached.channel.cancel(attached.consumerTag).catch(() => undefined);
     // A retry waiting here is sent back to the queue at once rather than holding up the close.
     for (const wake of [...this.waiting]) wake();
-    await Promise.all(this.inFlight);
+    // What ends meanwhile may have added a retry of its own (sent back at once, as closed).
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.attached = null;
     if (attached) await attached.channel.close().catch(() => undefined);
   }
@@ -168,8 +171,7 @@ export class Consumer implements Subscription {
       : this.batcher
         ? this.batcher.add({ attached, delivery })
         : this.handle(attached, delivery);
-    const work = handling.finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
+    this.track(handling);
   }
 
   /**
@@ -248,27 +250,52 @@ export class Consumer implements Subscription {
         settle(() => channel.nack(delivery, false, false));
         return;
       }
-      try {
-        const target = await this.retryTarget(attached, decision.delayMs);
-        if (target === null) return; // its channel closed while it waited: the broker gives it back
-        const copy = retryCopy(wire, decision);
-        await publishConfirmed(channel, [
-          {
-            exchange: '',
-            routingKey: target,
-            content: contentOf(copy),
-            options: { ...publishOptions(copy), mandatory: true },
-          },
-        ]);
-        settle(() => channel.ack(delivery));
-      } catch (parkErr) {
-        // Not parked: hand it back for another try now; if the channel is gone, the broker does.
-        this.connection.report(`consumer ${this.queue}`, parkErr);
-        settle(() => channel.nack(delivery, false, true));
-        // A channel whose publishes are nacked may stay so (a quorum queue's leader died
-        // mid-publish, as with the publisher): consume and retry on a new one from now on.
-        if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
-      }
+      const parking = this.park(attached, delivery, wire, decision);
+      if (this.connection.queueType === 'classic') return parking;
+      // On quorum queues the retry waits out its delay here. `close` waits for it, but the handling
+      // is over: a redelivered message's turn (see `screened`) ends when its handler has failed,
+      // not a delay later.
+      this.track(parking);
+    }
+  }
+
+  /** Keeps `work` among what `close` waits for until it ends. */
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  /**
+   * Parks a failed message for another try: its copy, one attempt further, is confirmed before the
+   * original is acknowledged; if it cannot be, the original goes back to the queue.
+   */
+  private async park(
+    attached: Attached,
+    delivery: ConsumeMessage,
+    wire: WireMessage,
+    decision: Extract<FailureDecision, { action: 'retry' }>,
+  ): Promise<void> {
+    const { channel } = attached;
+    try {
+      const target = await this.retryTarget(attached, decision.delayMs);
+      if (target === null) return; // its channel closed while it waited: the broker gives it back
+      const copy = retryCopy(wire, decision);
+      await publishConfirmed(channel, [
+        {
+          exchange: '',
+          routingKey: target,
+          content: contentOf(copy),
+          options: { ...publishOptions(copy), mandatory: true },
+        },
+      ]);
+      settle(() => channel.ack(delivery));
+    } catch (parkErr) {
+      // Not parked: hand it back for another try now; if the channel is gone, the broker does.
+      this.connection.report(`consumer ${this.queue}`, parkErr);
+      settle(() => channel.nack(delivery, false, true));
+      // A channel whose publishes are nacked may stay so (a quorum queue's leader died
+      // mid-publish, as with the publisher): consume and retry on a new one from now on.
+      if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
     }
   }
 

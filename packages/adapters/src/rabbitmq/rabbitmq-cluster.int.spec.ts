@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Routes, type MessageEnvelope } from '@gozon/core';
+import type { DeliveryCounter } from '@gozon/messaging';
 import { startRabbitCluster, type RabbitCluster } from '@gozon/testkit';
 import { describeBrokerContract } from '../contract/index.js';
 import { aPaymentRequest, eventually, sleep } from '../contract/fixtures.js';
@@ -127,6 +128,44 @@ describe('RabbitMQ cluster: quorum queues on three nodes', function () {
       expect(await bed.queues.depth(Routes.orderPayments)).to.equal(0);
       const names = await cluster.host.ctl('list_queues', '-p', bed.vhost.name, 'name');
       expect(names).to.include(Routes.orderPayments).and.not.include('.retry.');
+    } finally {
+      await publisher.close();
+      await bed.close();
+    }
+  });
+
+  it('lets the next redelivered message take its turn while a failed one waits out its retry', async () => {
+    const bed = await bedOn();
+    const publisher = new RabbitPublisher(bed.connection);
+    try {
+      await publisher.publish([aPaymentRequest(), aPaymentRequest()]);
+      // Taken and never acknowledged: closing the channel gives both back, redelivered.
+      const channel = await bed.connection.current().createChannel();
+      for (let i = 0; i < 2; i += 1) if ((await channel.get(Routes.orderPayments)) === false) throw new Error('empty');
+      await channel.close();
+      const counts = new Map<string, number>();
+      const counter: DeliveryCounter = {
+        count: async (_consumer, id) => {
+          counts.set(id, (counts.get(id) ?? 0) + 1);
+          return counts.get(id) as number;
+        },
+        takeBack: async () => undefined,
+      };
+      const firstTries = new Map<string, number>();
+      const subscription = await new RabbitSubscriber(bed.connection, {
+        retry: { maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 5_000 },
+        prefetch: 20,
+      })
+        .withPoisonGuard({ counter, maxRedeliveries: 5 })
+        .subscribe(Routes.orderPayments, async (m: MessageEnvelope) => {
+          if (firstTries.has(m.id)) return;
+          firstTries.set(m.id, Date.now());
+          throw new Error('failing once on purpose');
+        });
+      // Redelivered messages are screened one at a time; a failed one's 5 s wait is not its turn.
+      await eventually(() => firstTries.size === 2, 3_000, 'both redelivered messages tried');
+      expect([...counts.values()]).to.deep.equal([1, 1]);
+      await subscription.close();
     } finally {
       await publisher.close();
       await bed.close();
