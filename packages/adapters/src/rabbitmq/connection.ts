@@ -70,7 +70,7 @@ export class RabbitConnection {
     return { index: this.nodeIndex, url: redactUrl(this.nodes[this.nodeIndex] ?? '') };
   }
 
-  /** The queue type the topology declares (and so the consumers' retry queues too). */
+  /** The queue type the topology declares (and so whether consumers park retries in retry queues). */
   get queueType(): QueueType {
     return this.options.topology?.queueType ?? 'classic';
   }

@@ -6,6 +6,8 @@ import {
   decodeMessage,
   screenRedelivery,
   type BatchHandler,
+  type FailureDecision,
+  type WireMessage,
   type MessageHandler,
   type PoisonGuard,
   type RetryPolicy,
@@ -47,6 +49,13 @@ const REATTACH_MS = 250;
  * One queue's consumer. Its channel both consumes and publishes retries, so a retry copy is
  * confirmed before the original is acknowledged on the same channel. Reattaches by itself after
  * its channel or the connection went away: whatever it held unacknowledged is redelivered.
+ *
+ * Where a retry waits depends on the queue type. On classic queues, in a retry queue whose TTL
+ * hands it back to the queue. On quorum queues, here: the original is held unacknowledged (in
+ * the replicated queue) for the delay, then its copy is published straight back to the queue.
+ * A quorum retry queue would hand messages back through the broker's at-least-once
+ * dead-lettering, whose worker on RabbitMQ 3.10 can be left sending to a killed node for as long
+ * as that node is down (docs/operations.md, "Retries on quorum queues").
  */
 export class Consumer implements Subscription {
   private attached: Attached | null = null;
@@ -57,6 +66,8 @@ export class Consumer implements Subscription {
   private closed = false;
   private readonly stopReconnect: () => void;
   private readonly batcher: Batcher<Held> | undefined;
+  /** Retries waiting out their delay here (quorum queues); `close` cuts the waits short. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -86,7 +97,10 @@ export class Consumer implements Subscription {
     await this.attaching?.catch(() => undefined);
     const attached = this.attached;
     if (attached) await attached.channel.cancel(attached.consumerTag).catch(() => undefined);
-    await Promise.all(this.inFlight);
+    // A retry waiting here is sent back to the queue at once rather than holding up the close.
+    for (const wake of [...this.waiting]) wake();
+    // What ends meanwhile may have added a retry of its own (sent back at once, as closed).
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.attached = null;
     if (attached) await attached.channel.close().catch(() => undefined);
   }
@@ -105,8 +119,9 @@ export class Consumer implements Subscription {
     channel.on('close', () => this.channelClosed(channel));
     try {
       const retryQueues = new Map<number, string>();
-      for (const delay of retryDelays(this.options.retry))
-        retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay, this.connection.queueType));
+      if (this.connection.queueType === 'classic')
+        for (const delay of retryDelays(this.options.retry))
+          retryQueues.set(delay, await declareRetryQueue(channel, this.queue, delay));
       await channel.prefetch(this.options.prefetch);
       // Set before consuming: the first delivery may arrive before `consume` resolves.
       const attached = { model, channel, consumerTag: '', retryQueues };
@@ -156,8 +171,7 @@ export class Consumer implements Subscription {
       : this.batcher
         ? this.batcher.add({ attached, delivery })
         : this.handle(attached, delivery);
-    const work = handling.finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
+    this.track(handling);
   }
 
   /**
@@ -236,27 +250,52 @@ export class Consumer implements Subscription {
         settle(() => channel.nack(delivery, false, false));
         return;
       }
-      try {
-        const retryQueue =
-          attached.retryQueues.get(decision.delayMs) ?? (await this.declareRetry(attached, decision.delayMs));
-        const copy = retryCopy(wire, decision);
-        await publishConfirmed(channel, [
-          {
-            exchange: '',
-            routingKey: retryQueue,
-            content: contentOf(copy),
-            options: { ...publishOptions(copy), mandatory: true },
-          },
-        ]);
-        settle(() => channel.ack(delivery));
-      } catch (parkErr) {
-        // Not parked: hand it back for another try now; if the channel is gone, the broker does.
-        this.connection.report(`consumer ${this.queue}`, parkErr);
-        settle(() => channel.nack(delivery, false, true));
-        // A channel whose publishes are nacked may stay so (a quorum retry queue's leader died
-        // mid-publish, as with the publisher): consume and park on a new one from now on.
-        if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
-      }
+      const parking = this.park(attached, delivery, wire, decision);
+      if (this.connection.queueType === 'classic') return parking;
+      // On quorum queues the retry waits out its delay here. `close` waits for it, but the handling
+      // is over: a redelivered message's turn (see `screened`) ends when its handler has failed,
+      // not a delay later.
+      this.track(parking);
+    }
+  }
+
+  /** Keeps `work` among what `close` waits for until it ends. */
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  /**
+   * Parks a failed message for another try: its copy, one attempt further, is confirmed before the
+   * original is acknowledged; if it cannot be, the original goes back to the queue.
+   */
+  private async park(
+    attached: Attached,
+    delivery: ConsumeMessage,
+    wire: WireMessage,
+    decision: Extract<FailureDecision, { action: 'retry' }>,
+  ): Promise<void> {
+    const { channel } = attached;
+    try {
+      const target = await this.retryTarget(attached, decision.delayMs);
+      if (target === null) return; // its channel closed while it waited: the broker gives it back
+      const copy = retryCopy(wire, decision);
+      await publishConfirmed(channel, [
+        {
+          exchange: '',
+          routingKey: target,
+          content: contentOf(copy),
+          options: { ...publishOptions(copy), mandatory: true },
+        },
+      ]);
+      settle(() => channel.ack(delivery));
+    } catch (parkErr) {
+      // Not parked: hand it back for another try now; if the channel is gone, the broker does.
+      this.connection.report(`consumer ${this.queue}`, parkErr);
+      settle(() => channel.nack(delivery, false, true));
+      // A channel whose publishes are nacked may stay so (a quorum queue's leader died
+      // mid-publish, as with the publisher): consume and retry on a new one from now on.
+      if (parkErr instanceof Error && /nack/i.test(parkErr.message)) void channel.close().catch(() => undefined);
     }
   }
 
@@ -290,8 +329,34 @@ export class Consumer implements Subscription {
     await Promise.all(alone.map((h) => this.handle(h.attached, h.delivery)));
   }
 
+  /**
+   * Where a retry copy goes, once it may: on classic queues at once, to the retry queue of its
+   * delay; on quorum queues after waiting out the delay here, straight back to the queue — or
+   * nowhere (null) when the channel holding the original closed meanwhile.
+   */
+  private async retryTarget(attached: Attached, delayMs: number): Promise<string | null> {
+    if (this.connection.queueType === 'classic')
+      return attached.retryQueues.get(delayMs) ?? (await this.declareRetry(attached, delayMs));
+    await this.wait(delayMs);
+    return this.attached?.channel === attached.channel ? this.queue : null;
+  }
+
+  /** Resolves after `ms`, or as soon as the consumer closes. */
+  private wait(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiting.add(wake);
+    });
+  }
+
   private async declareRetry(attached: Attached, delayMs: number): Promise<string> {
-    const name = await declareRetryQueue(attached.channel, this.queue, delayMs, this.connection.queueType);
+    const name = await declareRetryQueue(attached.channel, this.queue, delayMs);
     attached.retryQueues.set(delayMs, name);
     return name;
   }

@@ -8,7 +8,7 @@ export interface TopologyOptions {
   readonly exchange: string;
   /** Durable queues, each bound to the exchange by its own name as routing key. */
   readonly queues: readonly string[];
-  /** When given, the retry queues this policy needs are declared up front too. */
+  /** When given, the retry queues this policy needs are declared up front too (classic queues only). */
   readonly retry?: RetryPolicy | undefined;
   /** `AMQP_QUEUE_TYPE`: classic (the default) or quorum (replicated on a cluster). */
   readonly queueType?: QueueType | undefined;
@@ -130,12 +130,17 @@ export const declareQueue = async (
   await channel.bindQueue(queue, exchange, queue);
 };
 
-/** Declares the exchange, queues, dead-letter queues and retry queues; safe to repeat. */
+/**
+ * Declares the exchange, queues, dead-letter queues and, on classic queues, retry queues; safe to
+ * repeat. Quorum queues have no retry queues: their consumer waits out a retry's delay itself
+ * (see `Consumer`).
+ */
 export const declareTopology = async (channel: Channel, topology: TopologyOptions = defaultTopology): Promise<void> => {
   await channel.assertExchange(topology.exchange, 'topic', { durable: true });
+  const type = topology.queueType ?? 'classic';
   for (const queue of topology.queues) {
-    await declareQueue(channel, topology.exchange, queue, topology.queueType);
-    for (const delay of topology.retry ? retryDelays(topology.retry) : [])
-      await declareRetryQueue(channel, queue, delay, topology.queueType);
+    await declareQueue(channel, topology.exchange, queue, type);
+    for (const delay of topology.retry && type === 'classic' ? retryDelays(topology.retry) : [])
+      await declareRetryQueue(channel, queue, delay);
   }
 };
