@@ -47,8 +47,9 @@ export const defaultSubscriberOptions: RabbitSubscriberOptions = {
 
 /**
  * Consumes with manual acknowledgement after the handler resolved (and so after its transaction
- * committed). A failing message is dead-lettered or retried later (parked in a retry queue on classic queues, held by the consumer on quorum ones), per the policy; a
- * message that keeps coming back unsettled is dead-lettered by the poison guard, if one is given.
+ * committed). A failing message is dead-lettered or retried later, per the policy (parked in a
+ * retry queue on classic queues, held by its consumer on quorum ones); a message that keeps
+ * coming back unsettled is dead-lettered by the poison guard, if one is given.
  */
 export class RabbitSubscriber implements MessageSubscriber {
   private readonly options: RabbitSubscriberOptions;
