@@ -12,7 +12,8 @@ const LOCAL = 'amqp://guest:guest@127.0.0.1:5672';
 /** The contract's exchange (`AMQP_EXCHANGE` unset); named here, as the testkit imports no GoZon package. */
 export const GOZON_EXCHANGE = 'gozon';
 
-const answers = (url: string): Promise<boolean> =>
+/** Whether something accepts a TCP connection at the host and port of AMQP URL `url` within 2 s. */
+export const amqpAnswers = (url: string): Promise<boolean> =>
   new Promise((resolve) => {
     const { hostname, port } = new URL(url);
     const socket = connect({ host: hostname, port: Number(port || 5672), timeout: 2_000 });
@@ -42,7 +43,7 @@ const theBroker = (): Promise<{ url: string; exec: ContainerExec }> => {
   const configured = process.env['AMQP_URL'];
   broker ??= configured
     ? Promise.resolve({ url: configured, exec: localCtl })
-    : answers(LOCAL).then((up) => (up ? { url: LOCAL, exec: localCtl } : rabbitmqContainer()));
+    : amqpAnswers(LOCAL).then((up) => (up ? { url: LOCAL, exec: localCtl } : rabbitmqContainer()));
   return broker;
 };
 

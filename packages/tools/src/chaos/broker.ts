@@ -1,7 +1,6 @@
 // The broker a chaos run works on: a vhost of the local RabbitMQ node, or a scratch cluster of its
 // own (`--rabbitmq-nodes`), whose nodes the cluster faults kill and stop.
-import { connect } from 'node:net';
-import { createTestVhost, startRabbitCluster, type RabbitCluster } from '@gozon/testkit';
+import { amqpAnswers, createTestVhost, startRabbitCluster, type RabbitCluster } from '@gozon/testkit';
 import { rabbitmqctl, type TestVhost } from '../support/scratch.js';
 
 /** A scratch cluster's handle, as the project's cluster script hands it out. */
@@ -24,19 +23,6 @@ export const localBroker = (vhost: TestVhost): ChaosBroker => ({
   url: () => Promise.resolve(vhost.url),
 });
 
-const answers = (url: string): Promise<boolean> =>
-  new Promise((resolve) => {
-    const { hostname, port } = new URL(url);
-    const socket = connect({ host: hostname, port: Number(port || 5672), timeout: 2_000 });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-
 /** A vhost of its own on `cluster`, the services' `AMQP_URL` listing every node; quorum queues need a fresh one. */
 export const clusterBroker = async (cluster: BrokerCluster): Promise<ChaosBroker> => {
   const vhost = await createTestVhost(cluster.host);
@@ -46,7 +32,7 @@ export const clusterBroker = async (cluster: BrokerCluster): Promise<ChaosBroker
     // Whichever node runs answers for the cluster.
     ctl: (...args) => cluster.host.ctl(...args),
     url: async () => {
-      for (const url of vhost.url.split(',')) if (await answers(url)) return url;
+      for (const url of vhost.url.split(',')) if (await amqpAnswers(url)) return url;
       throw new Error('no node of the cluster answers');
     },
   };

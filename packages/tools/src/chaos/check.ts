@@ -32,7 +32,8 @@ export interface Ledger {
   readonly queues: ReadonlyMap<string, number>;
 }
 
-const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
+/** Runs `work` on a client of its own to `url`, closed afterwards. */
+export const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
   const client = new pg.Client({ connectionString: url, application_name: 'gozon-chaos' });
   client.on('error', () => undefined);
   await client.connect();

@@ -2,9 +2,9 @@
 // the outbox, every instance publishes its own commits, and two instances' reconcile sweeps never
 // ask one order twice at once.
 import { readFile, readdir, readlink } from 'node:fs/promises';
-import pg from 'pg';
 import { askAgainDelay } from '@gozon/core';
 import type { ServerSystem } from '../e2e/system.js';
+import { withClient } from './check.js';
 
 /** The advisory lock a relay takes to hold its outbox (`outbox-leadership.ts`). */
 const RELAY_LOCK = `hashtext('gozon outbox relay')`;
@@ -14,17 +14,6 @@ export interface RelayHolds {
   readonly orders: readonly string[];
   readonly payments: readonly string[];
 }
-
-const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'gozon-chaos' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-};
 
 /** Local TCP ports of the sockets `pid` has open (from /proc), to tell which process a session is. */
 const localPortsOf = async (pid: number, portsByInode: ReadonlyMap<string, number>): Promise<Set<number>> => {
