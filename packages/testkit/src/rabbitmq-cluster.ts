@@ -254,12 +254,12 @@ export const startRabbitCluster = async (options: ClusterOptions = {}): Promise<
     await Promise.all(nodes.map((_, i) => awaitNode(state, i, timeoutMs)));
     saveState(state);
     const first = nodes[0] as ClusterNode;
-    await Promise.all(
-      nodes.slice(1).map(async (node) => {
-        for (const args of [['stop_app'], ['reset'], ['join_cluster', first.name], ['start_app']])
-          await ctlAs(state.cookie, node.name, args);
-      }),
-    );
+    // One at a time: two nodes joining the same node at once can abort each other's schema copy
+    // (seen here: `join_cluster` failing in `rabbit_table:create_local_copy`).
+    for (const node of nodes.slice(1)) {
+      for (const args of [['stop_app'], ['reset'], ['join_cluster', first.name], ['start_app']])
+        await ctlAs(state.cookie, node.name, args);
+    }
   } catch (err) {
     await stopOnce().catch(() => undefined);
     throw err;
