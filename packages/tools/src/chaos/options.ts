@@ -13,9 +13,9 @@ system go quiet and checks the ledger from outside. Exits 1 on any violation.
   --duration S        seconds of load at most (default 60)
   --orders N          stop the load once N orders were requested (default: no cap)
   --fault-every S     mean seconds between faults (default 5)
-  --faults a,b        fault kinds (default all): orders,payments,gateway,connections,backends,
-                      republish,broker,purge,dead-letter; with --rabbitmq-nodes also node-kill,
-                      node-stop and postgres (postgres may be named without a cluster too)
+  --faults a,b        fault kinds (default all but broker): orders,payments,gateway,connections,
+                      backends,republish,broker,purge,dead-letter; with --rabbitmq-nodes also
+                      node-kill, node-stop and postgres (postgres may be named without a cluster too)
   --instances N       instances of orders, payments and the gateway (default 1), on the same
                       databases and vhost; the load is spread over the gateways, a kill picks one
   --rabbitmq-nodes N  run on a scratch RabbitMQ cluster of N nodes started (and deleted) by the run,
@@ -24,7 +24,10 @@ system go quiet and checks the ledger from outside. Exits 1 on any violation.
                       and leaves out the whole-broker stop_app/start_app
   --reconcile-after S the services' GOZON_RECONCILE_AFTER_SECONDS (default 5): how long an order
                       stays NEW before its payment is asked for again
-  --no-broker-restart leave out RabbitMQ stop_app/start_app (it restarts the whole shared broker)
+  --broker-restart    add the local broker's stop_app/start_app to the default faults: it stops the
+                      machine's shared RabbitMQ for everyone, so only on a broker of your own (a
+                      broker stop on a node of the run's own: --rabbitmq-nodes 1 or more)
+  --no-broker-restart the default; accepted for scripts written when it was not
   --users N           funded users (default 40)
   --concurrency N     client loops (default 8)
   --seed N            random seed (default: random; printed, so a run can be repeated)
@@ -70,7 +73,16 @@ export interface ChaosOptions {
   readonly rabbitmqNodes: number;
 }
 
-const faultKinds = (list: string | undefined, brokerRestart: boolean, cluster: boolean): FaultKind[] => {
+/**
+ * The faults of the run. Stopping the local broker's app stops the machine's shared RabbitMQ, so
+ * it comes only when asked for (`--broker-restart`, or `broker` in `--faults`), and never on a
+ * cluster of the run's own, where one node's stop_app takes its place.
+ */
+const faultKinds = (
+  list: string | undefined,
+  brokerRestart: 'asked' | 'refused' | 'unsaid',
+  cluster: boolean,
+): FaultKind[] => {
   const kinds = list
     ? list.split(',').map((name) => {
         const kind = FAULT_NAMES[name.trim()];
@@ -82,8 +94,8 @@ const faultKinds = (list: string | undefined, brokerRestart: boolean, cluster: b
     : cluster
       ? [...ALL_FAULTS, ...CLUSTER_FAULTS]
       : [...ALL_FAULTS];
-  // On a cluster, stopping one node's app is the broker stop; the local node is not the run's.
-  return brokerRestart && !cluster ? kinds : kinds.filter((k) => k !== 'broker stop_app/start_app');
+  const keep = !cluster && (brokerRestart === 'asked' || (brokerRestart === 'unsaid' && list !== undefined));
+  return keep ? kinds : kinds.filter((k) => k !== 'broker stop_app/start_app');
 };
 
 /** Reads the chaos run's arguments; throws a UsageError for anything it does not know. */
@@ -96,6 +108,7 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
         orders: { type: 'string' },
         'fault-every': { type: 'string', default: '5' },
         faults: { type: 'string' },
+        'broker-restart': { type: 'boolean', default: false },
         'no-broker-restart': { type: 'boolean', default: false },
         'reconcile-after': { type: 'string', default: '5' },
         users: { type: 'string', default: '40' },
@@ -125,7 +138,11 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
     durationMs: number('duration', values.duration) * 1000,
     maxOrders: values.orders === undefined ? Number.POSITIVE_INFINITY : number('orders', values.orders),
     faultEveryMs: number('fault-every', values['fault-every']) * 1000,
-    kinds: faultKinds(values.faults, !values['no-broker-restart'], rabbitmqNodes > 0),
+    kinds: faultKinds(
+      values.faults,
+      values['no-broker-restart'] ? 'refused' : values['broker-restart'] ? 'asked' : 'unsaid',
+      rabbitmqNodes > 0,
+    ),
     reconcileAfterMs: number('reconcile-after', values['reconcile-after']) * 1000,
     users: Math.round(number('users', values.users)),
     concurrency: Math.round(number('concurrency', values.concurrency)),

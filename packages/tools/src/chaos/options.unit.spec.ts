@@ -21,7 +21,7 @@ describe('chaos command line', () => {
       durationMs: 60_000,
       maxOrders: Number.POSITIVE_INFINITY,
       faultEveryMs: 5_000,
-      kinds: [...ALL_FAULTS],
+      kinds: ALL_FAULTS.filter((k) => k !== 'broker stop_app/start_app'),
       reconcileAfterMs: 5_000,
       users: 40,
       concurrency: 8,
@@ -51,6 +51,12 @@ describe('chaos command line', () => {
     expect(parseChaosArgs(['--faults', 'purge,dead-letter'])).to.deep.include({
       kinds: ['purge a queue', 'dead-letter a batch'],
     });
+    // The machine's shared broker is stopped only when asked for, by name or by flag.
+    const withoutBrokerStop = ALL_FAULTS.filter((k) => k !== 'broker stop_app/start_app');
+    expect(parseChaosArgs([])).to.deep.include({ kinds: withoutBrokerStop });
+    expect(parseChaosArgs(['--no-broker-restart'])).to.deep.include({ kinds: withoutBrokerStop });
+    expect(parseChaosArgs(['--broker-restart'])).to.deep.include({ kinds: [...ALL_FAULTS] });
+    expect(parseChaosArgs(['--faults', 'broker'])).to.deep.include({ kinds: ['broker stop_app/start_app'] });
     expect(parseChaosArgs(['--help'])).to.equal('help');
   });
 
@@ -58,7 +64,7 @@ describe('chaos command line', () => {
     expect(parseChaosArgs(['--instances', '2'])).to.deep.include({
       instances: 2,
       rabbitmqNodes: 0,
-      kinds: [...ALL_FAULTS],
+      kinds: ALL_FAULTS.filter((k) => k !== 'broker stop_app/start_app'),
     });
     const cluster = parseChaosArgs(['--rabbitmq-nodes', '3', '--instances', '2']) as ChaosOptions;
     expect(cluster).to.deep.include({ instances: 2, rabbitmqNodes: 3 });
