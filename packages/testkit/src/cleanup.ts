@@ -67,6 +67,21 @@ export const endRun = async (report: (line: string) => void = () => undefined): 
 
 const EXIT_CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
+/** Set once SIGINT or SIGTERM started the cleanup that ends with the process (`cleanUpOnSignals`). */
+let signalled = false;
+
+/** Whether a signal is ending the run: its cleanup is under way and will exit the process. */
+export const endingBySignal = (): boolean => signalled;
+
+/**
+ * Exits with `code` — unless a signal is ending the run. Then the run's own failure is most likely
+ * the cleanup taking its parts away, and exiting now would cut that cleanup short: the signal's
+ * handler exits (130 or 143) once everything is dropped.
+ */
+export const exitUnlessSignalled = (code: number): void => {
+  if (!signalled) process.exit(code);
+};
+
 /**
  * Makes SIGINT and SIGTERM clean up what is registered, then exit with 130 or 143. A second
  * signal while that runs exits at once: whoever insists knows what they leave behind.
@@ -79,6 +94,7 @@ export const cleanUpOnSignals = (
     const code = EXIT_CODES[signal];
     if (stopping) process.exit(code);
     stopping = true;
+    signalled = true;
     // Dropping a database ends the connections still open on it, whose owners may not listen for
     // that: the run is ending anyway, so such an error is reported, not allowed to stop the cleanup.
     process.on('uncaughtException', (err) => report(`while stopping: ${err.message}`));

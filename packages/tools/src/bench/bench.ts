@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanUpOnSignals } from '@gozon/testkit';
+import { cleanUpOnSignals, endingBySignal } from '@gozon/testkit';
 import { ServerSystem } from '../e2e/system.js';
 import { commandLine } from '../support/command-line.js';
 import { closedLoop, HttpClient, openLoop, percentile } from './http-client.js';
@@ -286,6 +286,8 @@ const report = async (r: BenchResults): Promise<void> => {
 };
 
 main().catch((err: unknown) => {
+  // Interrupted, the run fails as what it measures goes away: the signal's cleanup exits.
+  if (endingBySignal()) return;
   console.error(err);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { cleanUpOnSignals, onCleanup } from '@gozon/testkit';
+import { cleanUpOnSignals, endingBySignal, exitUnlessSignalled, onCleanup } from '@gozon/testkit';
 import { ServerSystem } from '../e2e/system.js';
 import { commandLine } from '../support/command-line.js';
 import { clusterBroker, localBroker, startCluster, type ChaosBroker } from './broker.js';
@@ -267,8 +267,10 @@ const main = async (): Promise<number> => {
 };
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitUnlessSignalled(code),
   (err: unknown) => {
+    // Interrupted, the run fails as its parts go away: the signal's cleanup says so and exits.
+    if (endingBySignal()) return;
     console.error('chaos run could not complete:', err);
     process.exit(2);
   },
