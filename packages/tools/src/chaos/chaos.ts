@@ -77,7 +77,7 @@ const main = async (): Promise<number> => {
       ` · a fault every ~${options.faultEveryMs / 1000} s: ${options.kinds.join(', ')}` +
       ` · orders asked again after ${options.reconcileAfterMs / 1000} s NEW` +
       ` · ${options.instances} instance(s) of orders, payments and the gateway` +
-      (options.rabbitmqNodes ? ` · a RabbitMQ cluster of ${options.rabbitmqNodes} nodes, quorum queues` : ''),
+      (options.rabbitmqNodes ? ` · a RabbitMQ cluster of ${options.rabbitmqNodes} node(s), quorum queues` : ''),
   );
   let cluster: Awaited<ReturnType<typeof startCluster>> | undefined;
   let broker: ChaosBroker | undefined;
@@ -91,7 +91,7 @@ const main = async (): Promise<number> => {
       throw err;
     });
     say(
-      `cluster of ${cluster.nodes.length} nodes up in ${(clusterStartMs / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => `${n.name} :${n.amqpPort}`).join(', ')}`,
+      `cluster of ${cluster.nodes.length} node(s) up in ${(clusterStartMs / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => `${n.name} :${n.amqpPort}`).join(', ')}`,
     );
   }
   const system = await ServerSystem.start({

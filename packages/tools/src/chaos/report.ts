@@ -95,7 +95,7 @@ export const renderReport = (run: ChaosRun): string => {
       'system',
       `${run.instances} instance(s) each of orders, payments and the gateway (requests spread over the gateways); ` +
         (run.rabbitmqNodes > 0
-          ? `a RabbitMQ cluster of ${run.rabbitmqNodes} nodes of the run's own (started in ${s(run.clusterStartMs ?? NaN)}), quorum queues`
+          ? `a RabbitMQ cluster of ${run.rabbitmqNodes} node(s) of the run's own (started in ${s(run.clusterStartMs ?? NaN)}), quorum queues`
           : 'a vhost of the local RabbitMQ node, classic queues'),
     ],
     ['faults', `${run.timeline.length} in all`],
