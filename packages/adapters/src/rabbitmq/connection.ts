@@ -24,6 +24,11 @@ export interface RabbitConnectionOptions {
   readonly maxBackoffMs?: number;
   /** Told of connects, drops and failures (for logs). */
   readonly onEvent?: (event: RabbitEvent) => void;
+  /**
+   * How long one recovery after a drop (a node connected, the topology declared, every consumer
+   * and publisher attached again) may take before it is abandoned and begun again (default 30 s).
+   */
+  readonly recoveryTimeoutMs?: number;
 }
 
 /** Work to redo on every new connection: channels, consumers. */
@@ -31,6 +36,9 @@ export type ConnectHook = (model: ChannelModel) => Promise<void>;
 
 /** How long one node may take to accept a connection before the next is tried. */
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/** How long one recovery after a drop may take by default (see `recoveryTimeoutMs`). */
+const RECOVERY_TIMEOUT_MS = 30_000;
 
 /**
  * One AMQP connection that heals itself: after the broker drops it, reconnects with backoff (to
@@ -44,6 +52,10 @@ export class RabbitConnection {
   /** The index in `nodes` of the node connected to, or last connected to. */
   private nodeIndex: number | undefined;
   private readonly hooks = new Set<ConnectHook>();
+  /** A connection being set up, not yet `model`: closed if its recovery is abandoned. */
+  private opening: ChannelModel | null = null;
+  /** Counts recoveries; a connection set up for an abandoned one is not kept. */
+  private generation = 0;
   private closing = false;
   private reconnecting = false;
   private timer: NodeJS.Timeout | null = null;
@@ -129,7 +141,9 @@ export class RabbitConnection {
     // amqplib leaves Nagle's algorithm on: small publishes, confirms and acks would then wait on
     // delayed ACKs (tens of ms a hop). Messages are sent whole, so send them at once.
     // Frames written together still leave together (see `coalesceWrites`).
+    const generation = this.generation;
     const model = await connect(url, { noDelay: true, timeout: CONNECT_TIMEOUT_MS });
+    this.opening = model;
     coalesceWrites(model);
     model.on('error', (err: Error) => this.report('connection', err));
     try {
@@ -142,10 +156,16 @@ export class RabbitConnection {
     } catch (err) {
       await model.close().catch(() => undefined);
       throw err;
+    } finally {
+      if (this.opening === model) this.opening = null;
     }
     if (this.closing) {
       await model.close().catch(() => undefined);
       return;
+    }
+    if (generation !== this.generation) {
+      await model.close().catch(() => undefined);
+      throw new Error('a recovery that took too long was abandoned');
     }
     model.on('close', (err?: Error) => this.dropped(model, err));
     this.model = model;
@@ -169,11 +189,7 @@ export class RabbitConnection {
         await this.sleep(backoff * (0.8 + Math.random() * 0.4));
         if (this.closing) return;
         try {
-          await this.connectOnce();
-          const model = this.model;
-          if (!model) continue;
-          for (const hook of this.hooks) await hook(model);
-          if (this.model === model) return; // else it dropped again while hooks ran
+          if (await this.recoverOnce()) return;
         } catch (err) {
           backoff = Math.min(backoff * 2, this.maxBackoffMs);
           this.emit({
@@ -190,6 +206,40 @@ export class RabbitConnection {
       }
     } finally {
       this.reconnecting = false;
+    }
+  }
+
+  /**
+   * Connects and attaches every consumer and publisher again: true once done on a connection that
+   * is still up. amqplib waits for the broker's every answer without a bound, and a broker in the
+   * middle of a failover may not answer some call, so a recovery that takes longer than
+   * `recoveryTimeoutMs` is abandoned: what it opened is closed (which fails its calls still
+   * waiting) and it throws, to be begun again.
+   */
+  private async recoverOnce(): Promise<boolean> {
+    const attempt = (async () => {
+      await this.connectOnce();
+      const model = this.model;
+      if (!model) return false;
+      for (const hook of this.hooks) await hook(model);
+      return this.model === model; // else it dropped again while hooks ran
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const limitMs = this.options.recoveryTimeoutMs ?? RECOVERY_TIMEOUT_MS;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`recovery not done in ${limitMs} ms: abandoned`)), limitMs);
+    });
+    try {
+      return await Promise.race([attempt, timeout]);
+    } catch (err) {
+      this.generation += 1;
+      const opening = this.opening;
+      this.opening = null;
+      await opening?.close().catch(() => undefined);
+      attempt.catch(() => undefined); // it fails as its connection closes; nobody waits for it
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

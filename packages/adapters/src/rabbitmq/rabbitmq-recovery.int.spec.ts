@@ -3,6 +3,7 @@ import { Routes, type OutgoingMessage } from '@gozon/core';
 import { type Subscription } from '@gozon/messaging';
 import { aPaymentRequest, eventually, sleep } from '../contract/index.js';
 import { createRabbitTestBed, rabbitmqctl, type RabbitTestBed } from '../testing/rabbitmq.js';
+import { RabbitConnection, type RabbitEvent } from './connection.js';
 import { RabbitPublisher } from './publisher.js';
 import { RabbitSubscriber } from './subscriber.js';
 
@@ -81,6 +82,41 @@ describe('RabbitMQ connection recovery', function () {
     const message = aPaymentRequest();
     await new RabbitPublisher(bed.connection).publish([message]);
     await eventually(() => seen.includes(message.envelope.id), 10_000, 'the delivery after reconnecting');
+  });
+
+  it('abandons a recovery that hangs and begins it again', async () => {
+    const events: RabbitEvent[] = [];
+    const connection = new RabbitConnection({
+      url: bed.vhost.url,
+      minBackoffMs: 50,
+      maxBackoffMs: 200,
+      recoveryTimeoutMs: 1_000,
+      onEvent: (e) => events.push(e),
+    });
+    await connection.open();
+    // The first recovery's hook never ends, as a call the broker never answers would not.
+    let hung = false;
+    const stop = connection.onReconnect(async () => {
+      if (hung) return;
+      hung = true;
+      await new Promise<void>(() => undefined);
+    });
+    const publisher = new RabbitPublisher(connection);
+    try {
+      await bed.vhost.dropConnections();
+      await eventually(
+        () => events.some((e) => e.type === 'reconnect-failed' && /abandoned/.test(String(e.error))),
+        10_000,
+        'the hung recovery abandoned',
+      );
+      await eventually(() => events.filter((e) => e.type === 'connected').length >= 3, 10_000, 'a recovery after it');
+      await eventually(() => connection.isOpen, 10_000, 'the connection up');
+      await publisher.publish([aPaymentRequest()]);
+    } finally {
+      stop();
+      await publisher.close();
+      await connection.close();
+    }
   });
 
   it('stops reconnecting once closed', async () => {
