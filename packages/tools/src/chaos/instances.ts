@@ -15,32 +15,41 @@ export interface RelayHolds {
   readonly payments: readonly string[];
 }
 
-/** Local TCP ports of the sockets `pid` has open (from /proc), to tell which process a session is. */
-const localPortsOf = async (pid: number, portsByInode: ReadonlyMap<string, number>): Promise<Set<number>> => {
+/**
+ * Local TCP ports of the sockets `pid` has open to `remotePort` (from /proc), to tell which process
+ * a session is. The remote port matters: the kernel gives one local port to several sockets when
+ * they go to different places, so a gateway's socket to a service may share a port with a
+ * service's socket to Postgres.
+ */
+const localPortsOf = async (
+  pid: number,
+  socketsByInode: ReadonlyMap<string, { local: number; remote: number }>,
+  remotePort: number,
+): Promise<Set<number>> => {
   const ports = new Set<number>();
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
   for (const fd of fds) {
     const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    const port = inode && portsByInode.get(inode);
-    if (port) ports.add(port);
+    const socket = inode ? socketsByInode.get(inode) : undefined;
+    if (socket && socket.remote === remotePort) ports.add(socket.local);
   }
   return ports;
 };
 
-/** Every TCP socket's local port, by inode (`/proc/net/tcp` and `tcp6`). */
-const tcpPortsByInode = async (): Promise<Map<string, number>> => {
-  const ports = new Map<string, number>();
+/** Every TCP socket's local and remote port, by inode (`/proc/net/tcp` and `tcp6`). */
+const tcpSocketsByInode = async (): Promise<Map<string, { local: number; remote: number }>> => {
+  const sockets = new Map<string, { local: number; remote: number }>();
+  const portOf = (address: string): number => parseInt(address.split(':')[1] ?? '0', 16);
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const text = await readFile(file, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      const local = fields[1];
-      const inode = fields[9];
-      if (local && inode) ports.set(inode, parseInt(local.split(':')[1] ?? '0', 16));
+      const [local, remote, inode] = [fields[1], fields[2], fields[9]];
+      if (local && remote && inode) sockets.set(inode, { local: portOf(local), remote: portOf(remote) });
     }
   }
-  return ports;
+  return sockets;
 };
 
 /**
@@ -48,11 +57,12 @@ const tcpPortsByInode = async (): Promise<Map<string, number>> => {
  * each is (`?` if none of the system's processes has it open): exactly one per database is right.
  */
 export const relayHolds = async (system: ServerSystem): Promise<RelayHolds> => {
-  const portsByInode = await tcpPortsByInode();
+  const socketsByInode = await tcpSocketsByInode();
+  const postgresPort = Number(new URL(system.databases.orders.url).port || 5432);
   const owners = new Map<number, string>();
   for (const [name, part] of system.processes()) {
     if (part.pid === undefined) continue;
-    for (const port of await localPortsOf(part.pid, portsByInode)) owners.set(port, name);
+    for (const port of await localPortsOf(part.pid, socketsByInode, postgresPort)) owners.set(port, name);
   }
   const holders = (url: string) =>
     withClient(url, async (client) => {
