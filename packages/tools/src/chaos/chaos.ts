@@ -94,8 +94,9 @@ const main = async (): Promise<number> => {
       `cluster of ${cluster.nodes.length} node(s) up in ${(clusterStartMs / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => `${n.name} :${n.amqpPort}`).join(', ')}`,
     );
   }
+  if (options.logDir) await mkdir(options.logDir, { recursive: true });
   const system = await ServerSystem.start({
-    logLevel: 'warn',
+    ...(options.logDir ? { logLevel: 'info', logDir: options.logDir } : { logLevel: 'warn' }),
     instances: options.instances,
     ...(broker ? { broker: broker.vhost } : {}),
     env: {

@@ -33,6 +33,8 @@ system go quiet and checks the ledger from outside. Exits 1 on any violation.
   --seed N            random seed (default: random; printed, so a run can be repeated)
   --out FILE          also write the report as JSON
   --keep              keep the databases and vhost afterwards, for inspection
+  --log-dir DIR       write each process's log, at info, to DIR/<name>.log (made if missing)
+                      instead of keeping its warnings in memory
   --help              this text
 
 Ctrl-C or SIGTERM stops the run, undoes the fault in progress and drops what it made.`;
@@ -67,6 +69,8 @@ export interface ChaosOptions {
   readonly seed: number;
   readonly out: string | undefined;
   readonly keep: boolean;
+  /** Where each process writes its log (`--log-dir`); unset, warnings only, kept in memory. */
+  readonly logDir: string | undefined;
   /** Instances of orders, payments and the gateway. */
   readonly instances: number;
   /** Nodes of the scratch RabbitMQ cluster the run starts; 0: a vhost of the local node. */
@@ -116,6 +120,7 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
         seed: { type: 'string' },
         out: { type: 'string' },
         keep: { type: 'boolean', default: false },
+        'log-dir': { type: 'string' },
         instances: { type: 'string', default: '1' },
         'rabbitmq-nodes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -149,6 +154,7 @@ export const parseChaosArgs = (args: readonly string[]): ChaosOptions | 'help' =
     seed,
     out: nonEmpty('chaos', 'out', values.out),
     keep: values.keep,
+    logDir: nonEmpty('chaos', 'log-dir', values['log-dir']),
     instances: whole('instances', values.instances, 8),
     rabbitmqNodes,
   };

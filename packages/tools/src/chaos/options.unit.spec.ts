@@ -28,6 +28,7 @@ describe('chaos command line', () => {
       seed: 7,
       out: undefined,
       keep: false,
+      logDir: undefined,
       instances: 1,
       rabbitmqNodes: 0,
     });
@@ -41,12 +42,15 @@ describe('chaos command line', () => {
       '0.5',
       '--out',
       'r.json',
+      '--log-dir',
+      '/tmp/chaos-logs',
     ]);
     expect(custom).to.deep.include({
       durationMs: 5_000,
       kinds: ['kill -9 orders'],
       reconcileAfterMs: 500,
       out: 'r.json',
+      logDir: '/tmp/chaos-logs',
     });
     expect(parseChaosArgs(['--faults', 'purge,dead-letter'])).to.deep.include({
       kinds: ['purge a queue', 'dead-letter a batch'],
