@@ -95,17 +95,11 @@ export const retryDelays = (policy: RetryPolicy): number[] => {
 /**
  * A retry queue holds a message for `delayMs`, then dead-letters it through the default exchange
  * straight back to `queue` — not to the topic exchange, which would copy it to every other queue
- * bound to the same key.
+ * bound to the same key. Classic only: quorum queues have none (see `declareTopology`).
  */
-export const declareRetryQueue = async (
-  channel: Channel,
-  queue: string,
-  delayMs: number,
-  type: QueueType = 'classic',
-): Promise<string> => {
+export const declareRetryQueue = async (channel: Channel, queue: string, delayMs: number): Promise<string> => {
   const name = retryQueueOf(queue, delayMs);
-  await assertQueue(channel, name, type, {
-    ...typeArguments(type, true),
+  await assertQueue(channel, name, 'classic', {
     'x-message-ttl': delayMs,
     'x-dead-letter-exchange': '',
     'x-dead-letter-routing-key': queue,
