@@ -10,6 +10,10 @@ import { defaultRelayOptions, UnmarkedRows, type RelayOptions, type RelayStep } 
  * (`ReadCursor`). Rows can still turn up behind that point: given back after a failed publish
  * (`rewind`), or held by a lease that ran out; for those it reads from the oldest row again, at
  * once when asked and otherwise every quarter of a lease period.
+ *
+ * A relay whose publish fails gives the hold up, and does not ask for it again for a quarter of a
+ * lease period: with several instances, another one's relay, whose broker may answer, takes the
+ * outbox over, rather than every row waiting on the one instance that cannot publish.
  */
 export class HeldRelay implements RelayStep {
   private readonly unmarked = new UnmarkedRows();
@@ -19,6 +23,7 @@ export class HeldRelay implements RelayStep {
   private from: ReadCursor = null;
   private fromOldest = true;
   private rewoundAt = 0;
+  private standDownUntil = 0;
   private inFlight = 0;
   private readonly idle: (() => void)[] = [];
   private reading: Promise<unknown> = Promise.resolve();
@@ -43,6 +48,7 @@ export class HeldRelay implements RelayStep {
     } catch (err) {
       // Nothing to give back (the rows hold no lease); they lie behind the cursor now.
       this.rewind();
+      this.standDownUntil = this.clock.now().getTime() + this.options.leaseMs / 4;
       throw err;
     } finally {
       this.inFlight -= 1;
@@ -70,6 +76,10 @@ export class HeldRelay implements RelayStep {
   }
 
   private async read(): Promise<ClaimedMessage[]> {
+    if (this.clock.now().getTime() < this.standDownUntil) {
+      await this.resignWhenSettled();
+      return [];
+    }
     if (!this.leadership?.held) {
       this.leadership = await this.hold();
       this.rewind();
@@ -86,13 +96,28 @@ export class HeldRelay implements RelayStep {
     return rows;
   }
 
+  // After a failed publish: once the batches in flight are settled (what they published is marked,
+  // so the next holder does not send it again), the hold goes.
+  private async resignWhenSettled(): Promise<void> {
+    if (!this.leadership) return;
+    await this.settled();
+    await this.unmarked.mark(this.store);
+    const leadership = this.leadership;
+    this.leadership = null;
+    await leadership?.resign();
+  }
+
+  private async settled(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((resume) => this.idle.push(resume));
+  }
+
   // From the oldest row when asked, and every quarter of a lease period: rows whose lease ran out
   // lie behind the cursor, and are taken within a quarter lease of running out. Only once the batches in flight are settled, which it would read a second time;
   // and what is confirmed is marked first, since the read does not see a mark made with it.
   private async rewindWhenDue(): Promise<void> {
     const now = this.clock.now().getTime();
     if (!this.fromOldest && now - this.rewoundAt < this.options.leaseMs / 4) return;
-    while (this.inFlight > 0) await new Promise<void>((resume) => this.idle.push(resume));
+    await this.settled();
     await this.unmarked.mark(this.store);
     this.from = null;
     this.fromOldest = false;

@@ -216,7 +216,30 @@ describe('RelayOutbox', () => {
       expect(second.sent).to.deep.equal(['m3']);
     });
 
-    it('goes back for rows behind its cursor every quarter lease, and at once after a failed publish or when asked', async () => {
+    it('gives the outbox up for a quarter lease when a publish fails, so a relay whose broker answers takes over', async () => {
+      const store = new LedStore([1, 2].map(row));
+      let now = 0;
+      const clock = { now: () => new Date(now) };
+      const options = { batchSize: 10, leaseMs: 10_000 };
+      const brokerAway: MessagePublisher = { publish: async () => Promise.reject(new Error('connection is down')) };
+      const other = recording();
+      const stuck = new HeldRelay(store, () => store.lead(), brokerAway, options, clock);
+      const healthy = new HeldRelay(store, () => store.lead(), other, options, clock);
+      expect(await rejectionOf(stuck.execute())).to.be.instanceOf(Error);
+      // Still its hold until its next step, which gives it up instead of reading.
+      expect(await healthy.execute()).to.equal(0);
+      expect(await stuck.execute()).to.equal(0);
+      expect(store.holder?.held).to.equal(false);
+      expect(await healthy.execute()).to.equal(2);
+      // Its quarter lease over, it asks again, but the outbox is held.
+      now += 2_500;
+      expect(await stuck.execute()).to.equal(0);
+      expect(other.sent).to.deep.equal(['m1', 'm2']);
+      await healthy.flush();
+      expect([...store.published].sort()).to.deep.equal(['m1', 'm2']);
+    });
+
+    it('goes back for rows behind its cursor every quarter lease, after a failed publish and when asked', async () => {
       const store = new LedStore([1, 2, 4].map(row));
       let fail = false;
       const sent: string[] = [];
@@ -241,6 +264,9 @@ describe('RelayOutbox', () => {
       fail = true;
       expect(await rejectionOf(relay.execute())).to.be.instanceOf(Error);
       fail = false;
+      // It gave the outbox up for a quarter lease, then reads from the oldest row again.
+      expect(await relay.execute()).to.equal(0);
+      now += 2_500;
       expect(await relay.execute()).to.equal(1);
       expect(await relay.execute()).to.equal(0);
       // Rows given back behind the cursor (a publish on commit failed): read at once when asked.

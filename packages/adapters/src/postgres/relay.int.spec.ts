@@ -167,6 +167,35 @@ describe('postgres outbox under relays', function () {
       }
     });
 
+    it('gives the outbox up when its broker fails it, so the relay of a process whose broker answers publishes', async () => {
+      const appended = await append(30);
+      const healthy = new RecordingPublisher();
+      const brokerAway: MessagePublisher = {
+        publish: async () => Promise.reject(new Error('RabbitMQ connection is down')),
+      };
+      const pools = [PgDatabase.connect(t.url, { max: 2 }), PgDatabase.connect(t.url, { max: 2 })];
+      const options = { batchSize: 10, leaseMs: 400 };
+      const [stuck, other] = [brokerAway, healthy].map(
+        (publisher, i) => new HeldRelay(new PgOutboxStore(pools[i]!), pgOutboxHold(pools[i]!), publisher, options),
+      );
+      try {
+        expect(await rejectionOf(stuck!.execute())).to.be.instanceOf(Error);
+        expect(await other!.execute()).to.equal(0); // still held
+        // Its next step, as its loop backs off and tries again, gives the hold up instead of reading.
+        expect(await stuck!.execute()).to.equal(0);
+        while ((await other!.execute()) > 0);
+        expect(healthy.sent).to.deep.equal(appended);
+        // A quarter lease on, it asks for the outbox again, and finds it held.
+        await sleep(150);
+        expect(await stuck!.execute()).to.equal(0);
+      } finally {
+        await Promise.all([stuck!.flush(), other!.flush()]);
+        await Promise.all(pools.map((p) => p.close()));
+      }
+      const { rows } = await t.db.query<{ n: unknown }>(`SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`);
+      expect(Number(rows[0]?.n)).to.equal(0);
+    });
+
     it('leaves rows a committing process holds to it, and takes them within a quarter lease of their running out', async () => {
       const [held] = await append(1);
       await t.db.query(`UPDATE outbox SET leased_until = now() + interval '300 milliseconds' WHERE message_id = $1`, [
