@@ -23,6 +23,7 @@ describe('many instances on Postgres + RabbitMQ: one relay hold per database, sh
   before(async () => {
     system = await ServerSystem.start({
       instances: 2,
+      cuttableOrdersInstances: true,
       env: { GOZON_RECONCILE_AFTER_SECONDS: String(RECONCILE_AFTER_S), REDIS_URL: 'redis://127.0.0.1:6379' },
     });
     const admin = await system.client();
@@ -99,6 +100,44 @@ describe('many instances on Postgres + RabbitMQ: one relay hold per database, sh
       requests += await counted(url, 'gozon_reconcile_requests_total');
     }
     expect(requests).to.equal(backoff.asksAgain);
+  });
+
+  it('moves the relay hold off an orders instance cut off from the broker, so every row of its outbox is published', async () => {
+    const [holder] = (await relayHolds(system)).orders;
+    const cut = holder === 'orders' ? 0 : 1;
+    const other = cut === 0 ? 'orders-2' : 'orders';
+    const link = system.links.ordersInstanceBrokers?.[cut];
+    if (!link) throw new Error('the system has no link per orders instance');
+    // Gateway i forwards to orders i: these orders are placed by the instance cut off.
+    const api = gateways[cut] as GozonClient;
+    const user = await api.fundedUser(10_000);
+    await link.cut();
+    try {
+      const placed: Order[] = [];
+      for (let i = 0; i < 10; i += 1) placed.push(await api.order(user, 10));
+      // Its own commits cannot be published, nor can its relay publish them; the other instance's
+      // relay takes the hold and does, while the cut lasts.
+      const unpublished = async (): Promise<number> => {
+        const client = new pg.Client({ connectionString: system.databases.orders.url });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ n: string }>(
+            `SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`,
+          );
+          return Number(rows[0]?.n);
+        } finally {
+          await client.end();
+        }
+      };
+      const deadline = Date.now() + 30_000;
+      while ((await unpublished()) > 0 && Date.now() < deadline) await sleep(250);
+      expect(await unpublished(), 'outbox rows unpublished while one instance is cut off').to.equal(0);
+      expect((await relayHolds(system)).orders).to.deep.equal([other]);
+      const finals = await api.final(placed.map((o) => o.id));
+      expect(finals.every((o) => o.status === 'FINISHED')).to.equal(true);
+    } finally {
+      await link.restore();
+    }
   });
 
   it('the backoff check catches two asks of one order a moment apart (it can fail)', async () => {

@@ -20,6 +20,11 @@ type PartName = 'orders' | 'payments' | 'web' | 'gateway';
 export interface ServerSystemOptions {
   /** Connects the orders service to the broker through a link the test can cut. */
   readonly cuttableOrdersBroker?: boolean;
+  /**
+   * Connects each orders instance to the broker through a link of its own the test can cut
+   * (`links.ordersInstanceBrokers`, in instance order): one instance cut off, the others not.
+   */
+  readonly cuttableOrdersInstances?: boolean;
   /** Connects both services to the broker, each through a link of its own the test can cut. */
   readonly cuttableBroker?: boolean;
   /** Connects each service to its database through a link of its own the test can cut. */
@@ -67,6 +72,7 @@ export interface ServerLinks {
   readonly paymentsBroker?: TcpLink | undefined;
   readonly ordersDatabase?: TcpLink | undefined;
   readonly paymentsDatabase?: TcpLink | undefined;
+  readonly ordersInstanceBrokers?: readonly TcpLink[] | undefined;
 }
 
 /** `url` with its host and port replaced by a new link's end; the link relays to the original. */
@@ -150,7 +156,7 @@ export class ServerSystem {
       ...options.env,
     };
     const local = (port: number) => `http://127.0.0.1:${port}`;
-    const links: { -readonly [K in keyof ServerLinks]: TcpLink } = {};
+    const links: { -readonly [K in keyof ServerLinks]: ServerLinks[K] } = {};
     const ordersEnv: NodeJS.ProcessEnv = { ...env };
     const paymentsEnv: NodeJS.ProcessEnv = { ...env };
     const users = options.brokerUsers ? await createServiceUsers(vhost) : undefined;
@@ -176,6 +182,10 @@ export class ServerSystem {
       ordersEnv.ORDERS_DATABASE_URL = ordersRoute.url;
       paymentsEnv.PAYMENTS_DATABASE_URL = paymentsRoute.url;
     }
+    const perInstance = options.cuttableOrdersInstances
+      ? await Promise.all(Array.from({ length: count }, () => throughLink(vhost.url, 5672)))
+      : undefined;
+    links.ordersInstanceBrokers = perInstance?.map((routed) => routed.link);
     const urls = {
       payments: local(paymentsPorts[0] as number),
       orders: local(ordersPorts[0] as number),
@@ -202,7 +212,12 @@ export class ServerSystem {
         spawnPart('payments', i, ofInstance(i, paymentsEnv), `${local(paymentsPorts[i] as number)}/readyz`),
       ),
       orders: each((i) =>
-        spawnPart('orders', i, ofInstance(i, ordersEnv), `${local(ordersPorts[i] as number)}/readyz`),
+        spawnPart(
+          'orders',
+          i,
+          { ...ofInstance(i, ordersEnv), ...(perInstance ? { AMQP_URL: perInstance[i]?.url } : {}) },
+          `${local(ordersPorts[i] as number)}/readyz`,
+        ),
       ),
       gateway: each((i) => spawnPart('gateway', i, ofInstance(i, env), `${local(gatewayPorts[i] as number)}/healthz`)),
     };
@@ -254,7 +269,8 @@ export class ServerSystem {
 
   async stop(): Promise<void> {
     await Promise.all(this.processes().map(([, p]) => p.kill('SIGTERM').catch(() => undefined)));
-    await Promise.all(Object.values(this.links).map((link) => link?.cut()));
+    const links = Object.values(this.links).flat() as (TcpLink | undefined)[];
+    await Promise.all(links.map((link) => link?.cut()));
     await this.resources.orders.drop();
     await this.resources.payments.drop();
     if (this.resources.ownVhost) await this.resources.vhost.delete();
