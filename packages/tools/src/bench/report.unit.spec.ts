@@ -156,6 +156,10 @@ describe('bench: the relay at a steady rate', () => {
     const byWhat = Object.fromEntries(checks.map((check) => [check.what, [check.value, targetMet(check)]]));
     expect(byWhat).to.deep.equal({
       'relay at a steady 200 msg/s: database commits per message': [7, false],
+      "publish on commit (the services' way on RabbitMQ) at a steady 200 msg/s: database commits per message": [
+        1.2,
+        true,
+      ],
       'relay at a steady 200 msg/s: index entries read per message': [10_250, false],
       'relay at a steady 200 msg/s: relay process CPU per message (ms)': [1.15, false],
       // The row offered at half the maximum, wherever it stands among the rows: 4.8 / 2.4.
@@ -165,7 +169,16 @@ describe('bench: the relay at a steady rate', () => {
       'paid orders/s ÷ raw outbox transactions/s': [0.35, false],
     });
     const limits = checks.map((check) => `${check.at} ${check.limit}`);
-    expect(limits).to.deep.equal(['most 2', 'most 100', 'most 0.5', 'most 1.3', 'most 10', 'most 50', 'least 0.4']);
+    expect(limits).to.deep.equal([
+      'most 2',
+      'most 2',
+      'most 100',
+      'most 0.5',
+      'most 1.3',
+      'most 10',
+      'most 50',
+      'least 0.4',
+    ]);
     expect(targetMet({ what: 'at the edge', value: 0.4, at: 'least', limit: 0.4, digits: 2 })).to.equal(true);
   });
 
