@@ -99,6 +99,8 @@ const main = async (): Promise<number> => {
     ...(options.logDir ? { logLevel: 'info', logDir: options.logDir } : { logLevel: 'warn' }),
     instances: options.instances,
     ...(broker ? { broker: broker.vhost } : {}),
+    // The services reach the broker through links the run can cut, one instance at a time.
+    cuttableInstanceBrokers: options.kinds.includes('cut an instance off the broker'),
     env: {
       // Short, so that orders whose messages were lost settle within the quiet phase.
       GOZON_RECONCILE_AFTER_SECONDS: String(options.reconcileAfterMs / 1000),

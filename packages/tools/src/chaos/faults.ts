@@ -20,7 +20,8 @@ export type FaultKind =
   | 'dead-letter a batch'
   | 'kill -9 a broker node'
   | 'broker node stop_app/start_app'
-  | 'restart Postgres';
+  | 'restart Postgres'
+  | 'cut an instance off the broker';
 
 /** Outbox rows of each service a `republish outbox rows` fault sends again. */
 const REPUBLISHED = 50;
@@ -42,6 +43,7 @@ export const CLUSTER_FAULTS: readonly FaultKind[] = [
   'kill -9 a broker node',
   'broker node stop_app/start_app',
   'restart Postgres',
+  'cut an instance off the broker',
 ];
 
 /** One entry of the fault timeline (times in ms since the run started). */
@@ -230,6 +232,7 @@ export class FaultInjector {
       await (how === 'killed' ? cluster.restart(index) : cluster.startApp(index)).catch(() => undefined);
       this.nodesDown.delete(index);
     }
+    for (const link of [...(this.system.links.instanceBrokers?.values() ?? [])].flat()) await link.restore();
     for (const [name, part] of this.byName) {
       if (part.pid === undefined) await this.restart(name);
     }
@@ -324,6 +327,8 @@ export class FaultInjector {
         return this.brokerNode('stopped');
       case 'restart Postgres':
         return this.restartPostgres();
+      case 'cut an instance off the broker':
+        return this.cutOff();
     }
   }
 
@@ -356,6 +361,27 @@ export class FaultInjector {
     this.nodesDown.delete(index);
     const verb = how === 'killed' ? 'killed (-9)' : 'app stopped';
     return `node ${node} ${verb} for ${(down / 1000).toFixed(1)} s, back in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  }
+
+  /**
+   * Cuts one instance of orders or payments off every broker node for 4–8 s, as a network
+   * partition would: its connections drop and its reconnects are refused, while the other
+   * instances and its database go on. It keeps taking requests meanwhile, and if its relay held the
+   * outbox, another instance's relay must take it over.
+   */
+  private async cutOff(): Promise<string> {
+    const links = this.system.links.instanceBrokers;
+    if (!links) throw new Error('the system was started without links of its own for each instance');
+    const name = this.rng.pick([...links.keys()]);
+    const down = this.rng.int(4_000, 8_000);
+    const cut = links.get(name) ?? [];
+    await Promise.all(cut.map((link) => link.cut()));
+    try {
+      await sleep(down);
+    } finally {
+      await Promise.all(cut.map((link) => link.restore()));
+    }
+    return `${name} cut off the broker for ${(down / 1000).toFixed(1)} s`;
   }
 
   /** Restarts the Postgres server itself (fast shutdown: every session cut, then a new start). */

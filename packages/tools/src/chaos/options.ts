@@ -15,13 +15,14 @@ system go quiet and checks the ledger from outside. Exits 1 on any violation.
   --fault-every S     mean seconds between faults (default 5)
   --faults a,b        fault kinds (default all but broker): orders,payments,gateway,connections,
                       backends,republish,broker,purge,dead-letter; with --rabbitmq-nodes also
-                      node-kill, node-stop and postgres (postgres may be named without a cluster too)
+                      node-kill, node-stop, postgres and cut (postgres and cut may be named
+                      without a cluster too; cut: one service instance cut off the broker 4–8 s)
   --instances N       instances of orders, payments and the gateway (default 1), on the same
                       databases and vhost; the load is spread over the gateways, a kill picks one
   --rabbitmq-nodes N  run on a scratch RabbitMQ cluster of N nodes started (and deleted) by the run,
                       with quorum queues, instead of a vhost of the local node; adds the faults
-                      kill -9 of a node, a node's stop_app/start_app and a fast Postgres restart,
-                      and leaves out the whole-broker stop_app/start_app
+                      kill -9 of a node, a node's stop_app/start_app, a fast Postgres restart and
+                      an instance cut off the broker, and leaves out the whole-broker stop_app
   --reconcile-after S the services' GOZON_RECONCILE_AFTER_SECONDS (default 5): how long an order
                       stays NEW before its payment is asked for again
   --broker-restart    add the local broker's stop_app/start_app to the default faults: it stops the
@@ -52,6 +53,7 @@ const FAULT_NAMES: Record<string, FaultKind> = {
   'node-kill': 'kill -9 a broker node',
   'node-stop': 'broker node stop_app/start_app',
   postgres: 'restart Postgres',
+  cut: 'cut an instance off the broker',
 };
 
 /** Faults that need a cluster of the run's own. */

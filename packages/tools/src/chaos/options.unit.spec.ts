@@ -78,11 +78,15 @@ describe('chaos command line', () => {
       'kill -9 a broker node',
       'broker node stop_app/start_app',
       'restart Postgres',
+      'cut an instance off the broker',
     ]);
     expect(parseChaosArgs(['--rabbitmq-nodes', '3', '--faults', 'node-kill,node-stop,postgres'])).to.deep.include({
       kinds: ['kill -9 a broker node', 'broker node stop_app/start_app', 'restart Postgres'],
     });
     expect(parseChaosArgs(['--faults', 'postgres'])).to.deep.include({ kinds: ['restart Postgres'] });
+    expect(parseChaosArgs(['--faults', 'cut,orders'])).to.deep.include({
+      kinds: ['cut an instance off the broker', 'kill -9 orders'],
+    });
   });
 
   it('refuses unknown flags, missing values and values out of range', () => {

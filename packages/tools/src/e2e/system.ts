@@ -21,10 +21,11 @@ export interface ServerSystemOptions {
   /** Connects the orders service to the broker through a link the test can cut. */
   readonly cuttableOrdersBroker?: boolean;
   /**
-   * Connects each orders instance to the broker through a link of its own the test can cut
-   * (`links.ordersInstanceBrokers`, in instance order): one instance cut off, the others not.
+   * Connects each instance of orders and payments to the broker through links of its own, one per
+   * node the broker's URL lists, that the test can cut (`links.instanceBrokers`, by instance name):
+   * one instance cut off, the others not, as a network partition would.
    */
-  readonly cuttableOrdersInstances?: boolean;
+  readonly cuttableInstanceBrokers?: boolean;
   /** Connects both services to the broker, each through a link of its own the test can cut. */
   readonly cuttableBroker?: boolean;
   /** Connects each service to its database through a link of its own the test can cut. */
@@ -72,8 +73,17 @@ export interface ServerLinks {
   readonly paymentsBroker?: TcpLink | undefined;
   readonly ordersDatabase?: TcpLink | undefined;
   readonly paymentsDatabase?: TcpLink | undefined;
-  readonly ordersInstanceBrokers?: readonly TcpLink[] | undefined;
+  /** Each service instance's links to the broker's nodes, by instance name (`orders-2`). */
+  readonly instanceBrokers?: ReadonlyMap<string, readonly TcpLink[]> | undefined;
 }
+
+/** Every link of `links`, each once. */
+const everyLink = (links: ServerLinks): TcpLink[] => {
+  const { instanceBrokers, ...single } = links;
+  return [...Object.values(single), ...[...(instanceBrokers?.values() ?? [])].flat()].filter(
+    (link): link is TcpLink => link !== undefined,
+  );
+};
 
 /** `url` with its host and port replaced by a new link's end; the link relays to the original. */
 const throughLink = async (url: string, defaultPort: number): Promise<{ link: TcpLink; url: string }> => {
@@ -182,10 +192,30 @@ export class ServerSystem {
       ordersEnv.ORDERS_DATABASE_URL = ordersRoute.url;
       paymentsEnv.PAYMENTS_DATABASE_URL = paymentsRoute.url;
     }
-    const perInstance = options.cuttableOrdersInstances
-      ? await Promise.all(Array.from({ length: count }, () => throughLink(vhost.url, 5672)))
-      : undefined;
-    links.ordersInstanceBrokers = perInstance?.map((routed) => routed.link);
+    // Each node of an instance's broker URL through a link of its own: `AMQP_URL` for that instance.
+    const instanceBrokers = new Map<string, TcpLink[]>();
+    const brokerUrls = new Map<string, string>();
+    if (options.cuttableInstanceBrokers) {
+      for (const [service, serviceEnv] of [
+        ['orders', ordersEnv],
+        ['payments', paymentsEnv],
+      ] as const) {
+        for (let i = 0; i < count; i += 1) {
+          const nodes = String(serviceEnv.AMQP_URL ?? vhost.url).split(',');
+          const routed = await Promise.all(nodes.map((node) => throughLink(node.trim(), 5672)));
+          instanceBrokers.set(
+            instanceName(service, i),
+            routed.map((r) => r.link),
+          );
+          brokerUrls.set(instanceName(service, i), routed.map((r) => r.url).join(','));
+        }
+      }
+      links.instanceBrokers = instanceBrokers;
+    }
+    const brokerOf = (service: 'orders' | 'payments', i: number): NodeJS.ProcessEnv => {
+      const url = brokerUrls.get(instanceName(service, i));
+      return url ? { AMQP_URL: url } : {};
+    };
     const urls = {
       payments: local(paymentsPorts[0] as number),
       orders: local(ordersPorts[0] as number),
@@ -209,13 +239,18 @@ export class ServerSystem {
       Array.from({ length: count }, (_, i) => make(i));
     const instances = {
       payments: each((i) =>
-        spawnPart('payments', i, ofInstance(i, paymentsEnv), `${local(paymentsPorts[i] as number)}/readyz`),
+        spawnPart(
+          'payments',
+          i,
+          { ...ofInstance(i, paymentsEnv), ...brokerOf('payments', i) },
+          `${local(paymentsPorts[i] as number)}/readyz`,
+        ),
       ),
       orders: each((i) =>
         spawnPart(
           'orders',
           i,
-          { ...ofInstance(i, ordersEnv), ...(perInstance ? { AMQP_URL: perInstance[i]?.url } : {}) },
+          { ...ofInstance(i, ordersEnv), ...brokerOf('orders', i) },
           `${local(ordersPorts[i] as number)}/readyz`,
         ),
       ),
@@ -269,8 +304,7 @@ export class ServerSystem {
 
   async stop(): Promise<void> {
     await Promise.all(this.processes().map(([, p]) => p.kill('SIGTERM').catch(() => undefined)));
-    const links = Object.values(this.links).flat() as (TcpLink | undefined)[];
-    await Promise.all(links.map((link) => link?.cut()));
+    await Promise.all(everyLink(this.links).map((link) => link.cut()));
     await this.resources.orders.drop();
     await this.resources.payments.drop();
     if (this.resources.ownVhost) await this.resources.vhost.delete();
