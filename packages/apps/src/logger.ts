@@ -63,3 +63,25 @@ export const createLogger = (
       ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : (destination ?? logDestination()),
   );
+
+/**
+ * Passes `err` on to `report` at most once per `everyMs`, with how many failures it stands for (it
+ * and those held back since the last report): a broker outage fails the publish of every commit,
+ * and one warning each would flood the log with lines that say nothing new.
+ */
+export const sparingly = (
+  everyMs: number,
+  report: (err: unknown, failures: number) => void,
+  now: () => number = Date.now,
+): ((err: unknown) => void) => {
+  let last = Number.NEGATIVE_INFINITY;
+  let held = 0;
+  return (err) => {
+    held += 1;
+    if (now() - last < everyMs) return;
+    last = now();
+    const failures = held;
+    held = 0;
+    report(err, failures);
+  };
+};

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, LOG_FLUSH_MS, logDestination } from './logger.js';
+import { createLogger, LOG_FLUSH_MS, logDestination, sparingly } from './logger.js';
 
 describe('logger: no secret reaches a line', () => {
   it('hides what an error or headers carry of connection strings, passwords and credentials', () => {
@@ -125,5 +125,26 @@ ${ending}`;
     const { code, stdout } = await stdoutOf('');
     expect(code).to.equal(0);
     expect(messages(stdout)).to.deep.equal(['first', 'last words']);
+  });
+});
+
+describe('logger: a failure that repeats is reported sparingly', () => {
+  it('reports the first at once, then one per period with the count it stands for', () => {
+    let clock = 0;
+    const lines: string[] = [];
+    const report = sparingly(
+      10_000,
+      (err, failures) => lines.push(`${String(err)} ×${failures}`),
+      () => clock,
+    );
+    report('down 1');
+    report('down 2');
+    clock = 9_999;
+    report('down 3');
+    clock = 10_000;
+    report('down 4');
+    clock = 30_000;
+    report('down 5');
+    expect(lines).to.deep.equal(['down 1 ×1', 'down 4 ×3', 'down 5 ×1']);
   });
 });

@@ -26,6 +26,7 @@ import {
 import type { SqlDatabase } from '@gozon/adapters/postgres';
 import { ConfigError, type Config } from '../config.js';
 import { isUnavailable } from '../http/error-middleware.js';
+import { sparingly } from '../logger.js';
 import type { FailureObserver, Infrastructure } from './infrastructure.js';
 
 /** The broker a process shares between its parts: RabbitMQ, or the embedded direct bus. */
@@ -131,7 +132,10 @@ export const openBroker = async (config: Config, log: Logger, url = config.amqpU
     // What a transaction appends is published once it commits; the relay takes only what that misses.
     dispatch: ({ store, publisher, step, loop }) =>
       new PublishOnCommit(store, publisher, step, loop, {
-        onError: (err) => log.warn({ err: String(err) }, 'publishing on commit failed; the outbox relay takes over'),
+        // While the broker is away every commit's publish fails: a line per 10 s says so.
+        onError: sparingly(10_000, (err, failures) =>
+          log.warn({ err: String(err), failures }, 'publishing on commit failed; the outbox relay takes over'),
+        ),
       }),
     publisher,
     subscriber,
