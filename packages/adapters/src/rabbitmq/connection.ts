@@ -56,6 +56,8 @@ export class RabbitConnection {
   private opening: ChannelModel | null = null;
   /** Counts recoveries; a connection set up for an abandoned one is not kept. */
   private generation = 0;
+  /** What a recovery is doing now, for the line that says it was abandoned. */
+  private step = '';
   private closing = false;
   private reconnecting = false;
   private timer: NodeJS.Timeout | null = null;
@@ -142,12 +144,14 @@ export class RabbitConnection {
     // delayed ACKs (tens of ms a hop). Messages are sent whole, so send them at once.
     // Frames written together still leave together (see `coalesceWrites`).
     const generation = this.generation;
+    this.step = `connecting to node ${index + 1} (${redactUrl(url)})`;
     const model = await connect(url, { noDelay: true, timeout: CONNECT_TIMEOUT_MS });
     this.opening = model;
     coalesceWrites(model);
     model.on('error', (err: Error) => this.report('connection', err));
     try {
       if (this.options.topology) {
+        this.step = `declaring the topology on node ${index + 1}`;
         const channel = await model.createChannel();
         channel.on('error', (err: Error) => this.report('topology', err));
         await declareTopology(channel, this.options.topology);
@@ -221,13 +225,17 @@ export class RabbitConnection {
       await this.connectOnce();
       const model = this.model;
       if (!model) return false;
+      this.step = `attaching consumers and publishers on node ${(this.nodeIndex ?? 0) + 1}`;
       for (const hook of this.hooks) await hook(model);
       return this.model === model; // else it dropped again while hooks ran
     })();
     let timer: NodeJS.Timeout | undefined;
     const limitMs = this.options.recoveryTimeoutMs ?? RECOVERY_TIMEOUT_MS;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`recovery not done in ${limitMs} ms: abandoned`)), limitMs);
+      timer = setTimeout(
+        () => reject(new Error(`recovery not done in ${limitMs} ms, stuck ${this.step}: abandoned`)),
+        limitMs,
+      );
     });
     try {
       return await Promise.race([attempt, timeout]);

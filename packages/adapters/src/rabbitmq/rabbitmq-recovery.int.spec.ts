@@ -109,6 +109,11 @@ describe('RabbitMQ connection recovery', function () {
         10_000,
         'the hung recovery abandoned',
       );
+      // The line says where it was stuck.
+      const abandoned = events.find((e) => e.type === 'reconnect-failed' && /abandoned/.test(String(e.error)));
+      expect(abandoned).to.deep.include({
+        error: 'recovery not done in 1000 ms, stuck attaching consumers and publishers on node 1: abandoned',
+      });
       await eventually(() => events.filter((e) => e.type === 'connected').length >= 3, 10_000, 'a recovery after it');
       await eventually(() => connection.isOpen, 10_000, 'the connection up');
       await publisher.publish([aPaymentRequest()]);
