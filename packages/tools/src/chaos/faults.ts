@@ -23,6 +23,9 @@ export type FaultKind =
   | 'restart Postgres'
   | 'cut an instance off the broker';
 
+/** How long after undoing a fault the injector waits for every service instance's /readyz. */
+export const READY_WAIT_MS = 30_000;
+
 /** Outbox rows of each service a `republish outbox rows` fault sends again. */
 const REPUBLISHED = 50;
 
@@ -52,8 +55,10 @@ export interface FaultEvent {
   readonly at: number;
   /** When the fault was undone (process back, broker back). */
   readonly restoredAt: number;
-  /** When both services answered /readyz again. */
+  /** When every service instance answered /readyz again; null: not within `READY_WAIT_MS`. */
   readonly readyAt: number | null;
+  /** The instances still not ready then. */
+  readonly notReady?: readonly string[];
   readonly detail: string;
   readonly failed?: boolean;
 }
@@ -272,8 +277,16 @@ export class FaultInjector {
         failed = true;
       }
       const restoredAt = this.now();
-      const readyAt = await this.waitReady(30_000);
-      this.timeline.push({ kind, at, restoredAt, readyAt, detail, ...(failed ? { failed } : {}) });
+      const { readyAt, notReady } = await this.waitReady(READY_WAIT_MS);
+      this.timeline.push({
+        kind,
+        at,
+        restoredAt,
+        readyAt,
+        detail,
+        ...(notReady.length > 0 ? { notReady } : {}),
+        ...(failed ? { failed } : {}),
+      });
     }
   }
 
@@ -541,19 +554,20 @@ export class FaultInjector {
   }
 
   /** Waits until every service instance answers /readyz 200; the time, or null if they did not in time. */
-  private async waitReady(timeoutMs: number): Promise<number | null> {
+  private async waitReady(timeoutMs: number): Promise<{ readyAt: number | null; notReady: string[] }> {
     const deadline = Date.now() + timeoutMs;
     const ready = async (url: string) =>
       fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })
         .then((res) => res.ok)
         .catch(() => false);
-    const urls = [...this.system.serviceInstances('orders'), ...this.system.serviceInstances('payments')].map(
-      (i) => i.url,
-    );
+    const instances = [...this.system.serviceInstances('orders'), ...this.system.serviceInstances('payments')];
+    let notReady: string[] = [];
     while (Date.now() < deadline) {
-      if ((await Promise.all(urls.map(ready))).every(Boolean)) return this.now();
+      const answers = await Promise.all(instances.map((i) => ready(i.url)));
+      notReady = instances.filter((_, k) => !answers[k]).map((i) => i.name);
+      if (notReady.length === 0) return { readyAt: this.now(), notReady };
       await sleep(100);
     }
-    return null;
+    return { readyAt: null, notReady };
   }
 }

@@ -1,5 +1,5 @@
 import type { CheckSummary, Ledger } from './check.js';
-import type { FaultEvent, FaultKind, MessageTally } from './faults.js';
+import { READY_WAIT_MS, type FaultEvent, type FaultKind, type MessageTally } from './faults.js';
 import type { BackoffCheck, RelayHolds } from './instances.js';
 import type { LostMessages } from './lost-messages.js';
 
@@ -43,7 +43,7 @@ const byQueue = (counts: ReadonlyMap<string, number>): string =>
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** Per fault kind: how often, and the longest time from the fault to both services ready again. */
-const faultLines = (run: ChaosRun): string[] => {
+export const faultLines = (run: Pick<ChaosRun, 'kinds' | 'timeline'>): string[] => {
   const lines: string[] = [];
   for (const kind of [...run.kinds, 'unexpected exit' as const]) {
     const events = run.timeline.filter((e) => e.kind === kind);
@@ -52,10 +52,14 @@ const faultLines = (run: ChaosRun): string[] => {
       continue;
     }
     const recoveries = events.filter((e) => e.readyAt !== null).map((e) => (e.readyAt as number) - e.at);
+    const stuck = events.filter((e) => e.readyAt === null && e.kind !== 'unexpected exit');
+    const notReady = stuck.length;
+    const names = [...new Set(stuck.flatMap((e) => e.notReady ?? []))].join(', ');
     const failed = events.filter((e) => e.failed).length;
     lines.push(
       `${kind}: ×${events.length}` +
         (recoveries.length ? `, ready again ≤ ${s(Math.max(...recoveries))} after the fault` : '') +
+        (notReady ? `, ${notReady} not ready again within ${s(READY_WAIT_MS)} of being undone (${names})` : '') +
         (failed ? `, ${failed} failed to inject or undo: ${events.find((e) => e.failed)?.detail ?? ''}` : ''),
     );
   }
