@@ -34,8 +34,40 @@ export interface RabbitConnectionOptions {
 /** Work to redo on every new connection: channels, consumers. */
 export type ConnectHook = (model: ChannelModel) => Promise<void>;
 
-/** How long one node may take to accept a connection before the next is tried. */
+/**
+ * How long one node may take to accept a connection, and then to declare the topology, before the
+ * next is tried. A declaration takes milliseconds; on a cluster one was seen to get no answer at all
+ * just after the broker closed every connection (a fresh connection, the next try, went through).
+ */
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/** How long a close may wait for the broker's answer before the socket is simply dropped. */
+const CLOSE_WAIT_MS = 1_000;
+
+/**
+ * Closes `model` without waiting on a broker that does not answer: after `CLOSE_WAIT_MS` the socket
+ * is destroyed, which fails every call still waiting on it.
+ */
+const closeSoon = async (model: ChannelModel): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+  await Promise.race([model.close().catch(() => undefined), waited]);
+  clearTimeout(timer);
+  (model as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+};
+
+/** `work`, or a rejection saying `what` once `ms` have passed without it settling. */
+const within = async <T>(ms: number, what: string, work: () => Promise<T>): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 /** How long one recovery after a drop may take by default (see `recoveryTimeoutMs`). */
 const RECOVERY_TIMEOUT_MS = 30_000;
@@ -118,7 +150,7 @@ export class RabbitConnection {
     this.wake?.();
     const model = this.model;
     this.model = null;
-    await model?.close().catch(() => undefined);
+    if (model) await closeSoon(model);
   }
 
   /** Tries the nodes in turn (see `nodeOrder`); rejects with every node's reason when none took it. */
@@ -150,25 +182,28 @@ export class RabbitConnection {
     coalesceWrites(model);
     model.on('error', (err: Error) => this.report('connection', err));
     try {
-      if (this.options.topology) {
+      const topology = this.options.topology;
+      if (topology) {
         this.step = `declaring the topology on node ${index + 1}`;
-        const channel = await model.createChannel();
-        channel.on('error', (err: Error) => this.report('topology', err));
-        await declareTopology(channel, this.options.topology);
-        await channel.close();
+        await within(CONNECT_TIMEOUT_MS, `declaring the topology on node ${index + 1}`, async () => {
+          const channel = await model.createChannel();
+          channel.on('error', (err: Error) => this.report('topology', err));
+          await declareTopology(channel, topology);
+          await channel.close();
+        });
       }
     } catch (err) {
-      await model.close().catch(() => undefined);
+      await closeSoon(model);
       throw err;
     } finally {
       if (this.opening === model) this.opening = null;
     }
     if (this.closing) {
-      await model.close().catch(() => undefined);
+      await closeSoon(model);
       return;
     }
     if (generation !== this.generation) {
-      await model.close().catch(() => undefined);
+      await closeSoon(model);
       throw new Error('a recovery that took too long was abandoned');
     }
     model.on('close', (err?: Error) => this.dropped(model, err));
@@ -205,7 +240,7 @@ export class RabbitConnection {
           // A hook that failed leaves the connection half set up: drop it and start over.
           const model = this.model;
           this.model = null;
-          await model?.close().catch(() => undefined);
+          if (model) await closeSoon(model);
         }
       }
     } finally {
@@ -243,7 +278,7 @@ export class RabbitConnection {
       this.generation += 1;
       const opening = this.opening;
       this.opening = null;
-      await opening?.close().catch(() => undefined);
+      if (opening) await closeSoon(opening);
       attempt.catch(() => undefined); // it fails as its connection closes; nobody waits for it
       throw err;
     } finally {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { Routes, type OutgoingMessage } from '@gozon/core';
 import { type Subscription } from '@gozon/messaging';
-import { aPaymentRequest, eventually, sleep } from '../contract/index.js';
+import { aPaymentRequest, eventually, rejectionOf, sleep } from '../contract/index.js';
 import { createRabbitTestBed, rabbitmqctl, type RabbitTestBed } from '../testing/rabbitmq.js';
 import { RabbitConnection, type RabbitEvent } from './connection.js';
 import { RabbitPublisher } from './publisher.js';
+import { defaultTopology } from './topology.js';
 import { RabbitSubscriber } from './subscriber.js';
 
 const connectionsTo = async (vhost: string): Promise<number> =>
@@ -122,6 +123,31 @@ describe('RabbitMQ connection recovery', function () {
       await publisher.close();
       await connection.close();
     }
+  });
+
+  it('gives up on a node that does not answer its topology declaration, within 5 s, rather than wait for ever', async () => {
+    // A queue process that does not answer, as one on a cluster did not just after every
+    // connection was closed: declaring the existing queue waits for it.
+    const queue = `rabbit_misc:r(<<"${bed.vhost.name}">>, queue, <<"${Routes.orderPayments}">>)`;
+    const onQueue = (call: string) =>
+      rabbitmqctl('eval', `case rabbit_amqqueue:lookup(${queue}) of {ok, Q} -> sys:${call}(amqqueue:get_pid(Q)) end.`);
+    await onQueue('suspend');
+    // Should the open hang after all, the queue answers again before the test times out.
+    const backstop = setTimeout(() => void onQueue('resume').catch(() => undefined), 20_000);
+    const started = Date.now();
+    try {
+      const connection = new RabbitConnection({ url: bed.vhost.url, topology: defaultTopology });
+      const refused = await rejectionOf(connection.open());
+      expect(String(refused)).to.match(/declaring the topology on node 1: no answer in 5000 ms/);
+      expect(Date.now() - started).to.be.below(9_000);
+    } finally {
+      clearTimeout(backstop);
+      await onQueue('resume');
+    }
+    // Answering again, the same declaration goes through.
+    const connection = new RabbitConnection({ url: bed.vhost.url, topology: defaultTopology });
+    await connection.open();
+    await connection.close();
   });
 
   it('stops reconnecting once closed', async () => {
