@@ -166,6 +166,8 @@ export class RabbitConnection {
         if (err instanceof QueueMismatch) throw err;
         if (this.nodes.length === 1) throw err;
         failures.push(`${redactUrl(url)}: ${scrubError(err, url)}`);
+        // Told even when the next node takes the connection: a node passed over is worth a line.
+        this.emit({ type: 'error', source: `node ${index + 1}`, error: scrubError(err, url) });
       }
     }
     throw new Error(`no RabbitMQ node answered (${failures.join('; ')})`);

@@ -150,6 +150,23 @@ describe('RabbitMQ connection recovery', function () {
     await connection.close();
   });
 
+  it('connects to the next node when one does not answer, and tells of the node passed over', async () => {
+    const events: RabbitEvent[] = [];
+    // Nothing listens on port 1: the first node of the list refuses the connection.
+    const url = `${bed.vhost.url.replace(/@[^/]+/, '@127.0.0.1:1')},${bed.vhost.url}`;
+    const connection = new RabbitConnection({ url, topology: defaultTopology, onEvent: (e) => events.push(e) });
+    try {
+      await connection.open();
+      expect(connection.node?.index).to.equal(1);
+      const passedOver = events.find((e) => e.type === 'error');
+      expect(passedOver).to.deep.include({ type: 'error', source: 'node 1' });
+      expect(String(passedOver?.type === 'error' && passedOver.error)).to.match(/ECONNREFUSED/);
+      expect(JSON.stringify(events)).to.not.match(/:guest@/);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('stops reconnecting once closed', async () => {
     const connection = await bed.connect({ minBackoffMs: 300 });
     await bed.connection.close();
