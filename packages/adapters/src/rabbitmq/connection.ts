@@ -167,7 +167,7 @@ export class RabbitConnection {
         if (this.nodes.length === 1) throw err;
         failures.push(`${redactUrl(url)}: ${scrubError(err, url)}`);
         // Told even when the next node takes the connection: a node passed over is worth a line.
-        this.emit({ type: 'error', source: `node ${index + 1}`, error: scrubError(err, url) });
+        this.emit({ type: 'error', source: `node ${index}`, error: scrubError(err, url) });
       }
     }
     throw new Error(`no RabbitMQ node answered (${failures.join('; ')})`);
@@ -178,7 +178,7 @@ export class RabbitConnection {
     // delayed ACKs (tens of ms a hop). Messages are sent whole, so send them at once.
     // Frames written together still leave together (see `coalesceWrites`).
     const generation = this.generation;
-    this.step = `connecting to node ${index + 1} (${redactUrl(url)})`;
+    this.step = `connecting to node ${index} (${redactUrl(url)})`;
     const model = await connect(url, { noDelay: true, timeout: CONNECT_TIMEOUT_MS });
     this.opening = model;
     coalesceWrites(model);
@@ -186,8 +186,8 @@ export class RabbitConnection {
     try {
       const topology = this.options.topology;
       if (topology) {
-        this.step = `declaring the topology on node ${index + 1}`;
-        await within(CONNECT_TIMEOUT_MS, `declaring the topology on node ${index + 1}`, async () => {
+        this.step = `declaring the topology on node ${index}`;
+        await within(CONNECT_TIMEOUT_MS, `declaring the topology on node ${index}`, async () => {
           const channel = await model.createChannel();
           channel.on('error', (err: Error) => this.report('topology', err));
           await declareTopology(channel, topology);
@@ -262,7 +262,7 @@ export class RabbitConnection {
       await this.connectOnce();
       const model = this.model;
       if (!model) return false;
-      this.step = `attaching consumers and publishers on node ${(this.nodeIndex ?? 0) + 1}`;
+      this.step = `attaching consumers and publishers on node ${this.nodeIndex ?? 0}`;
       for (const hook of this.hooks) await hook(model);
       return this.model === model; // else it dropped again while hooks ran
     })();

@@ -113,7 +113,7 @@ describe('RabbitMQ connection recovery', function () {
       // The line says where it was stuck.
       const abandoned = events.find((e) => e.type === 'reconnect-failed' && /abandoned/.test(String(e.error)));
       expect(abandoned).to.deep.include({
-        error: 'recovery not done in 1000 ms, stuck attaching consumers and publishers on node 1: abandoned',
+        error: 'recovery not done in 1000 ms, stuck attaching consumers and publishers on node 0: abandoned',
       });
       await eventually(() => events.filter((e) => e.type === 'connected').length >= 3, 10_000, 'a recovery after it');
       await eventually(() => connection.isOpen, 10_000, 'the connection up');
@@ -138,7 +138,7 @@ describe('RabbitMQ connection recovery', function () {
     try {
       const connection = new RabbitConnection({ url: bed.vhost.url, topology: defaultTopology });
       const refused = await rejectionOf(connection.open());
-      expect(String(refused)).to.match(/declaring the topology on node 1: no answer in 5000 ms/);
+      expect(String(refused)).to.match(/declaring the topology on node 0: no answer in 5000 ms/);
       expect(Date.now() - started).to.be.below(9_000);
     } finally {
       clearTimeout(backstop);
@@ -152,14 +152,14 @@ describe('RabbitMQ connection recovery', function () {
 
   it('connects to the next node when one does not answer, and tells of the node passed over', async () => {
     const events: RabbitEvent[] = [];
-    // Nothing listens on port 1: the first node of the list refuses the connection.
+    // Nothing listens on port 1: the first node of the list (node 0, as `connected` counts) refuses the connection.
     const url = `${bed.vhost.url.replace(/@[^/]+/, '@127.0.0.1:1')},${bed.vhost.url}`;
     const connection = new RabbitConnection({ url, topology: defaultTopology, onEvent: (e) => events.push(e) });
     try {
       await connection.open();
       expect(connection.node?.index).to.equal(1);
       const passedOver = events.find((e) => e.type === 'error');
-      expect(passedOver).to.deep.include({ type: 'error', source: 'node 1' });
+      expect(passedOver).to.deep.include({ type: 'error', source: 'node 0' });
       expect(String(passedOver?.type === 'error' && passedOver.error)).to.match(/ECONNREFUSED/);
       expect(JSON.stringify(events)).to.not.match(/:guest@/);
     } finally {
