@@ -29,17 +29,23 @@ export interface RabbitConnectionOptions {
    * and publisher attached again) may take before it is abandoned and begun again (default 30 s).
    */
   readonly recoveryTimeoutMs?: number;
+  /**
+   * How long a node may take to answer the topology's declaration before the next node is tried
+   * (default 10 s). A declaration takes milliseconds, creating quorum queues somewhat more; on a
+   * cluster one was seen to get no answer at all just after the broker closed every connection,
+   * while a fresh connection, the next try, went through.
+   */
+  readonly declareTimeoutMs?: number;
 }
 
 /** Work to redo on every new connection: channels, consumers. */
 export type ConnectHook = (model: ChannelModel) => Promise<void>;
 
-/**
- * How long one node may take to accept a connection, and then to declare the topology, before the
- * next is tried. A declaration takes milliseconds; on a cluster one was seen to get no answer at all
- * just after the broker closed every connection (a fresh connection, the next try, went through).
- */
+/** How long one node may take to accept a connection before the next is tried. */
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/** How long one node may take to answer the topology's declaration by default (`declareTimeoutMs`). */
+const DECLARE_TIMEOUT_MS = 10_000;
 
 /** How long a close may wait for the broker's answer before the socket is simply dropped. */
 const CLOSE_WAIT_MS = 1_000;
@@ -187,7 +193,8 @@ export class RabbitConnection {
       const topology = this.options.topology;
       if (topology) {
         this.step = `declaring the topology on node ${index}`;
-        await within(CONNECT_TIMEOUT_MS, `declaring the topology on node ${index}`, async () => {
+        const limitMs = this.options.declareTimeoutMs ?? DECLARE_TIMEOUT_MS;
+        await within(limitMs, `declaring the topology on node ${index}`, async () => {
           const channel = await model.createChannel();
           channel.on('error', (err: Error) => this.report('topology', err));
           await declareTopology(channel, topology);
