@@ -2,7 +2,7 @@ import pg from 'pg';
 import { Routes } from '@gozon/core';
 import { scrape, total } from '../e2e/scrape.js';
 import type { GozonProcess } from '../e2e/processes.js';
-import type { ScaledPart, ServerSystem } from '../e2e/system.js';
+import { everyLink, type ScaledPart, type ServerSystem } from '../e2e/system.js';
 import type { ChaosBroker } from './broker.js';
 import { postgresIsUp, restartPostgres, startPostgres } from './postgres-server.js';
 import { DEAD_LETTER_BATCH, deadLetterBatch, LOSABLE_QUEUES, LostMessages, purgeQueue } from './lost-messages.js';
@@ -237,7 +237,8 @@ export class FaultInjector {
       await (how === 'killed' ? cluster.restart(index) : cluster.startApp(index)).catch(() => undefined);
       this.nodesDown.delete(index);
     }
-    for (const link of [...(this.system.links.instanceBrokers?.values() ?? [])].flat()) await link.restore();
+    // Links no fault has cut are up already: restoring them changes nothing.
+    for (const link of everyLink(this.system.links)) await link.restore();
     for (const [name, part] of this.byName) {
       if (part.pid === undefined) await this.restart(name);
     }

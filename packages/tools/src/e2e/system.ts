@@ -78,7 +78,7 @@ export interface ServerLinks {
 }
 
 /** Every link of `links`, each once. */
-const everyLink = (links: ServerLinks): TcpLink[] => {
+export const everyLink = (links: ServerLinks): TcpLink[] => {
   const { instanceBrokers, ...single } = links;
   return [...Object.values(single), ...[...(instanceBrokers?.values() ?? [])].flat()].filter(
     (link): link is TcpLink => link !== undefined,
@@ -135,6 +135,9 @@ export class ServerSystem {
   }
 
   static async start(options: ServerSystemOptions = {}): Promise<ServerSystem> {
+    // The per-instance links route AMQP_URL; a service's own user's URL would go around them.
+    if (options.cuttableInstanceBrokers && options.brokerUsers)
+      throw new Error('cuttableInstanceBrokers and brokerUsers cannot be combined');
     const count = options.instances ?? 1;
     const [orders, payments, vhost, dataDir] = await Promise.all([
       createTestDatabase(null),
